@@ -1,0 +1,17 @@
+# Every third-party library comes from Debian 12 packages (scripts/setup-deps.sh).
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+find_package(Boost 1.74 REQUIRED)
+find_package(OpenSSL 3 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(CLI11 REQUIRED)
+
+if(MIRROR_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(MIRROR_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()
