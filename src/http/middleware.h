@@ -1,0 +1,30 @@
+// Standard filters for a Pipeline: request ids, CORS for browser players,
+// access logs and per-route metrics.
+#pragma once
+
+#include "core/logging.h"
+#include "core/metrics.h"
+#include "http/pipeline.h"
+
+#include <string>
+
+namespace mirror::http {
+
+// Keeps a client's X-Request-Id when it is sane (1-64 of [A-Za-z0-9._-]),
+// otherwise makes one; echoes it on the response.
+Filter request_id_filter();
+
+// Access-Control-* for any origin; answers preflight OPTIONS with 204.
+Filter cors_filter();
+
+// One log line per finished request at `level`.
+Filter access_log_filter(std::string server_name, core::log::Level level);
+
+// mirror_http_requests_total{server,method,route,status} and
+// mirror_http_request_duration_seconds{server,route}.
+Filter route_metrics_filter(core::MetricsRegistry& registry, std::string server_name);
+
+// True for 1-64 characters of [A-Za-z0-9._-].
+bool is_valid_request_id(std::string_view id);
+
+}  // namespace mirror::http

@@ -1,0 +1,40 @@
+#include "server/http_service.h"
+
+namespace mirror::server {
+
+HttpService::HttpService(std::string name, http::IoPool& pool, http::H1ServerOptions options,
+                         core::MetricsRegistry& metrics)
+    : name_(std::move(name)),
+      server_(pool, pipeline_, options, metrics),
+      max_connections_(options.max_connections) {}
+
+core::Status HttpService::start() {
+  auto st = server_.start();
+  if (st) running_ = true;
+  return st;
+}
+
+void HttpService::stop(core::Deadline deadline) {
+  running_ = false;
+  server_.stop(deadline);
+}
+
+core::Health HttpService::health() const {
+  core::Health h;
+  const auto open = server_.open_connections();
+  h.details = {{"port", server_.port()},
+               {"open_connections", open},
+               {"max_connections", max_connections_}};
+  if (!running_) {
+    h.status = core::HealthStatus::kUnhealthy;
+    h.message = "not serving";
+  } else if (open >= static_cast<std::size_t>(max_connections_)) {
+    h.status = core::HealthStatus::kDegraded;
+    h.message = "at the connection limit";
+  } else {
+    h.message = "serving";
+  }
+  return h;
+}
+
+}  // namespace mirror::server

@@ -1,0 +1,139 @@
+#include "server/server.h"
+
+#include "api/admin_routes.h"
+#include "core/logging.h"
+#include "core/process_metrics.h"
+#include "http/io_pool.h"
+#include "http/middleware.h"
+#include "http/tls_certificate.h"
+#include "server/http_service.h"
+#include "state/memory_registry.h"
+#include "storage/local_cache.h"
+
+namespace mirror::server {
+
+Server::Server(core::Config config, core::BuildInfo build)
+    : config_(std::move(config)), build_(build) {
+  register_server_metrics();
+  build_services();
+}
+
+Server::~Server() { stop(); }
+
+void Server::register_server_metrics() {
+  core::register_process_metrics(metrics_);
+  metrics_
+      .gauge("mirror_build_info", "Version, git commit and build time of the running binary",
+             {"version", "git_commit", "build_time"})
+      .with({std::string(build_.version), std::string(build_.git_commit),
+             std::string(build_.build_time)})
+      .set(1);
+}
+
+void Server::build_services() {
+  io_pool_ = std::make_unique<http::IoPool>();
+
+  services_.push_back(std::make_unique<storage::LocalCache>(config_.storage.local));
+  // An empty redis.addr selects the in-process registry (start() refuses any
+  // other value until the Redis backend exists).
+  services_.push_back(std::make_unique<state::MemoryStreamRegistry>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(config_.ingestion.reconnect_delay * 6)));
+
+  http::H1ServerOptions admin_opts;
+  admin_opts.name = "admin";
+  admin_opts.port = config_.server.admin_port;
+  admin_opts.max_connections = config_.server.max_connections;
+  admin_opts.read_timeout = config_.server.read_timeout;
+  admin_opts.write_timeout = config_.server.write_timeout;
+  auto admin = std::make_unique<HttpService>("admin_http", *io_pool_, admin_opts, metrics_);
+  auto& p = admin->pipeline();
+  p.use(http::request_id_filter());
+  p.use(http::access_log_filter("admin", core::log::Level::kInfo));
+  p.use(http::route_metrics_filter(metrics_, "admin"));
+  p.use(http::cors_filter());
+  api::AdminContext ctx;
+  ctx.build = build_;
+  ctx.metrics = &metrics_;
+  ctx.health = [this] { return health(); };
+  ctx.ready = [this] { return ready(); };
+  ctx.metrics_path = config_.monitoring.metrics_path;
+  ctx.health_path = config_.monitoring.health_check_path;
+  api::register_admin_routes(p.router(), std::move(ctx));
+  admin_ = admin.get();
+  services_.push_back(std::move(admin));
+
+  auto& up = metrics_.gauge("mirror_service_up",
+                            "1 when the service has started and is not unhealthy", {"service"});
+  for (const auto& s : services_) {
+    core::Service* svc = s.get();
+    up.with_callback({std::string(svc->name())}, [this, svc] {
+      // Only services that have started report; the rest count as down.
+      const std::size_t started = started_.load(std::memory_order_acquire);
+      for (std::size_t i = 0; i < started; ++i) {
+        if (services_[i].get() == svc) {
+          return svc->health().status == core::HealthStatus::kUnhealthy ? 0.0 : 1.0;
+        }
+      }
+      return 0.0;
+    });
+  }
+}
+
+core::Status Server::start() {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (!config_.redis.addr.empty()) {
+    // Said plainly rather than silently ignoring the address.
+    return core::Error(core::ErrorCode::kServiceUnavailable,
+                       "redis.addr is set, but this version keeps stream state in process only; "
+                       "leave redis.addr empty",
+                       {{"key", "redis.addr"}, {"value", config_.redis.addr}});
+  }
+  auto tls = http::ensure_tls_identity(config_.server.tls_cert_file, config_.server.tls_key_file,
+                                       config_.server.data_dir);
+  if (!tls) return tls.error();
+  core::log::info(tls->generated ? "using self-signed TLS certificate" : "using TLS certificate",
+                  {{"cert", tls->cert_file}, {"spki_sha256", tls->spki_sha256}});
+
+  io_pool_->start();
+  for (auto& s : services_) {
+    auto st = s->start();
+    if (!st) {
+      core::log::error("service failed to start",
+                       {{"service", s->name()}, {"error", st.error().message}});
+      stop();
+      return st;
+    }
+    started_.fetch_add(1, std::memory_order_release);
+    core::log::info("service started", {{"service", s->name()}});
+  }
+  ready_.store(true, std::memory_order_release);
+  core::log::info("mirror ready",
+                  {{"admin_port", admin_port()},
+                   {"startup_ms",
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                        .count()}});
+  return core::Ok{};
+}
+
+void Server::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  ready_.store(false, std::memory_order_release);
+  const auto deadline = std::chrono::steady_clock::now() + config_.server.shutdown_timeout;
+  while (started_.load() > 0) {
+    auto& s = services_[started_.fetch_sub(1) - 1];
+    core::log::info("stopping service", {{"service", s->name()}});
+    s->stop(deadline);
+  }
+  if (io_pool_) io_pool_->stop();
+}
+
+int Server::admin_port() const { return admin_ != nullptr ? admin_->port() : 0; }
+
+std::vector<std::pair<std::string, core::Health>> Server::health() const {
+  std::vector<std::pair<std::string, core::Health>> out;
+  for (const auto& s : services_) out.emplace_back(std::string(s->name()), s->health());
+  return out;
+}
+
+}  // namespace mirror::server

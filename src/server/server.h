@@ -1,0 +1,59 @@
+// The whole server: builds every service from the Config, starts them in
+// dependency order (storage -> state -> ingestion -> transcoding -> packaging
+// -> HTTP) and stops them in reverse. A failure while starting stops what had
+// started and reports why. start() and stop() run on the control (main) thread.
+#pragma once
+
+#include "core/build_info.h"
+#include "core/config.h"
+#include "core/errors.h"
+#include "core/metrics.h"
+#include "core/service.h"
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+namespace mirror::http {
+class IoPool;
+}
+
+namespace mirror::server {
+
+class HttpService;
+
+class Server {
+ public:
+  Server(core::Config config, core::BuildInfo build);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  core::Status start();
+  // Graceful stop within server.shutdown_timeout; safe to call twice.
+  void stop();
+
+  bool ready() const { return ready_.load(std::memory_order_acquire); }
+  core::MetricsRegistry& metrics() { return metrics_; }
+  int admin_port() const;
+
+  // Every service's name and health, in start order.
+  std::vector<std::pair<std::string, core::Health>> health() const;
+
+ private:
+  void build_services();
+  void register_server_metrics();
+
+  core::Config config_;
+  core::BuildInfo build_;
+  core::MetricsRegistry metrics_;
+  std::unique_ptr<http::IoPool> io_pool_;
+  // Start order; stopped in reverse.
+  std::vector<std::unique_ptr<core::Service>> services_;
+  std::atomic<std::size_t> started_{0};  // read by the metrics callbacks
+  HttpService* admin_ = nullptr;
+  std::atomic<bool> ready_{false};
+  bool stopped_ = false;
+};
+
+}  // namespace mirror::server

@@ -1,0 +1,22 @@
+// Process signals for the serving process. SIGINT and SIGTERM ask for a
+// graceful stop; a second one, or a stop that overruns its deadline by far,
+// ends the process at once.
+#pragma once
+
+#include <chrono>
+
+namespace mirror::server {
+
+// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and every thread it
+// creates afterwards, so that only wait_for_stop_signal() receives them. Call it
+// first thing in main(). Also ignores SIGPIPE (a closed socket is an error code).
+void block_stop_signals();
+
+// Waits for SIGINT or SIGTERM and returns its number.
+int wait_for_stop_signal();
+
+// After the first signal: a watchdog that ends the process with exit status
+// 130 on a second signal, or 1 when `grace` passes without the stop finishing.
+void arm_forced_exit(std::chrono::nanoseconds grace);
+
+}  // namespace mirror::server

@@ -1,0 +1,21 @@
+#include "state/stream_registry.h"
+
+namespace mirror::state {
+namespace {
+
+std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+nlohmann::json StreamRecord::to_json() const {
+  return {{"name", name},
+          {"node", node},
+          {"protocol", protocol},
+          {"status", status},
+          {"started_at_ms", unix_ms(started_at)},
+          {"heartbeat_at_ms", unix_ms(heartbeat_at)}};
+}
+
+}  // namespace mirror::state

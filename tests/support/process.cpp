@@ -1,0 +1,156 @@
+#include "support/process.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace mirror::testing {
+
+std::string make_temp_dir(const std::string& prefix) {
+  std::string tmpl = (std::getenv("TMPDIR") ? std::string(std::getenv("TMPDIR")) : "/tmp") + "/" +
+                     prefix + "-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return tmpl;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+Process::Process(std::vector<std::string> argv, std::map<std::string, std::string> env,
+                 std::string stdin_text) {
+  const std::string dir = make_temp_dir("mirror-proc");
+  out_path_ = dir + "/stdout";
+  err_path_ = dir + "/stderr";
+  const std::string in_path = dir + "/stdin";
+  write_file(in_path, stdin_text);
+
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string::npos && env.count(kv.substr(0, eq)) > 0) continue;
+    env_strings.push_back(std::move(kv));
+  }
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int in = open(in_path.c_str(), O_RDONLY);
+    int out = open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    // The child must not inherit a blocked signal mask from the test runner.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execve(args[0], args.data(), envp.data());
+    _exit(127);
+  }
+}
+
+Process::~Process() {
+  if (running()) {
+    signal(SIGKILL);
+    wait(std::chrono::seconds(5));
+  }
+}
+
+void Process::signal(int sig) const {
+  if (pid_ > 0) kill(pid_, sig);
+}
+
+bool Process::running() {
+  if (status_) return false;
+  int st = 0;
+  pid_t r = waitpid(pid_, &st, WNOHANG);
+  if (r == pid_) {
+    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return false;
+  }
+  return r == 0;
+}
+
+std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (running()) {
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return status_;
+}
+
+std::string Process::stdout_text() const { return read_file(out_path_); }
+std::string Process::stderr_text() const { return read_file(err_path_); }
+
+RunResult run(std::vector<std::string> argv, std::map<std::string, std::string> env,
+              std::string stdin_text, std::chrono::milliseconds timeout) {
+  Process p(std::move(argv), std::move(env), std::move(stdin_text));
+  RunResult r;
+  auto st = p.wait(timeout);
+  r.status = st.value_or(-1);
+  r.out = p.stdout_text();
+  r.err = p.stderr_text();
+  return r;
+}
+
+namespace {
+
+int bind_port(int type, int port) {
+  int fd = socket(AF_INET, type, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  int result = -1;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    result = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return result;
+}
+
+}  // namespace
+
+int free_tcp_port() { return bind_port(SOCK_STREAM, 0); }
+
+int free_tcp_udp_port() {
+  for (int i = 0; i < 100; ++i) {
+    int p = bind_port(SOCK_STREAM, 0);
+    if (p > 0 && bind_port(SOCK_DGRAM, p) == p) return p;
+  }
+  throw std::runtime_error("no free port");
+}
+
+}  // namespace mirror::testing
