@@ -50,6 +50,9 @@ Process::Process(std::vector<std::string> argv, std::map<std::string, std::strin
     std::string kv(*e);
     auto eq = kv.find('=');
     if (eq != std::string::npos && env.count(kv.substr(0, eq)) > 0) continue;
+    // The child's configuration comes from the test alone, never from the
+    // runner's environment.
+    if (kv.rfind("MIRROR_", 0) == 0) continue;
     env_strings.push_back(std::move(kv));
   }
   for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);

@@ -15,7 +15,9 @@ namespace mirror::testing {
 class Process {
  public:
   // Starts `argv[0]` with the given arguments and extra environment variables
-  // (added to the current environment). stdout/stderr go to temporary files.
+  // (added to the current environment, less any MIRROR_* variables, so that a
+  // child's configuration comes from the test alone). stdout/stderr go to
+  // temporary files.
   Process(std::vector<std::string> argv, std::map<std::string, std::string> env = {},
           std::string stdin_text = {});
   ~Process();

@@ -1,0 +1,191 @@
+// Mirror's configuration: the Config value every room reads, loaded once at
+// start-up from a YAML file (configs/mirror.yaml), overridden by MIRROR_*
+// environment variables and validated as a whole so that every mistake is
+// reported in one go. Loading happens on the main thread before anything
+// starts; afterwards Config is a plain value, copied or shared read-only.
+//
+// YAML keys are the field names below, nested by section
+// (server.admin_port, ingestion.srt.latency, storage.dvr.segment_length).
+// The environment variable for a key is MIRROR_ + the dotted path in upper case
+// with '.' replaced by '_' (MIRROR_SERVER_ADMIN_PORT, MIRROR_REDIS_PASSWORD).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mirror::core {
+
+struct ServerConfig {
+  int http3_port = 8443;  // QUIC (UDP) and HTTPS (TCP) share this number
+  int http_port = 8000;
+  int admin_port = 8080;
+  int max_connections = 10000;
+  std::chrono::nanoseconds read_timeout = std::chrono::seconds{30};
+  std::chrono::nanoseconds write_timeout = std::chrono::seconds{30};
+  std::chrono::nanoseconds shutdown_timeout = std::chrono::seconds{30};
+  // Empty: generate a self-signed certificate in data_dir.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string data_dir = "/tmp/mirror";
+
+  bool operator==(const ServerConfig&) const = default;
+};
+
+struct SrtConfig {
+  bool enabled = true;
+  int port = 6000;
+  std::chrono::nanoseconds latency = std::chrono::milliseconds{120};
+  std::int64_t max_bitrate = 60000000;  // bits per second
+  std::int64_t buffer_size = 2097152;   // bytes
+  std::string passphrase;               // empty: no encryption
+  int pbkeylen = 16;                    // AES key length in bytes
+
+  bool operator==(const SrtConfig&) const = default;
+};
+
+struct RtpConfig {
+  bool enabled = true;
+  int port = 5004;                     // RTCP uses port + 1
+  std::int64_t buffer_size = 1048576;  // bytes
+  std::chrono::nanoseconds jitter_buffer = std::chrono::milliseconds{50};
+
+  bool operator==(const RtpConfig&) const = default;
+};
+
+struct IngestionConfig {
+  SrtConfig srt;
+  RtpConfig rtp;
+  int max_streams = 25;
+  std::chrono::nanoseconds reconnect_delay = std::chrono::seconds{5};
+
+  bool operator==(const IngestionConfig&) const = default;
+};
+
+struct TranscodingConfig {
+  bool use_gpu = true;
+  std::vector<int> gpu_devices{0};
+  int output_width = 640;
+  int output_height = 360;
+  std::int64_t output_bitrate = 400000;  // bits per second
+  std::int64_t audio_bitrate = 64000;    // bits per second
+  int worker_threads = 4;
+  int max_queue_size = 100;
+
+  bool operator==(const TranscodingConfig&) const = default;
+};
+
+struct PackagingConfig {
+  std::chrono::nanoseconds part_duration = std::chrono::milliseconds{100};
+  int playlist_segments = 20;
+
+  bool operator==(const PackagingConfig&) const = default;
+};
+
+struct S3Config {
+  bool enabled = false;
+  std::string endpoint;  // empty: AWS S3
+  std::string region = "us-east-1";
+  std::string bucket = "mirror-streams";
+  std::string access_key_id;
+  std::string secret_access_key;
+  bool use_ssl = true;
+
+  bool operator==(const S3Config&) const = default;
+};
+
+struct LocalStorageConfig {
+  std::string cache_dir = "/tmp/mirror-cache";
+  std::int64_t max_cache_size = 10737418240;  // bytes (10 GiB)
+  std::chrono::nanoseconds ttl = std::chrono::hours{1};
+
+  bool operator==(const LocalStorageConfig&) const = default;
+};
+
+struct DvrConfig {
+  bool enabled = true;
+  std::chrono::nanoseconds retention_time = std::chrono::hours{24};
+  std::chrono::nanoseconds segment_length = std::chrono::milliseconds{500};
+
+  bool operator==(const DvrConfig&) const = default;
+};
+
+struct StorageConfig {
+  S3Config s3;
+  LocalStorageConfig local;
+  DvrConfig dvr;
+
+  bool operator==(const StorageConfig&) const = default;
+};
+
+struct RedisConfig {
+  std::string addr;  // "host:port"; empty: in-process registry
+  std::string password;
+  int db = 0;
+  int max_retries = 3;
+  std::chrono::nanoseconds dial_timeout = std::chrono::seconds{5};
+  std::chrono::nanoseconds read_timeout = std::chrono::seconds{3};
+  std::chrono::nanoseconds write_timeout = std::chrono::seconds{3};
+  int pool_size = 10;
+
+  bool operator==(const RedisConfig&) const = default;
+};
+
+struct MonitoringConfig {
+  std::string metrics_path = "/metrics";
+  std::string health_check_path = "/health";
+  std::chrono::nanoseconds scrape_interval = std::chrono::seconds{10};
+
+  bool operator==(const MonitoringConfig&) const = default;
+};
+
+struct Config {
+  ServerConfig server;
+  IngestionConfig ingestion;
+  TranscodingConfig transcoding;
+  PackagingConfig packaging;
+  StorageConfig storage;
+  RedisConfig redis;
+  MonitoringConfig monitoring;
+
+  bool operator==(const Config&) const = default;
+};
+
+// Environment variables by name. Only MIRROR_* entries matter; others are ignored.
+using Environment = std::map<std::string, std::string>;
+
+// The process's MIRROR_* environment variables.
+Environment process_environment();
+
+struct LoadedConfig {
+  Config config;
+  std::vector<std::string> warnings;  // unknown keys and variables; loading went on
+  std::vector<std::string> errors;    // the server must not start when non-empty
+  bool used_defaults = false;         // the default file was missing
+  std::string source;                 // the file read, or "built-in defaults"
+
+  bool ok() const { return errors.empty(); }
+};
+
+// Reads `path`, applies `env` on top and validates the result. A missing
+// explicit path is an error; a missing default path (path_is_explicit false)
+// means built-in defaults. Never throws.
+LoadedConfig load_config(const std::string& path, bool path_is_explicit, const Environment& env);
+
+// The same from YAML text already in memory (tests, fuzzing). Never throws.
+LoadedConfig load_config_from_string(std::string_view yaml_text, const Environment& env);
+
+// Every violated rule, each as "<key>: <bad value> <rule>". Empty when valid.
+// Looks at the file system for cache_dir and data_dir but creates nothing.
+std::vector<std::string> validate(const Config& config);
+
+// The effective configuration as YAML that load_config_from_string reads back
+// to an equal Config. With mask_secrets, non-empty secrets (SRT passphrase,
+// S3 keys, Redis password) are written as "******". Strings are written as
+// UTF-8; bytes that are not valid UTF-8 come out as U+FFFD.
+std::string to_yaml(const Config& config, bool mask_secrets);
+
+}  // namespace mirror::core

@@ -1,0 +1,80 @@
+// Starts the real mirror binary on free loopback ports with a configuration
+// written for the test, and stops it afterwards.
+#pragma once
+
+#include "support/http_client.h"
+#include "support/process.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace mirror::testing {
+
+inline std::string mirror_binary() { return MIRROR_TEST_BINARY; }
+inline std::string source_dir() { return MIRROR_TEST_SOURCE_DIR; }
+
+struct MirrorPorts {
+  int admin = free_tcp_port();
+  int http = free_tcp_port();
+  int https = free_tcp_udp_port();
+  int srt = free_tcp_udp_port();
+  int rtp = free_tcp_udp_port();
+};
+
+// A YAML configuration for a test instance; `extra` is appended verbatim
+// under the given sections by the caller when needed.
+inline std::string test_config(const MirrorPorts& p, const std::string& dir,
+                               const std::string& server_extra = "") {
+  return "server:\n"
+         "  admin_port: " + std::to_string(p.admin) + "\n"
+         "  http_port: " + std::to_string(p.http) + "\n"
+         "  http3_port: " + std::to_string(p.https) + "\n"
+         "  shutdown_timeout: 5s\n"
+         "  data_dir: " + dir + "/data\n" + server_extra +
+         "ingestion:\n"
+         "  srt:\n"
+         "    port: " + std::to_string(p.srt) + "\n"
+         "  rtp:\n"
+         "    port: " + std::to_string(p.rtp) + "\n"
+         "storage:\n"
+         "  local:\n"
+         "    cache_dir: " + dir + "/cache\n";
+}
+
+class MirrorInstance {
+ public:
+  explicit MirrorInstance(const std::string& server_extra = "",
+                          std::map<std::string, std::string> env = {}) {
+    dir_ = make_temp_dir("mirror-it");
+    config_path_ = dir_ + "/mirror.yaml";
+    write_file(config_path_, test_config(ports_, dir_, server_extra));
+    process_ = std::make_unique<Process>(
+        std::vector<std::string>{mirror_binary(), "-c", config_path_}, std::move(env));
+  }
+
+  // Waits until /ready answers 200; false if the process died or time ran out.
+  bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (!process_->running()) return false;
+      if (http_get(ports_.admin, "/ready").status == 200) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+
+  const MirrorPorts& ports() const { return ports_; }
+  Process& process() { return *process_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  MirrorPorts ports_;
+  std::string dir_;
+  std::string config_path_;
+  std::unique_ptr<Process> process_;
+};
+
+}  // namespace mirror::testing
