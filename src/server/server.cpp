@@ -33,10 +33,10 @@ void Server::register_server_metrics() {
 void Server::build_services() {
   io_pool_ = std::make_unique<http::IoPool>();
 
-  services_.push_back(std::make_unique<storage::LocalCache>(config_.storage.local));
+  services_.add(std::make_unique<storage::LocalCache>(config_.storage.local));
   // An empty redis.addr selects the in-process registry (start() refuses any
   // other value until the Redis backend exists).
-  services_.push_back(std::make_unique<state::MemoryStreamRegistry>(
+  services_.add(std::make_unique<state::MemoryStreamRegistry>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(config_.ingestion.reconnect_delay * 6)));
 
   http::H1ServerOptions admin_opts;
@@ -60,21 +60,16 @@ void Server::build_services() {
   ctx.health_path = config_.monitoring.health_check_path;
   api::register_admin_routes(p.router(), std::move(ctx));
   admin_ = admin.get();
-  services_.push_back(std::move(admin));
+  services_.add(std::move(admin));
 
   auto& up = metrics_.gauge("mirror_service_up",
                             "1 when the service has started and is not unhealthy", {"service"});
-  for (const auto& s : services_) {
+  for (const auto& s : services_.services()) {
     core::Service* svc = s.get();
     up.with_callback({std::string(svc->name())}, [this, svc] {
-      // Only services that have started report; the rest count as down.
-      const std::size_t started = started_.load(std::memory_order_acquire);
-      for (std::size_t i = 0; i < started; ++i) {
-        if (services_[i].get() == svc) {
-          return svc->health().status == core::HealthStatus::kUnhealthy ? 0.0 : 1.0;
-        }
-      }
-      return 0.0;
+      return services_.is_started(svc) && svc->health().status != core::HealthStatus::kUnhealthy
+                 ? 1.0
+                 : 0.0;
     });
   }
 }
@@ -95,16 +90,9 @@ core::Status Server::start() {
                   {{"cert", tls->cert_file}, {"spki_sha256", tls->spki_sha256}});
 
   io_pool_->start();
-  for (auto& s : services_) {
-    auto st = s->start();
-    if (!st) {
-      core::log::error("service failed to start",
-                       {{"service", s->name()}, {"error", st.error().message}});
-      stop();
-      return st;
-    }
-    started_.fetch_add(1, std::memory_order_release);
-    core::log::info("service started", {{"service", s->name()}});
+  if (auto st = services_.start(); !st) {
+    io_pool_->stop();
+    return st;
   }
   ready_.store(true, std::memory_order_release);
   core::log::info("mirror ready",
@@ -119,21 +107,14 @@ void Server::stop() {
   if (stopped_) return;
   stopped_ = true;
   ready_.store(false, std::memory_order_release);
-  const auto deadline = std::chrono::steady_clock::now() + config_.server.shutdown_timeout;
-  while (started_.load() > 0) {
-    auto& s = services_[started_.fetch_sub(1) - 1];
-    core::log::info("stopping service", {{"service", s->name()}});
-    s->stop(deadline);
-  }
+  services_.stop(std::chrono::steady_clock::now() + config_.server.shutdown_timeout);
   if (io_pool_) io_pool_->stop();
 }
 
 int Server::admin_port() const { return admin_ != nullptr ? admin_->port() : 0; }
 
 std::vector<std::pair<std::string, core::Health>> Server::health() const {
-  std::vector<std::pair<std::string, core::Health>> out;
-  for (const auto& s : services_) out.emplace_back(std::string(s->name()), s->health());
-  return out;
+  return services_.health();
 }
 
 }  // namespace mirror::server

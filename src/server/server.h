@@ -9,6 +9,7 @@
 #include "core/errors.h"
 #include "core/metrics.h"
 #include "core/service.h"
+#include "server/service_group.h"
 
 #include <atomic>
 #include <memory>
@@ -48,9 +49,7 @@ class Server {
   core::BuildInfo build_;
   core::MetricsRegistry metrics_;
   std::unique_ptr<http::IoPool> io_pool_;
-  // Start order; stopped in reverse.
-  std::vector<std::unique_ptr<core::Service>> services_;
-  std::atomic<std::size_t> started_{0};  // read by the metrics callbacks
+  ServiceGroup services_;
   HttpService* admin_ = nullptr;
   std::atomic<bool> ready_{false};
   bool stopped_ = false;
