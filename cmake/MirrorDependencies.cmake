@@ -8,6 +8,7 @@ find_package(spdlog REQUIRED)
 find_package(yaml-cpp REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(CLI11 REQUIRED)
+pkg_check_modules(SRT REQUIRED IMPORTED_TARGET srt>=1.5)
 
 if(MIRROR_BUILD_TESTS)
   find_package(GTest REQUIRED)

@@ -29,7 +29,7 @@ using error_code = boost::system::error_code;
 class H1Session;
 
 struct H1Server::Shared {
-  IoPool& pool;
+  net::IoPool& pool;
   const Pipeline& pipeline;
   H1ServerOptions options;
 
@@ -48,7 +48,7 @@ struct H1Server::Shared {
   core::log::LogLimiter accept_errors{std::chrono::seconds(5)};
   core::log::KeyedLogLimiter protocol_log{std::chrono::seconds(10)};
 
-  Shared(IoPool& p, const Pipeline& pl, H1ServerOptions o)
+  Shared(net::IoPool& p, const Pipeline& pl, H1ServerOptions o)
       : pool(p), pipeline(pl), options(std::move(o)) {}
 
   void count_protocol_error(std::string_view kind, const std::string& remote) {
@@ -466,7 +466,7 @@ void accept_next(const std::shared_ptr<H1Server::Shared>& shared) {
 
 }  // namespace
 
-H1Server::H1Server(IoPool& pool, const Pipeline& pipeline, H1ServerOptions options,
+H1Server::H1Server(net::IoPool& pool, const Pipeline& pipeline, H1ServerOptions options,
                    core::MetricsRegistry& metrics)
     : shared_(std::make_shared<Shared>(pool, pipeline, std::move(options))) {
   const std::string& n = shared_->options.name;

@@ -11,7 +11,7 @@
 #include "core/logging.h"
 #include "core/metrics.h"
 #include "core/service.h"
-#include "http/io_pool.h"
+#include "net/io_pool.h"
 #include "http/pipeline.h"
 
 #include <chrono>
@@ -35,7 +35,7 @@ struct H1ServerOptions {
 
 class H1Server {
  public:
-  H1Server(IoPool& pool, const Pipeline& pipeline, H1ServerOptions options,
+  H1Server(net::IoPool& pool, const Pipeline& pipeline, H1ServerOptions options,
            core::MetricsRegistry& metrics);
   ~H1Server();
   H1Server(const H1Server&) = delete;

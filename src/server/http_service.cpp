@@ -2,7 +2,7 @@
 
 namespace mirror::server {
 
-HttpService::HttpService(std::string name, http::IoPool& pool, http::H1ServerOptions options,
+HttpService::HttpService(std::string name, net::IoPool& pool, http::H1ServerOptions options,
                          core::MetricsRegistry& metrics)
     : name_(std::move(name)),
       server_(pool, pipeline_, options, metrics),

@@ -6,7 +6,7 @@
 #include "core/metrics.h"
 #include "core/service.h"
 #include "http/h1_server.h"
-#include "http/io_pool.h"
+#include "net/io_pool.h"
 #include "http/pipeline.h"
 
 #include <memory>
@@ -16,7 +16,7 @@ namespace mirror::server {
 
 class HttpService final : public core::Service {
  public:
-  HttpService(std::string name, http::IoPool& pool, http::H1ServerOptions options,
+  HttpService(std::string name, net::IoPool& pool, http::H1ServerOptions options,
               core::MetricsRegistry& metrics);
 
   // Routes and filters are added before start().

@@ -3,7 +3,7 @@
 #include "api/admin_routes.h"
 #include "core/logging.h"
 #include "core/process_metrics.h"
-#include "http/io_pool.h"
+#include "net/io_pool.h"
 #include "http/middleware.h"
 #include "http/tls_certificate.h"
 #include "server/http_service.h"
@@ -31,7 +31,7 @@ void Server::register_server_metrics() {
 }
 
 void Server::build_services() {
-  io_pool_ = std::make_unique<http::IoPool>();
+  io_pool_ = std::make_unique<net::IoPool>();
 
   services_.add(std::make_unique<storage::LocalCache>(config_.storage.local));
   // An empty redis.addr selects the in-process registry (start() refuses any

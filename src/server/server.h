@@ -15,7 +15,7 @@
 #include <memory>
 #include <vector>
 
-namespace mirror::http {
+namespace mirror::net {
 class IoPool;
 }
 
@@ -48,7 +48,7 @@ class Server {
   core::Config config_;
   core::BuildInfo build_;
   core::MetricsRegistry metrics_;
-  std::unique_ptr<http::IoPool> io_pool_;
+  std::unique_ptr<net::IoPool> io_pool_;
   ServiceGroup services_;
   HttpService* admin_ = nullptr;
   std::atomic<bool> ready_{false};

@@ -71,7 +71,7 @@ class H1ServerTest : public ::testing::Test {
     return held_.size();
   }
 
-  IoPool pool_{2};
+  net::IoPool pool_{2};
   core::MetricsRegistry metrics_;
   Pipeline pipeline_;
   std::unique_ptr<H1Server> server_;

@@ -1,4 +1,5 @@
-// A pool of event loops: one io_context per thread, one thread per core.
+// A pool of event loops shared by every network room (HTTP, ingest): one
+// io_context per thread, one thread per core.
 // Every connection lives on one context for its whole life, so its state needs
 // no lock; other threads reach it by posting to its executor.
 #pragma once
@@ -11,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-namespace mirror::http {
+namespace mirror::net {
 
 class IoPool {
  public:
@@ -37,4 +38,4 @@ class IoPool {
   std::atomic<std::size_t> next_{0};
 };
 
-}  // namespace mirror::http
+}  // namespace mirror::net

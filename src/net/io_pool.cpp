@@ -1,10 +1,10 @@
-#include "http/io_pool.h"
+#include "net/io_pool.h"
 
 #include "core/logging.h"
 
 #include <exception>
 
-namespace mirror::http {
+namespace mirror::net {
 
 IoPool::IoPool(std::size_t threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
@@ -47,4 +47,4 @@ boost::asio::io_context& IoPool::next() {
   return *contexts_[next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];
 }
 
-}  // namespace mirror::http
+}  // namespace mirror::net
