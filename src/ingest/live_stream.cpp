@@ -95,6 +95,15 @@ void LiveStream::publish(const media::MediaFrame& frame) {
   hub_.publish(frame);
 }
 
+nlohmann::json LiveStream::link_stats() const {
+  std::function<nlohmann::json()> fn;
+  {
+    std::lock_guard lock(mutex_);
+    fn = link_stats_;
+  }
+  return fn ? fn() : nlohmann::json::object();
+}
+
 nlohmann::json LiveStream::to_json(bool detailed) const {
   nlohmann::json j;
   j["name"] = name_;

@@ -63,6 +63,8 @@ class LiveStream {
   double bitrate_bps(int seconds) const { return byte_rate_.per_second(seconds) * 8; }
   std::chrono::system_clock::time_point started_at() const { return started_at_; }
 
+  // The transport's link statistics (SRT or RTP figures); empty without a publisher.
+  nlohmann::json link_stats() const;
   // Summary for lists; `detailed` adds codecs, link statistics and errors.
   nlohmann::json to_json(bool detailed) const;
 

@@ -1,6 +1,8 @@
 #include "server/server.h"
 
 #include "api/admin_routes.h"
+#include "api/stream_routes.h"
+#include "ingest/ingest_service.h"
 #include "core/logging.h"
 #include "core/process_metrics.h"
 #include "net/io_pool.h"
@@ -36,8 +38,13 @@ void Server::build_services() {
   services_.add(std::make_unique<storage::LocalCache>(config_.storage.local));
   // An empty redis.addr selects the in-process registry (start() refuses any
   // other value until the Redis backend exists).
-  services_.add(std::make_unique<state::MemoryStreamRegistry>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(config_.ingestion.reconnect_delay * 6)));
+  auto registry = std::make_unique<state::MemoryStreamRegistry>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(config_.ingestion.reconnect_delay * 6));
+  state::StreamRegistry* registry_view = registry.get();
+  services_.add(std::move(registry));
+  auto ingest = std::make_unique<ingest::IngestService>(config_.ingestion, registry_view, metrics_);
+  ingest::StreamTable& streams = ingest->streams();
+  services_.add(std::move(ingest));
 
   http::H1ServerOptions admin_opts;
   admin_opts.name = "admin";
@@ -59,6 +66,7 @@ void Server::build_services() {
   ctx.metrics_path = config_.monitoring.metrics_path;
   ctx.health_path = config_.monitoring.health_check_path;
   api::register_admin_routes(p.router(), std::move(ctx));
+  api::register_stream_routes(p.router(), streams);
   admin_ = admin.get();
   services_.add(std::move(admin));
 

@@ -1,0 +1,30 @@
+// Test support: media fixtures made with ffmpeg at test time and cached in the
+// build folder (nothing large is committed). Safe when tests run in parallel:
+// each file is written under a temporary name and renamed into place.
+#pragma once
+
+#include <string>
+
+namespace mirror::testing {
+
+// The fixture folder (created on first use).
+std::string fixture_dir();
+
+// Path of fixture `name`, made by running `ffmpeg_args` (everything after
+// "ffmpeg -y -hide_banner -loglevel error", with the output path appended)
+// when it does not exist yet. Empty string when ffmpeg fails or is missing.
+std::string fixture(const std::string& name, const std::string& ffmpeg_args);
+
+// The standard ones.
+std::string h264_aac_720p30_ts();   // 4 s, 1280x720 30 fps, GOP 30, AAC 48 kHz stereo
+std::string hevc_aac_360p25_ts();   // 3 s, 640x360 25 fps, GOP 25, AAC 48 kHz stereo
+
+// Counts from ffprobe for one stream type ("v" or "a") of a file.
+struct ProbeCounts {
+  int packets = 0;
+  int keyframes = 0;
+  double first_pts = 0;  // seconds
+};
+ProbeCounts probe(const std::string& file, const std::string& stream);
+
+}  // namespace mirror::testing
