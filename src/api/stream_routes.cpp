@@ -1,5 +1,6 @@
 #include "api/stream_routes.h"
 
+#include "ingest/rtp_ingest.h"
 #include "ingest/stream_id.h"
 
 namespace mirror::api {
@@ -10,9 +11,84 @@ core::Error not_found(std::string_view name) {
                      {{"name", std::string(name.substr(0, 64))}});
 }
 
+// {"name": "...", "sdp": "..."} or {"name": "...", "ssrc": 305419896 | "0x12345678"}.
+void declare_stream(const http::ExchangePtr& ex, ingest::RtpIngest* rtp) {
+  auto bad = [&](std::string message) {
+    ex->respond_error(core::Error(core::ErrorCode::kInvalidInput, std::move(message)));
+  };
+  const auto content_type = ex->request().headers.get("Content-Type").value_or("");
+  if (!content_type.starts_with("application/json")) {
+    bad("Content-Type must be application/json");
+    return;
+  }
+  auto body = nlohmann::json::parse(ex->request().body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    bad("body is not a JSON object");
+    return;
+  }
+  if (!body.contains("name") || !body["name"].is_string()) {
+    bad("\"name\" (string) is required");
+    return;
+  }
+  const std::string name = body["name"];
+  if (!ingest::is_valid_stream_name(name)) {
+    bad("stream name must be 1-64 characters of A-Z a-z 0-9 _ -");
+    return;
+  }
+  if (rtp == nullptr) {
+    ex->respond_error(core::Error(core::ErrorCode::kServiceUnavailable,
+                                  "RTP ingest is disabled (ingestion.rtp.enabled)"));
+    return;
+  }
+  if (body.contains("sdp")) {
+    if (!body["sdp"].is_string()) {
+      bad("\"sdp\" must be a string");
+      return;
+    }
+    auto ports = rtp->declare(name, body["sdp"].get<std::string>());
+    if (!ports) {
+      ex->respond_error(ports.error());
+      return;
+    }
+    ex->respond(http::json_response(
+        201, nlohmann::json{{"name", name}, {"protocol", "rtp"}, {"ports", *ports}}.dump()));
+    return;
+  }
+  if (body.contains("ssrc")) {
+    std::uint32_t ssrc = 0;
+    const auto& v = body["ssrc"];
+    if (v.is_number_unsigned() && v.get<std::uint64_t>() <= 0xffffffffu) {
+      ssrc = static_cast<std::uint32_t>(v.get<std::uint64_t>());
+    } else if (v.is_string()) {
+      const std::string text = v;
+      char* end = nullptr;
+      const unsigned long long parsed = std::strtoull(text.c_str(), &end, 0);
+      if (text.empty() || end == nullptr || *end != '\0' || parsed > 0xffffffffULL) {
+        bad("\"ssrc\" must be a 32-bit number");
+        return;
+      }
+      ssrc = static_cast<std::uint32_t>(parsed);
+    } else {
+      bad("\"ssrc\" must be a 32-bit number");
+      return;
+    }
+    if (auto st = rtp->bind_ssrc(ssrc, name); !st) {
+      ex->respond_error(st.error());
+      return;
+    }
+    ex->respond(http::json_response(201, nlohmann::json{{"name", name}, {"ssrc", ssrc}}.dump()));
+    return;
+  }
+  bad("give \"sdp\" to declare a raw RTP stream or \"ssrc\" to name an MPEG-TS source");
+}
+
 }  // namespace
 
-void register_stream_routes(http::Router& router, ingest::StreamTable& streams) {
+void register_stream_routes(http::Router& router, ingest::IngestService& ingest) {
+  ingest::StreamTable& streams = ingest.streams();
+  router.post("/api/v1/streams",
+              [&ingest](const http::ExchangePtr& ex) { declare_stream(ex, ingest.rtp()); });
+
   router.get("/api/v1/streams", [&streams](const http::ExchangePtr& ex) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& s : streams.list()) list.push_back(s->to_json(false));

@@ -2,14 +2,17 @@
 //   GET    /api/v1/streams          every stream, summarised
 //   GET    /api/v1/streams/{name}   one stream in detail (codecs, rates, errors, link)
 //   DELETE /api/v1/streams/{name}   hang up on its publisher; the stream ends
+//   POST   /api/v1/streams          {"name","sdp"} declares a raw RTP stream;
+//                                   {"name","ssrc"} names an MPEG-TS/RTP source
 // Handlers answer at once on the event-loop thread; the table is thread-safe.
 #pragma once
 
 #include "http/router.h"
-#include "ingest/stream_table.h"
+#include "ingest/ingest_service.h"
 
 namespace mirror::api {
 
-void register_stream_routes(http::Router& router, ingest::StreamTable& streams);
+// POST answers 503 while RTP ingest is disabled or not running.
+void register_stream_routes(http::Router& router, ingest::IngestService& ingest);
 
 }  // namespace mirror::api

@@ -1,6 +1,7 @@
 #include "ingest/ingest_service.h"
 
 #include "core/logging.h"
+#include "ingest/rtp_ingest.h"
 #include "ingest/srt/srt_listener.h"
 #include "ingest/ts_ingest.h"
 
@@ -30,6 +31,15 @@ core::Status IngestService::start() {
       return st;
     }
   }
+  if (config_.rtp.enabled) {
+    rtp_ = std::make_unique<RtpIngest>(config_.rtp, streams_, metrics_);
+    if (auto st = rtp_->start(); !st) {
+      rtp_.reset();
+      if (srt_) srt_->stop(std::chrono::steady_clock::now());
+      srt_.reset();
+      return st;
+    }
+  }
   running_ = true;
   return core::Ok{};
 }
@@ -38,10 +48,13 @@ void IngestService::stop(core::Deadline deadline) {
   running_ = false;
   if (srt_) srt_->stop(deadline);
   srt_.reset();
+  if (rtp_) rtp_->stop();
+  rtp_.reset();
   streams_.end_all();
 }
 
 int IngestService::srt_port() const { return srt_ ? srt_->port() : 0; }
+int IngestService::rtp_port() const { return rtp_ ? rtp_->port() : 0; }
 
 core::Health IngestService::health() const {
   core::Health h;
@@ -54,7 +67,8 @@ core::Health IngestService::health() const {
                {"max_streams", config_.max_streams},
                {"srt", {{"enabled", config_.srt.enabled},
                         {"port", srt_ ? srt_->port() : 0},
-                        {"connections", srt_ ? srt_->connection_count() : 0}}}};
+                        {"connections", srt_ ? srt_->connection_count() : 0}}},
+               {"rtp", {{"enabled", config_.rtp.enabled}, {"port", rtp_ ? rtp_->port() : 0}}}};
   if (!running_) {
     h.status = core::HealthStatus::kUnhealthy;
     h.message = "stopped";
@@ -65,6 +79,12 @@ core::Health IngestService::health() const {
 }
 
 namespace {
+const std::pair<const char*, const char*> kRtpCounters[] = {
+    {"mirror_rtp_packets_received_total", "packets_received"},
+    {"mirror_rtp_packets_lost_total", "packets_lost"},
+    {"mirror_rtp_packets_reordered_total", "packets_reordered"},
+    {"mirror_rtp_packets_duplicate_total", "packets_duplicate"}};
+
 std::vector<std::string> labels(const std::shared_ptr<LiveStream>& s) { return {s->name()}; }
 }  // namespace
 
@@ -117,6 +137,13 @@ void IngestService::add_stream_metrics(const std::shared_ptr<LiveStream>& s) {
       metrics_.counter(metric, std::string("SRT ") + field, {"stream"})
           .with_callback(labels(s), link(field));
     }
+  } else if (s->protocol() == "rtp") {
+    for (const auto& [metric, field] : kRtpCounters) {
+      metrics_.counter(metric, std::string("RTP ") + field, {"stream"})
+          .with_callback(labels(s), link(field));
+    }
+    metrics_.gauge("mirror_rtp_jitter_seconds", "RTP interarrival jitter (RFC 3550)", {"stream"})
+        .with_callback(labels(s), [j = link("jitter_ms")] { return j() / 1000.0; });
   }
 }
 
@@ -141,6 +168,11 @@ void IngestService::remove_stream_metrics(const std::shared_ptr<LiveStream>& s) 
                           "mirror_srt_packets_dropped_total"}) {
       metrics_.counter(c, "", {"stream"}).remove(labels(s));
     }
+  } else if (s->protocol() == "rtp") {
+    for (const auto& [metric, field] : kRtpCounters) {
+      metrics_.counter(metric, "", {"stream"}).remove(labels(s));
+    }
+    metrics_.gauge("mirror_rtp_jitter_seconds", "", {"stream"}).remove(labels(s));
   }
 }
 

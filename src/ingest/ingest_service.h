@@ -15,6 +15,7 @@
 namespace mirror::ingest {
 
 class SrtListener;
+class RtpIngest;
 
 class IngestService final : public core::Service {
  public:
@@ -31,6 +32,10 @@ class IngestService final : public core::Service {
 
   // Bound ports (after start), for tests that ask for port 0.
   int srt_port() const;
+  int rtp_port() const;
+
+  // Raw RTP streams are declared by SDP (admin API); null when RTP is disabled.
+  RtpIngest* rtp() { return rtp_.get(); }
 
  private:
   void add_stream_metrics(const std::shared_ptr<LiveStream>& stream);
@@ -41,6 +46,7 @@ class IngestService final : public core::Service {
   StreamTable streams_;
   ByteSinkFactory ts_sinks_;
   std::unique_ptr<SrtListener> srt_;
+  std::unique_ptr<RtpIngest> rtp_;
   bool running_ = false;
 };
 

@@ -43,7 +43,7 @@ void Server::build_services() {
   state::StreamRegistry* registry_view = registry.get();
   services_.add(std::move(registry));
   auto ingest = std::make_unique<ingest::IngestService>(config_.ingestion, registry_view, metrics_);
-  ingest::StreamTable& streams = ingest->streams();
+  ingest::IngestService* ingest_view = ingest.get();
   services_.add(std::move(ingest));
 
   http::H1ServerOptions admin_opts;
@@ -66,7 +66,7 @@ void Server::build_services() {
   ctx.metrics_path = config_.monitoring.metrics_path;
   ctx.health_path = config_.monitoring.health_check_path;
   api::register_admin_routes(p.router(), std::move(ctx));
-  api::register_stream_routes(p.router(), streams);
+  api::register_stream_routes(p.router(), *ingest_view);
   admin_ = admin.get();
   services_.add(std::move(admin));
 

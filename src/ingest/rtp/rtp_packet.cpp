@@ -24,11 +24,16 @@ std::uint32_t RtpPacket::csrc(std::size_t index) const noexcept {
 
 std::string_view rtp_error_name(RtpError error) noexcept {
   switch (error) {
-    case RtpError::kNone: return "ok";
-    case RtpError::kTruncated: return "truncated";
-    case RtpError::kBadVersion: return "bad_version";
-    case RtpError::kBadPadding: return "bad_padding";
-    case RtpError::kBadExtension: return "bad_extension";
+    case RtpError::kNone:
+      return "ok";
+    case RtpError::kTruncated:
+      return "truncated";
+    case RtpError::kBadVersion:
+      return "bad_version";
+    case RtpError::kBadPadding:
+      return "bad_padding";
+    case RtpError::kBadExtension:
+      return "bad_extension";
   }
   return "unknown";
 }
@@ -95,8 +100,7 @@ core::Result<RtpPacket> parse_rtp(std::span<const std::uint8_t> datagram) {
       message += ": version " + std::to_string(datagram[0] >> 6) + ", expected 2";
       break;
     case RtpError::kBadPadding:
-      message += ": padding count " + std::to_string(datagram.back()) +
-                 " does not fit the payload";
+      message += ": padding count " + std::to_string(datagram.back()) + " does not fit the payload";
       break;
     case RtpError::kBadExtension:
       message += ": header extension runs past the end of the datagram";

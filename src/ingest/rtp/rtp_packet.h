@@ -24,9 +24,9 @@ struct RtpPacket {
   std::uint8_t csrc_count = 0;
   std::span<const std::uint8_t> csrc_bytes;  // csrc_count × 4 bytes, big-endian
   bool has_extension = false;
-  std::uint16_t extension_profile = 0;        // "defined by profile" field
-  std::span<const std::uint8_t> extension;    // extension data after its 4-byte header
-  std::uint8_t padding_size = 0;              // bytes removed from the end (0 = no padding)
+  std::uint16_t extension_profile = 0;      // "defined by profile" field
+  std::span<const std::uint8_t> extension;  // extension data after its 4-byte header
+  std::uint8_t padding_size = 0;            // bytes removed from the end (0 = no padding)
   std::span<const std::uint8_t> payload;
 
   std::uint32_t csrc(std::size_t index) const noexcept;  // 0 when out of range
