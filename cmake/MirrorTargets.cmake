@@ -22,6 +22,11 @@ function(mirror_unit_test room)
     return()
   endif()
   add_executable(unit_${room} ${sources})
+  if(NOT TARGET unit_tests)
+    # Every unit test binary, so that a stage can build just those.
+    add_custom_target(unit_tests)
+  endif()
+  add_dependencies(unit_tests unit_${room})
   target_include_directories(unit_${room} PRIVATE ${CMAKE_SOURCE_DIR}/tests)
   target_link_libraries(unit_${room} PRIVATE mirror_${room} ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main mirror_warnings)
   gtest_discover_tests(unit_${room}

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Builds the release preset and runs every benchmark under bench/. Each prints
-# its figure as a ratio against a reference measured in the same run.
+# Builds the bench preset (Release) and runs every benchmark. Each prints its
+# figure as a ratio against a reference measured in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake --preset bench >/dev/null
 cmake --build --preset bench -j "$(nproc)"
-for b in build/bench/bench/bench_*; do
-  [[ -x "$b" ]] || continue
-  echo "== $(basename "$b")"
-  "$b" --benchmark_min_time=0.2
-done
+echo "== buffer pool against malloc"
+build/bench/bench/bench_buffer_pool --benchmark_min_time=0.2
+echo "== TS demux + access units against ffmpeg (1080p50 H.264, 50 Mbit/s, 60 s)"
+build/bench/bench/bench_ts_ingest "$(bash scripts/bench-fixtures.sh h264)" 3
+echo "== live SRT ingest (1, 5 and 25 publishers)"
+bash scripts/bench-srt-ingest.sh
