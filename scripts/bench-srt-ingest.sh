@@ -5,8 +5,9 @@
 # and the sender's loss figures. Reference: the input's own rate (stream-seconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=build/bench/src/mirror
-sender=build/bench/bench/bench_srt_sender
+build_dir=${BUILD_DIR:-build/bench}
+bin=$build_dir/src/mirror
+sender=$build_dir/bench/bench_srt_sender
 fixture=$(bash scripts/bench-fixtures.sh h264)
 seconds=${SECONDS_PER_RUN:-15}
 work=$(mktemp -d)

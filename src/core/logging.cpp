@@ -104,7 +104,7 @@ std::string_view file_base(const char* path) {
 }
 
 std::string format_pretty(std::string_view message, Fields fields,
-                          const std::source_location* where) {
+                          const SourceLocation* where) {
   std::string line;
   line.reserve(128);
   line += message;
@@ -115,7 +115,7 @@ std::string format_pretty(std::string_view message, Fields fields,
     append_value(line, f.value, false);
   }
   if (where != nullptr) {
-    line += fmt::format(" ({}:{})", file_base(where->file_name()), where->line());
+    line += fmt::format(" ({}:{})", file_base(where->file_name()), where->line_number());
   }
   return line;
 }
@@ -177,7 +177,7 @@ Level current_level() { return static_cast<Level>(g_level.load(std::memory_order
 
 std::string format_json(std::chrono::system_clock::time_point time, Level level,
                         std::string_view message, Fields fields,
-                        const std::source_location* where) {
+                        const SourceLocation* where) {
   std::string line;
   line.reserve(160);
   line += "{\"time\":\"";
@@ -194,16 +194,16 @@ std::string format_json(std::chrono::system_clock::time_point time, Level level,
   }
   if (where != nullptr) {
     line += ",\"caller\":";
-    append_json_string(line, fmt::format("{}:{}", file_base(where->file_name()), where->line()));
+    append_json_string(line, fmt::format("{}:{}", file_base(where->file_name()), where->line_number()));
   }
   line.push_back('}');
   return line;
 }
 
 void write(Level level, std::string_view message, Fields fields,
-           const std::source_location& where) {
+           const SourceLocation& where) {
   // Source location is only worth its bytes when debugging.
-  const std::source_location* loc = current_level() == Level::kDebug ? &where : nullptr;
+  const SourceLocation* loc = current_level() == Level::kDebug ? &where : nullptr;
   std::string line = g_pretty.load(std::memory_order_relaxed)
                          ? format_pretty(message, fields, loc)
                          : format_json(std::chrono::system_clock::now(), level, message, fields, loc);
@@ -230,12 +230,12 @@ bool LogLimiter::admit(std::chrono::steady_clock::time_point now, std::uint64_t&
 namespace {
 // A line that got through a limiter, carrying how many were dropped before it.
 void write_with_suppressed(Level level, std::string_view message, Fields fields,
-                           std::uint64_t suppressed, const std::source_location& where) {
+                           std::uint64_t suppressed, const SourceLocation& where) {
   if (suppressed == 0) {
     write(level, message, fields, where);
     return;
   }
-  const std::source_location* loc = current_level() == Level::kDebug ? &where : nullptr;
+  const SourceLocation* loc = current_level() == Level::kDebug ? &where : nullptr;
   std::string line;
   if (g_pretty.load(std::memory_order_relaxed)) {
     line = format_pretty(message, fields, loc);
@@ -250,7 +250,7 @@ void write_with_suppressed(Level level, std::string_view message, Fields fields,
 }  // namespace
 
 void LogLimiter::log(Level level, std::string_view message, Fields fields,
-                     const std::source_location& where) {
+                     const SourceLocation& where) {
   if (!enabled(level)) return;
   std::uint64_t suppressed = 0;
   if (admit(std::chrono::steady_clock::now(), suppressed)) {
@@ -286,7 +286,7 @@ bool KeyedLogLimiter::admit(std::string_view key, std::chrono::steady_clock::tim
 }
 
 void KeyedLogLimiter::log(std::string_view key, Level level, std::string_view message,
-                          Fields fields, const std::source_location& where) {
+                          Fields fields, const SourceLocation& where) {
   if (!enabled(level)) return;
   std::uint64_t suppressed = 0;
   if (admit(key, std::chrono::steady_clock::now(), suppressed)) {

@@ -11,7 +11,6 @@
 #include <iosfwd>
 #include <mutex>
 #include <optional>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -55,6 +54,20 @@ struct Field {
 
 using Fields = std::initializer_list<Field>;
 
+// Where a log call was made. Like std::source_location (which clang 14 cannot
+// compile against libstdc++ 12, and the fuzz build uses clang), from the
+// __builtin_FILE/__builtin_LINE intrinsics both compilers have.
+struct SourceLocation {
+  const char* file = "";
+  unsigned line = 0;
+  static constexpr SourceLocation current(const char* file = __builtin_FILE(),
+                                          unsigned line = __builtin_LINE()) noexcept {
+    return {file, line};
+  }
+  const char* file_name() const noexcept { return file; }
+  unsigned line_number() const noexcept { return line; }
+};
+
 struct Options {
   Level level = Level::kInfo;
   bool pretty = false;           // human console format instead of JSON lines
@@ -66,28 +79,28 @@ Level current_level();
 inline bool enabled(Level level) { return level >= current_level(); }
 
 void write(Level level, std::string_view message, Fields fields,
-           const std::source_location& where);
+           const SourceLocation& where);
 
 inline void debug(std::string_view m, Fields f = {},
-                  const std::source_location& w = std::source_location::current()) {
+                  const SourceLocation& w = SourceLocation::current()) {
   if (enabled(Level::kDebug)) write(Level::kDebug, m, f, w);
 }
 inline void info(std::string_view m, Fields f = {},
-                 const std::source_location& w = std::source_location::current()) {
+                 const SourceLocation& w = SourceLocation::current()) {
   if (enabled(Level::kInfo)) write(Level::kInfo, m, f, w);
 }
 inline void warn(std::string_view m, Fields f = {},
-                 const std::source_location& w = std::source_location::current()) {
+                 const SourceLocation& w = SourceLocation::current()) {
   if (enabled(Level::kWarn)) write(Level::kWarn, m, f, w);
 }
 inline void error(std::string_view m, Fields f = {},
-                  const std::source_location& w = std::source_location::current()) {
+                  const SourceLocation& w = SourceLocation::current()) {
   if (enabled(Level::kError)) write(Level::kError, m, f, w);
 }
 
 // Formats one JSON line (without the trailing newline); exposed for tests.
 std::string format_json(std::chrono::system_clock::time_point time, Level level,
-                        std::string_view message, Fields fields, const std::source_location* where);
+                        std::string_view message, Fields fields, const SourceLocation* where);
 
 // Lets one line through per interval for one call site; the next line that gets
 // through carries a "suppressed" field with how many were dropped in between.
@@ -97,7 +110,7 @@ class LogLimiter {
   explicit LogLimiter(std::chrono::steady_clock::duration interval) : interval_(interval) {}
 
   void log(Level level, std::string_view message, Fields fields = {},
-           const std::source_location& where = std::source_location::current());
+           const SourceLocation& where = SourceLocation::current());
 
   // True when a line may be written now; `suppressed` receives the count dropped since.
   bool admit(std::chrono::steady_clock::time_point now, std::uint64_t& suppressed);
@@ -116,7 +129,7 @@ class KeyedLogLimiter {
       : interval_(interval), max_keys_(max_keys) {}
 
   void log(std::string_view key, Level level, std::string_view message, Fields fields = {},
-           const std::source_location& where = std::source_location::current());
+           const SourceLocation& where = SourceLocation::current());
   bool admit(std::string_view key, std::chrono::steady_clock::time_point now,
              std::uint64_t& suppressed);
 

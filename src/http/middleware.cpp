@@ -75,7 +75,7 @@ Filter access_log_filter(std::string server_name, core::log::Level level) {
                         {"protocol", r.protocol},
                         {"request_id", self->response_headers().get("X-Request-Id").value_or("")},
                         {"aborted", c.aborted}},
-                       std::source_location::current());
+                       core::log::SourceLocation::current());
     });
     return true;
   };

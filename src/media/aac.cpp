@@ -70,7 +70,8 @@ core::Result<AdtsHeader> parse_adts_header(std::span<const std::uint8_t> data) {
   h.mpeg2 = (data[1] & 0x08) != 0;
   h.protection_absent = (data[1] & 0x01) != 0;
   h.header_length = h.protection_absent ? 7 : 9;
-  if (data.size() < static_cast<std::size_t>(h.header_length)) return invalid("ADTS header truncated");
+  if (data.size() < static_cast<std::size_t>(h.header_length))
+    return invalid("ADTS header truncated");
   h.object_type = ((data[2] >> 6) & 0x03) + 1;
   h.sample_rate_index = (data[2] >> 2) & 0x0f;
   if (h.sample_rate_index >= 13) return invalid("ADTS sampling frequency index out of range");
@@ -88,7 +89,8 @@ core::Result<Bytes> build_audio_specific_config(int object_type, int sample_rate
   if (sample_rate_index < 0 || sample_rate_index >= 13) {
     return invalid("AAC sampling frequency index out of range");
   }
-  if (channel_config < 0 || channel_config > 15) return invalid("AAC channel configuration out of range");
+  if (channel_config < 0 || channel_config > 15)
+    return invalid("AAC channel configuration out of range");
   // Bits, MSB first: audioObjectType (5, or 5 + 6 with the escape),
   // samplingFrequencyIndex (4), channelConfiguration (4), then GASpecificConfig:
   // frameLengthFlag, dependsOnCoreCoder, extensionFlag, all 0.

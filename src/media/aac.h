@@ -27,9 +27,9 @@ int aac_sample_rate_index(int sample_rate) noexcept;
 int aac_channel_count(int channel_config) noexcept;
 
 struct AdtsHeader {
-  int header_length = 7;        // 7, or 9 with a CRC
-  int frame_length = 0;         // header included
-  int object_type = 0;          // profile + 1: 1 Main, 2 LC, 3 SSR, 4 LTP
+  int header_length = 7;  // 7, or 9 with a CRC
+  int frame_length = 0;   // header included
+  int object_type = 0;    // profile + 1: 1 Main, 2 LC, 3 SSR, 4 LTP
   int sample_rate_index = 0;
   int sample_rate = 0;
   int channel_config = 0;
@@ -47,7 +47,7 @@ core::Result<AdtsHeader> parse_adts_header(std::span<const std::uint8_t> data);
 std::optional<AdtsHeader> read_adts_header(std::span<const std::uint8_t> data) noexcept;
 
 struct AudioSpecificConfig {
-  int object_type = 0;  // audioObjectType, with the escape (31 + 6 bits) resolved
+  int object_type = 0;        // audioObjectType, with the escape (31 + 6 bits) resolved
   int sample_rate_index = 0;  // 15 when the frequency is explicit
   int sample_rate = 0;
   int channel_config = 0;

@@ -59,24 +59,35 @@ bool AacFramer::finish_carry(std::span<const std::uint8_t> adts, std::size_t& po
     pos += n;
     return carry_.size() >= want;
   };
+  // Not a header after all: gives back what came from this chunk and skips to
+  // the next sync word in the rest, exactly as if all had come in one piece.
+  auto reject = [&] {
+    carry_.resize(carry_.size() - pos);
+    pos = 0;
+    std::size_t next = 1;
+    while (next < carry_.size() && !sync_at(carry_, next)) ++next;
+    lost_sync(next);
+    carry_.erase(carry_.begin(), carry_.begin() + static_cast<std::ptrdiff_t>(next));
+  };
   while (!carry_.empty()) {
+    if (!take(2)) return false;
+    if (!sync_at(carry_, 0)) {
+      reject();
+      continue;
+    }
     if (!take(7)) return false;
     if ((carry_[1] & 0x01) == 0 && !take(9)) return false;  // CRC present
     const auto header = read_adts_header(carry_);
     if (!header) {
-      // Not a header after all. Give back what came from this chunk and look for
-      // the next sync word in the rest, exactly as if all had come in one piece.
-      carry_.resize(carry_.size() - pos);
-      pos = 0;
-      std::size_t next = 1;
-      while (next < carry_.size() && !sync_at(carry_, next)) ++next;
-      lost_sync(next);
-      carry_.erase(carry_.begin(), carry_.begin() + static_cast<std::ptrdiff_t>(next));
+      reject();
       continue;
     }
-    if (!take(static_cast<std::size_t>(header->frame_length))) return false;
-    emit(*header, carry_, carry_pts_90k_, carry_arrival_);
-    carry_.clear();
+    const auto frame_length = static_cast<std::size_t>(header->frame_length);
+    if (!take(frame_length)) return false;
+    emit(*header, std::span(carry_).first(frame_length), carry_pts_90k_, carry_arrival_);
+    // Whatever follows (only after a rejected header) is framed like the rest.
+    carry_.erase(carry_.begin(), carry_.begin() + static_cast<std::ptrdiff_t>(frame_length));
+    carry_pts_90k_ = kNoTimestamp;
   }
   return true;
 }
@@ -143,8 +154,8 @@ void AacFramer::emit(const AdtsHeader& header, std::span<const std::uint8_t> fra
       ++counters_.config_changes;
       // Keep the timeline continuous across a sample rate change.
       if (has_next_pts_ && config_->sample_rate != header.sample_rate) {
-        next_pts_ = static_cast<std::int64_t>(static_cast<__int128>(next_pts_) * header.sample_rate /
-                                              config_->sample_rate);
+        next_pts_ = static_cast<std::int64_t>(static_cast<__int128>(next_pts_) *
+                                              header.sample_rate / config_->sample_rate);
       }
     }
     config_ = std::move(config);

@@ -67,8 +67,8 @@ class AacFramer {
   std::size_t frame_in_place(std::span<const std::uint8_t> data, std::size_t pos);
   // `pes_pts_90k`: the PES timestamp when this frame is the first to start in its
   // PES, else kNoTimestamp.
-  void emit(const AdtsHeader& header, std::span<const std::uint8_t> frame,
-            std::int64_t pes_pts_90k, std::chrono::system_clock::time_point arrival);
+  void emit(const AdtsHeader& header, std::span<const std::uint8_t> frame, std::int64_t pes_pts_90k,
+            std::chrono::system_clock::time_point arrival);
   void lost_sync(std::size_t skipped);
 
   FrameCallback on_frame_;

@@ -45,8 +45,7 @@ std::optional<std::span<const std::uint8_t>> AnnexBReader::next() noexcept {
   return std::nullopt;
 }
 
-void AnnexBSplitter::carry(std::span<const std::uint8_t> bytes, bool new_nal,
-                           NalUnitSink& sink) {
+void AnnexBSplitter::carry(std::span<const std::uint8_t> bytes, bool new_nal, NalUnitSink& sink) {
   if (new_nal) {
     carry_.clear();
     in_nal_ = true;
@@ -64,7 +63,8 @@ void AnnexBSplitter::carry(std::span<const std::uint8_t> bytes, bool new_nal,
   // Outside a NAL unit only the last two bytes matter: a start code may begin there.
   std::uint8_t tail[4];
   std::size_t n = 0;
-  const std::size_t keep_old = bytes.size() >= 2 ? 0 : (carry_.size() < 2 - bytes.size() ? carry_.size() : 2 - bytes.size());
+  const std::size_t keep_old =
+      bytes.size() >= 2 ? 0 : (carry_.size() < 2 - bytes.size() ? carry_.size() : 2 - bytes.size());
   for (std::size_t i = carry_.size() - keep_old; i < carry_.size(); ++i) tail[n++] = carry_[i];
   const std::size_t keep_new = bytes.size() < 2 ? bytes.size() : 2;
   for (std::size_t i = bytes.size() - keep_new; i < bytes.size(); ++i) tail[n++] = bytes[i];
@@ -170,7 +170,8 @@ core::BufferRef annexb_to_length_prefixed(std::span<const std::uint8_t> annexb) 
   for_each_nal_unit(annexb, [&](std::span<const std::uint8_t> nal) { total += 4 + nal.size(); });
   core::Buffer buffer = core::BufferPool::global().acquire_owned(total);
   std::uint8_t* out = buffer.data();
-  for_each_nal_unit(annexb, [&](std::span<const std::uint8_t> nal) { out = put_length_prefixed(out, nal); });
+  for_each_nal_unit(
+      annexb, [&](std::span<const std::uint8_t> nal) { out = put_length_prefixed(out, nal); });
   return std::move(buffer).share();
 }
 

@@ -15,7 +15,8 @@ std::uint32_t BitReader::read_bits(int n) noexcept {
     const int offset = static_cast<int>(pos_ & 7);
     const int available = 8 - offset;
     const int take = remaining < available ? remaining : available;
-    const unsigned bits = (static_cast<unsigned>(data_[byte]) >> (available - take)) & ((1u << take) - 1);
+    const unsigned bits =
+        (static_cast<unsigned>(data_[byte]) >> (available - take)) & ((1u << take) - 1);
     value = (value << take) | bits;
     pos_ += static_cast<std::size_t>(take);
     remaining -= take;
@@ -23,7 +24,9 @@ std::uint32_t BitReader::read_bits(int n) noexcept {
   return static_cast<std::uint32_t>(value);
 }
 
-bool BitReader::read_bit() noexcept { return read_bits(1) != 0; }
+bool BitReader::read_bit() noexcept {
+  return read_bits(1) != 0;
+}
 
 void BitReader::skip_bits(std::size_t n) noexcept {
   if (error_) return;

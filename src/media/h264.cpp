@@ -21,8 +21,19 @@ core::Error invalid(std::string message) {
 
 bool is_high_profile(int profile_idc) {
   switch (profile_idc) {
-    case 100: case 110: case 122: case 244: case 44: case 83: case 86:
-    case 118: case 128: case 138: case 139: case 134: case 135:
+    case 100:
+    case 110:
+    case 122:
+    case 244:
+    case 44:
+    case 83:
+    case 86:
+    case 118:
+    case 128:
+    case 138:
+    case 139:
+    case 134:
+    case 135:
       return true;
     default:
       return false;
@@ -49,12 +60,12 @@ void skip_scaling_list(BitReader& br, int size) {
 // vui_parameters() up to and including the timing info; the rest (HRD,
 // bitstream restriction) is not needed.
 void parse_vui_timing(BitReader& br, H264Sps& sps) {
-  if (br.read_bit()) {  // aspect_ratio_info_present_flag
+  if (br.read_bit()) {                             // aspect_ratio_info_present_flag
     if (br.read_bits(8) == 255) br.skip_bits(32);  // Extended_SAR: sar_width, sar_height
   }
-  if (br.read_bit()) br.skip_bits(1);  // overscan_info_present_flag, overscan_appropriate_flag
-  if (br.read_bit()) {                 // video_signal_type_present_flag
-    br.skip_bits(4);                   // video_format, video_full_range_flag
+  if (br.read_bit()) br.skip_bits(1);     // overscan_info_present_flag, overscan_appropriate_flag
+  if (br.read_bit()) {                    // video_signal_type_present_flag
+    br.skip_bits(4);                      // video_format, video_full_range_flag
     if (br.read_bit()) br.skip_bits(24);  // colour primaries, transfer, matrix
   }
   if (br.read_bit()) {  // chroma_loc_info_present_flag
@@ -165,7 +176,8 @@ core::Result<H264Sps> parse_h264_sps(std::span<const std::uint8_t> nal) {
     crop_y = sub_height * (sps.frame_mbs_only ? 1 : 2) * (top + bottom);
   }
   if (br.error()) return invalid("H.264 SPS truncated");
-  if (crop_x >= width || crop_y >= height) return invalid("H.264 frame cropping larger than the picture");
+  if (crop_x >= width || crop_y >= height)
+    return invalid("H.264 frame cropping larger than the picture");
   sps.width = static_cast<int>(width - crop_x);
   sps.height = static_cast<int>(height - crop_y);
 
@@ -235,10 +247,10 @@ core::Result<Bytes> build_avcc(std::span<const Bytes> sps_list, std::span<const 
 
   Bytes out;
   const Bytes& sps0 = sps_list.front();
-  out.push_back(1);  // configurationVersion
-  out.push_back(sps0[1]);  // AVCProfileIndication
-  out.push_back(sps0[2]);  // profile_compatibility
-  out.push_back(sps0[3]);  // AVCLevelIndication
+  out.push_back(1);         // configurationVersion
+  out.push_back(sps0[1]);   // AVCProfileIndication
+  out.push_back(sps0[2]);   // profile_compatibility
+  out.push_back(sps0[3]);   // AVCLevelIndication
   out.push_back(0xfc | 3);  // reserved, lengthSizeMinusOne = 3
   out.push_back(static_cast<std::uint8_t>(0xe0 | sps_list.size()));
   auto put = [&out](const Bytes& ps) {

@@ -48,7 +48,9 @@ struct H264NalHeader {
 std::optional<H264NalHeader> parse_h264_nal_header(std::span<const std::uint8_t> nal) noexcept;
 
 // Slices of a coded picture (types 1..5).
-inline bool is_h264_vcl(int type) noexcept { return type >= 1 && type <= 5; }
+inline bool is_h264_vcl(int type) noexcept {
+  return type >= 1 && type <= 5;
+}
 
 struct H264Sps {
   int profile_idc = 0;
@@ -61,7 +63,7 @@ struct H264Sps {
   int bit_depth_chroma = 8;
   int log2_max_frame_num = 4;
   int pic_order_cnt_type = 0;
-  int log2_max_pic_order_cnt_lsb = 0;  // pic_order_cnt_type 0 only
+  int log2_max_pic_order_cnt_lsb = 0;        // pic_order_cnt_type 0 only
   bool delta_pic_order_always_zero = false;  // pic_order_cnt_type 1 only
   int max_num_ref_frames = 0;
   bool frame_mbs_only = true;

@@ -29,7 +29,7 @@ void skip_scaling_list_data(BitReader& br) {
   for (int size_id = 0; size_id < 4; ++size_id) {
     const int step = size_id == 3 ? 3 : 1;
     for (int matrix_id = 0; matrix_id < 6 && !br.error(); matrix_id += step) {
-      if (!br.read_bit()) {  // scaling_list_pred_mode_flag
+      if (!br.read_bit()) {                        // scaling_list_pred_mode_flag
         const std::uint32_t delta = br.read_ue();  // scaling_list_pred_matrix_id_delta
         if (delta > static_cast<std::uint32_t>(matrix_id / step)) br.set_error();
         continue;
@@ -48,13 +48,13 @@ void skip_scaling_list_data(BitReader& br) {
 }
 
 // st_ref_pic_set(idx) as it appears in an SPS; num_delta_pocs[idx] is derived.
-void skip_short_term_ref_pic_set(BitReader& br, int idx,
-                                 std::array<std::uint32_t, kMaxShortTermRefPicSets>& num_delta_pocs) {
+void skip_short_term_ref_pic_set(
+    BitReader& br, int idx, std::array<std::uint32_t, kMaxShortTermRefPicSets>& num_delta_pocs) {
   const bool inter_rps_pred = idx != 0 && br.read_bit();
   if (inter_rps_pred) {
     // In an SPS the reference set is always the previous one (delta_idx_minus1
     // is only sent in slice headers).
-    br.skip_bits(1);  // delta_rps_sign
+    br.skip_bits(1);                           // delta_rps_sign
     if (br.read_ue() > 32767) br.set_error();  // abs_delta_rps_minus1
     const std::uint32_t ref_count = num_delta_pocs[static_cast<std::size_t>(idx - 1)];
     std::uint32_t count = 0;
@@ -85,9 +85,9 @@ void parse_vui_timing(BitReader& br, HevcSps& sps) {
   if (br.read_bit()) {  // aspect_ratio_info_present_flag
     if (br.read_bits(8) == 255) br.skip_bits(32);
   }
-  if (br.read_bit()) br.skip_bits(1);  // overscan_info_present_flag, overscan_appropriate_flag
-  if (br.read_bit()) {                 // video_signal_type_present_flag
-    br.skip_bits(4);                   // video_format, video_full_range_flag
+  if (br.read_bit()) br.skip_bits(1);     // overscan_info_present_flag, overscan_appropriate_flag
+  if (br.read_bit()) {                    // video_signal_type_present_flag
+    br.skip_bits(4);                      // video_format, video_full_range_flag
     if (br.read_bit()) br.skip_bits(24);  // colour_description_present_flag
   }
   if (br.read_bit()) {  // chroma_loc_info_present_flag
@@ -336,7 +336,8 @@ core::Result<Bytes> build_hvcc(std::span<const Bytes> vps_list, std::span<const 
   for (const auto list : {vps_list, sps_list, pps_list}) {
     if (list.size() > 0xffff) return invalid("too many parameter sets for hvcC");
     for (const auto& ps : list) {
-      if (ps.size() < 2 || ps.size() > 0xffff) return invalid("parameter set size out of range for hvcC");
+      if (ps.size() < 2 || ps.size() > 0xffff)
+        return invalid("parameter set size out of range for hvcC");
     }
   }
   auto sps = parse_hevc_sps(sps_list.front());

@@ -50,9 +50,13 @@ struct HevcNalHeader {
 // nuh_temporal_id_plus1 is 0.
 std::optional<HevcNalHeader> parse_hevc_nal_header(std::span<const std::uint8_t> nal) noexcept;
 
-inline bool is_hevc_vcl(int type) noexcept { return type >= 0 && type <= 31; }
+inline bool is_hevc_vcl(int type) noexcept {
+  return type >= 0 && type <= 31;
+}
 // Intra random access point pictures: BLA, IDR, CRA and the reserved IRAP types 22, 23.
-inline bool is_hevc_irap(int type) noexcept { return type >= 16 && type <= 23; }
+inline bool is_hevc_irap(int type) noexcept {
+  return type >= 16 && type <= 23;
+}
 
 // The general part of profile_tier_level(); sub-layer fields are skipped.
 struct HevcProfileTierLevel {
@@ -120,7 +124,9 @@ std::optional<bool> first_slice_segment_in_pic_flag(std::span<const std::uint8_t
 // profile idc, compatibility flags bit-reversed in hex, tier letter and level,
 // constraint bytes in hex with trailing zero bytes left out.
 std::string hvc1_codec_string(const HevcProfileTierLevel& ptl);
-inline std::string hvc1_codec_string(const HevcSps& sps) { return hvc1_codec_string(sps.ptl); }
+inline std::string hvc1_codec_string(const HevcSps& sps) {
+  return hvc1_codec_string(sps.ptl);
+}
 
 // HEVCDecoderConfigurationRecord (ISO/IEC 14496-15 §8.3.3.1) with arrays of
 // the VPS, SPS and PPS NAL units and lengthSizeMinusOne = 3. Profile, level,

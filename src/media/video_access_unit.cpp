@@ -94,7 +94,8 @@ std::optional<VideoAccessUnitAssembler::NalInfo> VideoAccessUnitAssembler::class
       info.first_slice = slice->first_mb_in_slice == 0;
       info.pps_id = slice->pps_id;
       info.keyframe = header->type == h264::kNalIdr;
-      info.idr_or_ref = (header->type == h264::kNalIdr ? 2 : 0) | (header->nal_ref_idc != 0 ? 1 : 0);
+      info.idr_or_ref =
+          (header->type == h264::kNalIdr ? 2 : 0) | (header->nal_ref_idc != 0 ? 1 : 0);
       break;
     }
     case h264::kNalSlicePartitionB:
@@ -417,7 +418,8 @@ void VideoAccessUnitAssembler::finish_access_unit() {
   const Bytes* vps = nullptr;
   if (au_.pps_id >= 0 && pps_[static_cast<std::size_t>(au_.pps_id)]) {
     pps = &*pps_[static_cast<std::size_t>(au_.pps_id)];
-    if (sps_[static_cast<std::size_t>(pps->sps_id)]) sps = &*sps_[static_cast<std::size_t>(pps->sps_id)];
+    if (sps_[static_cast<std::size_t>(pps->sps_id)])
+      sps = &*sps_[static_cast<std::size_t>(pps->sps_id)];
   }
   if (sps != nullptr && codec_ == Codec::kHevc && vps_[static_cast<std::size_t>(sps->vps_id)]) {
     vps = &*vps_[static_cast<std::size_t>(sps->vps_id)];

@@ -88,11 +88,11 @@ class VideoAccessUnitAssembler final : private NalUnitSink {
   struct NalInfo {
     int type = 0;
     bool vcl = false;
-    bool first_slice = false;           // first slice of a new picture
-    bool starts_au = false;             // AUD: always the first NAL unit of an access unit
-    bool starts_au_after_vcl = false;   // parameter sets, prefix SEI, ...
+    bool first_slice = false;          // first slice of a new picture
+    bool starts_au = false;            // AUD: always the first NAL unit of an access unit
+    bool starts_au_after_vcl = false;  // parameter sets, prefix SEI, ...
     bool parameter_set = false;
-    bool dropped = false;               // AUD, filler: not in the payload
+    bool dropped = false;  // AUD, filler: not in the payload
     bool keyframe = false;
     bool rasl = false;
     int pps_id = -1;
@@ -157,8 +157,8 @@ class VideoAccessUnitAssembler final : private NalUnitSink {
   std::size_t max_access_unit_bytes_;
   AnnexBSplitter splitter_;
 
-  Stamp push_stamp_;   // of the chunk being pushed
-  Stamp carry_stamp_;  // of the chunk the carried NAL unit began in
+  Stamp push_stamp_;           // of the chunk being pushed
+  Stamp carry_stamp_;          // of the chunk the carried NAL unit began in
   bool carry_placed_ = false;  // place() has seen the carried NAL unit
   bool has_last_push_ = false;
   std::int64_t last_push_pts_ = 0;

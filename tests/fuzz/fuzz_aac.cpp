@@ -53,8 +53,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   if (auto asc = mirror::media::parse_audio_specific_config(input)) {
     if (asc->extension_object_type == 0 && asc->sample_rate_index < 13 && asc->object_type < 96) {
-      auto built = mirror::media::build_audio_specific_config(asc->object_type, asc->sample_rate_index,
-                                                              asc->channel_config);
+      auto built = mirror::media::build_audio_specific_config(
+          asc->object_type, asc->sample_rate_index, asc->channel_config);
       if (!built) __builtin_trap();
       auto again = mirror::media::parse_audio_specific_config(*built);
       if (!again || again->object_type != asc->object_type ||

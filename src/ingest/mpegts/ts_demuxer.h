@@ -89,7 +89,8 @@ class TsDemuxer : private SectionSink, private PesSink {
   ~TsDemuxer();
 
   // Bytes of the stream in order, chunked any way. `arrival` is when they were
-  // received; a PES carries the arrival of the chunk that held its first byte.
+  // received; a PES carries the arrival of the chunk that held its first byte
+  // (while sync is being searched, of the oldest chunk held back).
   void push(std::span<const std::uint8_t> bytes, std::chrono::system_clock::time_point arrival);
 
   // End of stream: delivers pending unbounded PES packets, counts short

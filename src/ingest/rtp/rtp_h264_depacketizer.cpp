@@ -55,15 +55,19 @@ void RtpH264Depacketizer::push_stap_a(std::span<const std::uint8_t> payload) {
   // packet contributes nothing.
   std::size_t offset = 1;
   std::size_t count = 0;
+  bool valid = true;
   while (offset < payload.size()) {
-    if (payload.size() - offset < 2) break;
-    const std::size_t size = (std::size_t{payload[offset]} << 8) | payload[offset + 1];
-    offset += 2;
-    if (size == 0 || size > payload.size() - offset) break;
-    offset += size;
+    const std::size_t left = payload.size() - offset;
+    const std::size_t size =
+        left < 2 ? 0 : (std::size_t{payload[offset]} << 8) | payload[offset + 1];
+    if (left < 2 || size == 0 || size > left - 2) {
+      valid = false;
+      break;
+    }
+    offset += 2 + size;
     ++count;
   }
-  if (offset != payload.size() || count == 0) {
+  if (!valid || count == 0) {
     ++assembler_.stats().malformed_packets;
     assembler_.mark_incomplete();
     return;

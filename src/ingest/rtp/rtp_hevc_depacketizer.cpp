@@ -66,15 +66,19 @@ void RtpHevcDepacketizer::push_aggregation(std::span<const std::uint8_t> payload
   // it before taking any unit.
   std::size_t offset = kPayloadHeaderSize;
   std::size_t count = 0;
+  bool valid = true;
   while (offset < payload.size()) {
-    if (payload.size() - offset < 2) break;
-    const std::size_t size = (std::size_t{payload[offset]} << 8) | payload[offset + 1];
-    offset += 2;
-    if (size < 2 || size > payload.size() - offset) break;
-    offset += size;
+    const std::size_t left = payload.size() - offset;
+    const std::size_t size =
+        left < 2 ? 0 : (std::size_t{payload[offset]} << 8) | payload[offset + 1];
+    if (left < 2 || size < 2 || size > left - 2) {
+      valid = false;
+      break;
+    }
+    offset += 2 + size;
     ++count;
   }
-  if (offset != payload.size() || count == 0) {
+  if (!valid || count == 0) {
     reject(&NalDepacketizerStats::malformed_packets);
     return;
   }

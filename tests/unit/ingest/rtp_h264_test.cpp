@@ -107,6 +107,10 @@ TEST_F(H264Test, StapAWithLengthPastTheEndContributesNothing) {
   push({0x78, 0, 1, 0x41, 0}, 4, 10, false);
   push({0x78}, 5, 10, true);
   EXPECT_EQ(depacketizer_.stats().malformed_packets, 4u);
+  // A length field that is the packet's last two bytes, claiming more.
+  push({0x78, 0, 1, 0x41, 0x80, 0x60}, 6, 20, true);
+  EXPECT_EQ(depacketizer_.stats().malformed_packets, 5u);
+  EXPECT_EQ(units_.size(), 1u);
 }
 
 TEST_F(H264Test, FuAReassemblesAFragmentedNalUnit) {

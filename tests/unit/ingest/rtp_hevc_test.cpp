@@ -99,11 +99,13 @@ TEST_F(HevcTest, AggregationWithLengthPastTheEndContributesNothing) {
   push(ap, 1, 100, false);
   push({48 << 1, 0x01}, 2, 100, false);                    // no unit at all
   push({48 << 1, 0x01, 0x00, 0x01, 0x40}, 3, 100, false);  // unit shorter than a NAL header
-  push(kIdr, 4, 100, true);
+  // A length field that is the packet's last two bytes, claiming more.
+  push({48 << 1, 0x01, 0x00, 0x02, 0x02, 0x01, 0x70, 0x00}, 4, 100, false);
+  push(kIdr, 5, 100, true);
   ASSERT_EQ(units_.size(), 1u);
   EXPECT_EQ(units_[0].annexb, annexb({kIdr}));
   EXPECT_FALSE(units_[0].complete);
-  EXPECT_EQ(depacketizer_.stats().malformed_packets, 3u);
+  EXPECT_EQ(depacketizer_.stats().malformed_packets, 4u);
 }
 
 TEST_F(HevcTest, FragmentationUnitReassembles) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <vector>
 
 namespace mirror::media {
@@ -17,7 +18,8 @@ Bytes adts_frame(std::size_t payload_size, std::uint8_t fill, int sr_index = 3, 
   const std::size_t header = crc ? 9 : 7;
   testing::BitWriter w;
   w.bits(0xfff, 12).bit(false).bits(0, 2).bit(!crc);
-  w.bits(static_cast<std::uint64_t>(object_type - 1), 2).bits(static_cast<std::uint64_t>(sr_index), 4);
+  w.bits(static_cast<std::uint64_t>(object_type - 1), 2)
+      .bits(static_cast<std::uint64_t>(sr_index), 4);
   w.bit(false).bits(static_cast<std::uint64_t>(channels), 3).bits(0, 4);
   w.bits(header + payload_size, 13).bits(0x7ff, 11).bits(static_cast<std::uint64_t>(raw_blocks), 2);
   if (crc) w.bits(0x1234, 16);
@@ -32,7 +34,9 @@ Bytes join(std::initializer_list<Bytes> parts) {
   return out;
 }
 
-Bytes payload(const MediaFrame& frame) { return Bytes(frame.payload.bytes().begin(), frame.payload.bytes().end()); }
+Bytes payload(const MediaFrame& frame) {
+  return Bytes(frame.payload.bytes().begin(), frame.payload.bytes().end());
+}
 
 struct Harness {
   Harness() : framer([this](MediaFrame f) { frames.push_back(std::move(f)); }) {}
@@ -78,10 +82,12 @@ TEST(AacFramerTest, CarriesAFrameThatStraddlesTwoPes) {
   Harness h;
   const Bytes stream = join({adts_frame(10, 1), adts_frame(100, 2), adts_frame(10, 3)});
   const std::size_t cut = 17 + 40;  // inside the second frame
-  h.push(Bytes(stream.begin(), stream.begin() + cut), 0, Clock::time_point{} + std::chrono::seconds(1));
+  h.push(Bytes(stream.begin(), stream.begin() + cut), 0,
+         Clock::time_point{} + std::chrono::seconds(1));
   ASSERT_EQ(h.frames.size(), 1u);
   // The second PES's timestamp belongs to the first frame that starts in it.
-  h.push(Bytes(stream.begin() + cut, stream.end()), 2 * 1920, Clock::time_point{} + std::chrono::seconds(2));
+  h.push(Bytes(stream.begin() + cut, stream.end()), 2 * 1920,
+         Clock::time_point{} + std::chrono::seconds(2));
   ASSERT_EQ(h.frames.size(), 3u);
   EXPECT_EQ(payload(h.frames[1]), Bytes(100, 2));
   EXPECT_EQ(h.frames[1].pts, 1024);
@@ -106,11 +112,14 @@ TEST(AacFramerTest, CarriesASplitHeader) {
 
 TEST(AacFramerTest, ByteByByteEqualsWhole) {
   Bytes stream;
-  for (int i = 0; i < 20; ++i) stream = join({stream, adts_frame(static_cast<std::size_t>(5 + i * 7), static_cast<std::uint8_t>(i))});
+  for (int i = 0; i < 20; ++i)
+    stream = join(
+        {stream, adts_frame(static_cast<std::size_t>(5 + i * 7), static_cast<std::uint8_t>(i))});
   Harness whole;
   whole.push(stream, 900);
   Harness bytes;
-  for (std::size_t i = 0; i < stream.size(); ++i) bytes.push(Bytes{stream[i]}, i == 0 ? 900 : kNoTimestamp);
+  for (std::size_t i = 0; i < stream.size(); ++i)
+    bytes.push(Bytes{stream[i]}, i == 0 ? 900 : kNoTimestamp);
   ASSERT_EQ(whole.frames.size(), 20u);
   ASSERT_EQ(bytes.frames.size(), 20u);
   for (std::size_t i = 0; i < 20; ++i) {
@@ -175,7 +184,7 @@ TEST(AacFramerTest, RejectsFalseSyncWordsWithInvalidHeaders) {
 
 TEST(AacFramerTest, SkipsACarriedHeaderThatTurnsOutInvalid) {
   Harness h;
-  h.push(Bytes{0x55, 0xff, 0xf1}, 0);  // looks like the start of a header
+  h.push(Bytes{0x55, 0xff, 0xf1}, 0);           // looks like the start of a header
   Bytes rest = {0xfc, 0x80, 0x02, 0x1f, 0xfc};  // index 15: not a header after all
   const Bytes good = adts_frame(10, 7);
   rest.insert(rest.end(), good.begin(), good.end());
@@ -184,6 +193,45 @@ TEST(AacFramerTest, SkipsACarriedHeaderThatTurnsOutInvalid) {
   EXPECT_EQ(payload(h.frames[0]), Bytes(10, 7));
   EXPECT_EQ(h.frames[0].pts, 48000);
   EXPECT_EQ(h.framer.counters().sync_errors, 1u);
+}
+
+TEST(AacFramerTest, GarbageInRandomPiecesFramesLikeWhole) {
+  std::mt19937 rng(99);
+  Bytes stream;
+  for (int i = 0; i < 60; ++i) {
+    if (i % 4 == 1) {
+      // Garbage rich in near-sync words: 0xFF, 0xF1, 0xF0.
+      const std::uint8_t pool[] = {0xff, 0xf1, 0xf0, 0x00, 0x4c, 0x80};
+      for (int n = 0; n < 1 + static_cast<int>(rng() % 12); ++n) stream.push_back(pool[rng() % 6]);
+    }
+    const Bytes frame = adts_frame(rng() % 40, static_cast<std::uint8_t>(i), 3, 2, i % 5 == 0);
+    stream.insert(stream.end(), frame.begin(), frame.end());
+  }
+  stream.push_back(0xff);  // a trailing byte that may or may not begin a header
+  Harness whole;
+  whole.push(stream, 0);
+  whole.framer.flush();
+  ASSERT_GT(whole.frames.size(), 40u);
+  for (int round = 0; round < 50; ++round) {
+    Harness pieces;
+    std::size_t pos = 0;
+    while (pos < stream.size()) {
+      const std::size_t n = std::min<std::size_t>(1 + rng() % 13, stream.size() - pos);
+      pieces.push(Bytes(stream.begin() + static_cast<std::ptrdiff_t>(pos),
+                        stream.begin() + static_cast<std::ptrdiff_t>(pos + n)),
+                  pos == 0 ? 0 : kNoTimestamp);
+      pos += n;
+    }
+    pieces.framer.flush();
+    ASSERT_EQ(pieces.frames.size(), whole.frames.size()) << round;
+    for (std::size_t i = 0; i < whole.frames.size(); ++i) {
+      EXPECT_EQ(payload(pieces.frames[i]), payload(whole.frames[i])) << round << " " << i;
+      EXPECT_EQ(pieces.frames[i].pts, whole.frames[i].pts) << round << " " << i;
+    }
+    EXPECT_EQ(pieces.framer.counters().skipped_bytes, whole.framer.counters().skipped_bytes);
+    EXPECT_EQ(pieces.framer.counters().sync_errors, whole.framer.counters().sync_errors);
+    EXPECT_EQ(pieces.framer.counters().dropped_frames, whole.framer.counters().dropped_frames);
+  }
 }
 
 TEST(AacFramerTest, FlushDropsAnIncompleteFrame) {
@@ -238,7 +286,7 @@ TEST(AacFramerTest, ResetForgetsTheTimeline) {
 
 TEST(AacFramerTest, RescalesFrom90kHzWithRounding) {
   EXPECT_EQ(rescale_from_90k(90000, 48000), 48000);
-  EXPECT_EQ(rescale_from_90k(1, 48000), 1);   // 0.53 rounds up
+  EXPECT_EQ(rescale_from_90k(1, 48000), 1);  // 0.53 rounds up
   EXPECT_EQ(rescale_from_90k(-1, 48000), -1);
   EXPECT_EQ(rescale_from_90k(-90000, 44100), -44100);
   EXPECT_EQ(rescale_from_90k(std::int64_t{1} << 40, 48000), 586406201481);

@@ -10,11 +10,12 @@ namespace mirror::media {
 namespace {
 
 // An ADTS header: MPEG-4, layer 0, the given fields.
-Bytes adts_header(int object_type, int sr_index, int channels, int frame_length,
-                  bool crc = false, int raw_blocks = 0) {
+Bytes adts_header(int object_type, int sr_index, int channels, int frame_length, bool crc = false,
+                  int raw_blocks = 0) {
   testing::BitWriter w;
   w.bits(0xfff, 12).bit(false).bits(0, 2).bit(!crc);
-  w.bits(static_cast<std::uint64_t>(object_type - 1), 2).bits(static_cast<std::uint64_t>(sr_index), 4);
+  w.bits(static_cast<std::uint64_t>(object_type - 1), 2)
+      .bits(static_cast<std::uint64_t>(sr_index), 4);
   w.bit(false).bits(static_cast<std::uint64_t>(channels), 3).bit(false).bit(false);
   w.bit(false).bit(false).bits(static_cast<std::uint64_t>(frame_length), 13).bits(0x7ff, 11);
   w.bits(static_cast<std::uint64_t>(raw_blocks), 2);
@@ -180,7 +181,8 @@ TEST(AudioSpecificConfigTest, RejectsTruncatedAndReservedValues) {
   EXPECT_FALSE(parse_audio_specific_config(Bytes{}));
   EXPECT_FALSE(parse_audio_specific_config(Bytes{0x11}));
   EXPECT_FALSE(parse_audio_specific_config(Bytes{0xf8, 0x00})) << "escape without its 6 bits";
-  EXPECT_FALSE(parse_audio_specific_config(Bytes{0x17, 0x80})) << "frequency index 15, no frequency";
+  EXPECT_FALSE(parse_audio_specific_config(Bytes{0x17, 0x80}))
+      << "frequency index 15, no frequency";
   EXPECT_FALSE(parse_audio_specific_config(Bytes{0x16, 0x90})) << "reserved frequency index 13";
   EXPECT_FALSE(parse_audio_specific_config(Bytes{0x01, 0x90})) << "object type 0";
   testing::BitWriter sbr;  // SBR with a reserved extension frequency index

@@ -13,9 +13,8 @@ using Bytes = std::vector<std::uint8_t>;
 
 std::vector<Bytes> read_all(std::span<const std::uint8_t> stream) {
   std::vector<Bytes> out;
-  for_each_nal_unit(stream, [&](std::span<const std::uint8_t> nal) {
-    out.emplace_back(nal.begin(), nal.end());
-  });
+  for_each_nal_unit(
+      stream, [&](std::span<const std::uint8_t> nal) { out.emplace_back(nal.begin(), nal.end()); });
   return out;
 }
 
@@ -205,7 +204,8 @@ TEST(LengthPrefixedTest, RejectsLengthsPastTheEnd) {
   EXPECT_FALSE(for_each_length_prefixed(Bytes{0, 0, 0}, count));
   EXPECT_FALSE(for_each_length_prefixed(Bytes{0xff, 0xff, 0xff, 0xff, 1}, count));
   EXPECT_TRUE(for_each_length_prefixed(Bytes{}, count));
-  EXPECT_TRUE(for_each_length_prefixed(Bytes{0, 0, 0, 0}, count)) << "an empty NAL unit is well-formed";
+  EXPECT_TRUE(for_each_length_prefixed(Bytes{0, 0, 0, 0}, count))
+      << "an empty NAL unit is well-formed";
 }
 
 }  // namespace

@@ -14,8 +14,9 @@ using testing::BitWriter;
 
 // From an x264 1280x720 30 fps High profile stream (VUI timing 1/60, with
 // emulation prevention bytes in it).
-const Bytes kX264Sps = {0x67, 0x64, 0x00, 0x1f, 0xac, 0xd9, 0x40, 0x50, 0x05, 0xbb, 0x01, 0x10, 0x00,
-                        0x00, 0x03, 0x00, 0x10, 0x00, 0x00, 0x03, 0x03, 0xc0, 0xf1, 0x83, 0x19, 0x60};
+const Bytes kX264Sps = {0x67, 0x64, 0x00, 0x1f, 0xac, 0xd9, 0x40, 0x50, 0x05,
+                        0xbb, 0x01, 0x10, 0x00, 0x00, 0x03, 0x00, 0x10, 0x00,
+                        0x00, 0x03, 0x03, 0xc0, 0xf1, 0x83, 0x19, 0x60};
 const Bytes kX264Pps = {0x68, 0xef, 0x82, 0x5c, 0xb0};
 const Bytes kX264IdrStart = {0x65, 0x88, 0x84, 0x00, 0x47, 0xd4, 0x27, 0xd0};
 const Bytes kX264PSliceStart = {0x41, 0x9a, 0x21, 0x18, 0x88, 0xff, 0xe1, 0x6d};
@@ -50,7 +51,8 @@ struct SpsFields {
 
 Bytes make_sps(const SpsFields& f) {
   BitWriter w;
-  w.bits(static_cast<std::uint64_t>(f.profile), 8).bits(static_cast<std::uint64_t>(f.constraints), 8);
+  w.bits(static_cast<std::uint64_t>(f.profile), 8)
+      .bits(static_cast<std::uint64_t>(f.constraints), 8);
   w.bits(static_cast<std::uint64_t>(f.level), 8).ue(f.id);
   if (f.profile == 100 || f.profile == 110 || f.profile == 122 || f.profile == 244) {
     w.ue(f.chroma);
@@ -91,7 +93,8 @@ Bytes make_sps(const SpsFields& f) {
   return testing::make_nal({0x67}, w.bytes());
 }
 
-Bytes make_slice(int nal_byte, std::uint64_t first_mb, std::uint64_t slice_type, std::uint64_t pps_id) {
+Bytes make_slice(int nal_byte, std::uint64_t first_mb, std::uint64_t slice_type,
+                 std::uint64_t pps_id) {
   BitWriter w;
   w.ue(first_mb).ue(slice_type).ue(pps_id).bits(0x5a5a, 16).trailing();
   return testing::make_nal({static_cast<std::uint8_t>(nal_byte)}, w.bytes());

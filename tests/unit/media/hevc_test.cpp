@@ -125,14 +125,15 @@ Bytes make_sps(const SpsFields& f) {
   w.bit(f.long_term);
   if (f.long_term) {
     w.ue(f.long_term_count);
-    for (std::uint64_t i = 0; i < f.long_term_count && i < 40; ++i) w.bits(5, static_cast<int>(f.poc_lsb_minus4 + 4)).bit(true);
+    for (std::uint64_t i = 0; i < f.long_term_count && i < 40; ++i)
+      w.bits(5, static_cast<int>(f.poc_lsb_minus4 + 4)).bit(true);
   }
   w.bit(true).bit(true).bit(f.vui);  // temporal mvp, strong intra smoothing
   if (f.vui) {
-    w.bit(true).bits(1, 8);            // aspect_ratio_idc 1
-    w.bit(false);                      // overscan
+    w.bit(true).bits(1, 8);  // aspect_ratio_idc 1
+    w.bit(false);            // overscan
     w.bit(true).bits(5, 3).bit(false).bit(true).bits(0x010101, 24);
-    w.bit(true).ue(0).ue(0);           // chroma loc
+    w.bit(true).ue(0).ue(0);  // chroma loc
     w.bit(false).bit(false).bit(false);
     w.bit(f.default_display_window);
     if (f.default_display_window) w.ue(1).ue(2).ue(3).ue(4);
@@ -288,7 +289,9 @@ TEST(HevcSpsTest, ReadsMain10BitDepthWithoutTiming) {
 }
 
 TEST(HevcSpsTest, RejectsValuesOutOfRange) {
-  auto rejects = [](SpsFields f, const char* what) { EXPECT_FALSE(parse_hevc_sps(make_sps(f))) << what; };
+  auto rejects = [](SpsFields f, const char* what) {
+    EXPECT_FALSE(parse_hevc_sps(make_sps(f))) << what;
+  };
   SpsFields f;
   f.max_sub_layers_minus1 = 7;
   rejects(f, "max sub layers");

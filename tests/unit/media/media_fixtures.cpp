@@ -20,7 +20,8 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path fixture_dir() {
-  if (const char* dir = std::getenv("MIRROR_FIXTURE_DIR"); dir != nullptr && *dir != '\0') return dir;
+  if (const char* dir = std::getenv("MIRROR_FIXTURE_DIR"); dir != nullptr && *dir != '\0')
+    return dir;
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) return exe.parent_path() / "mirror-fixtures";
@@ -43,20 +44,31 @@ Recipe recipe(Fixture fixture) {
   switch (fixture) {
     case Fixture::kH264:
       return {"h264-720p30.h264",
-              with({"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-t", "1", "-c:v",
-                    "libx264", "-preset", "veryfast", "-crf", "35", "-g", "12", "-bf", "2",
-                    "-pix_fmt", "yuv420p", "-bsf:v", "h264_mp4toannexb", "-f", "h264"})};
+              with({"-f",       "lavfi",    "-i",     "testsrc2=size=1280x720:rate=30",
+                    "-t",       "1",        "-c:v",   "libx264",
+                    "-preset",  "veryfast", "-crf",   "35",
+                    "-g",       "12",       "-bf",    "2",
+                    "-pix_fmt", "yuv420p",  "-bsf:v", "h264_mp4toannexb",
+                    "-f",       "h264"})};
     case Fixture::kH264Slices:
       return {"h264-360p25-slices.h264",
-              with({"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-t", "1", "-c:v",
-                    "libx264", "-preset", "veryfast", "-crf", "35", "-g", "10", "-x264-params",
-                    "slices=4:aud=1", "-pix_fmt", "yuv420p", "-bsf:v", "h264_mp4toannexb", "-f",
-                    "h264"})};
+              with({"-f",       "lavfi",    "-i",           "testsrc2=size=640x360:rate=25",
+                    "-t",       "1",        "-c:v",         "libx264",
+                    "-preset",  "veryfast", "-crf",         "35",
+                    "-g",       "10",       "-x264-params", "slices=4:aud=1",
+                    "-pix_fmt", "yuv420p",  "-bsf:v",       "h264_mp4toannexb",
+                    "-f",       "h264"})};
     case Fixture::kHevc:
-      return {"hevc-1080p50.hevc",
-              with({"-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=50", "-t", "1", "-c:v",
-                    "libx265", "-preset", "ultrafast", "-crf", "35", "-g", "25", "-pix_fmt",
-                    "yuv420p", "-x265-params", "log-level=error", "-f", "hevc"})};
+      return {"hevc-1080p50.hevc", with({"-f",           "lavfi",
+                                         "-i",           "testsrc2=size=1920x1080:rate=50",
+                                         "-t",           "1",
+                                         "-c:v",         "libx265",
+                                         "-preset",      "ultrafast",
+                                         "-crf",         "35",
+                                         "-g",           "25",
+                                         "-pix_fmt",     "yuv420p",
+                                         "-x265-params", "log-level=error",
+                                         "-f",           "hevc"})};
     case Fixture::kAac:
       return {"aac-48k-stereo.aac",
               with({"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "1", "-ac",
@@ -78,7 +90,9 @@ std::vector<std::string> lines(const std::string& text) {
 
 }  // namespace
 
-bool have_ffmpeg() { return access(kFfmpeg, X_OK) == 0 && access(kFfprobe, X_OK) == 0; }
+bool have_ffmpeg() {
+  return access(kFfmpeg, X_OK) == 0 && access(kFfprobe, X_OK) == 0;
+}
 
 std::string fixture_path(Fixture fixture) {
   const Recipe r = recipe(fixture);
@@ -134,19 +148,19 @@ std::map<std::string, std::string> probe_stream(const std::string& path, bool co
 }
 
 std::vector<std::string> probe_packet_flags(const std::string& path) {
-  const auto result = mirror::testing::run(
-      {kFfprobe, "-v", "error", "-select_streams", "0", "-show_entries", "packet=flags", "-of",
-       "csv=p=0", path},
-      {}, {}, std::chrono::seconds(120));
+  const auto result =
+      mirror::testing::run({kFfprobe, "-v", "error", "-select_streams", "0", "-show_entries",
+                            "packet=flags", "-of", "csv=p=0", path},
+                           {}, {}, std::chrono::seconds(120));
   EXPECT_EQ(result.status, 0) << result.err;
   return lines(result.out);
 }
 
 std::vector<int> probe_frame_keyflags(const std::string& path) {
-  const auto result = mirror::testing::run(
-      {kFfprobe, "-v", "error", "-select_streams", "0", "-show_entries", "frame=key_frame", "-of",
-       "csv=p=0", path},
-      {}, {}, std::chrono::seconds(120));
+  const auto result =
+      mirror::testing::run({kFfprobe, "-v", "error", "-select_streams", "0", "-show_entries",
+                            "frame=key_frame", "-of", "csv=p=0", path},
+                           {}, {}, std::chrono::seconds(120));
   EXPECT_EQ(result.status, 0) << result.err;
   std::vector<int> out;
   for (const auto& line : lines(result.out)) out.push_back(line.rfind('1', 0) == 0 ? 1 : 0);

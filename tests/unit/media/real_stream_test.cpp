@@ -28,8 +28,9 @@ std::vector<MediaFrame> assemble(Codec codec, const Bytes& stream, std::size_t m
   std::mt19937 rng(seed);
   std::size_t pos = 0;
   while (pos < stream.size()) {
-    const std::size_t n =
-        max_chunk == 0 ? stream.size() : std::min<std::size_t>(1 + rng() % max_chunk, stream.size() - pos);
+    const std::size_t n = max_chunk == 0
+                              ? stream.size()
+                              : std::min<std::size_t>(1 + rng() % max_chunk, stream.size() - pos);
     assembler.push(std::span(stream).subspan(pos, n), 0, kNoTimestamp, {});
     pos += n;
   }
@@ -59,7 +60,8 @@ std::vector<bool> keyframes(const std::vector<MediaFrame>& frames) {
 
 std::vector<bool> packet_keyframes(const std::string& path) {
   std::vector<bool> out;
-  for (const auto& flags : testing::probe_packet_flags(path)) out.push_back(flags.find('K') != std::string::npos);
+  for (const auto& flags : testing::probe_packet_flags(path))
+    out.push_back(flags.find('K') != std::string::npos);
   return out;
 }
 
@@ -201,7 +203,8 @@ TEST(RealStreamTest, HevcStreamMatchesFfprobe) {
   EXPECT_EQ(std::to_string(config.level), probe["level"]);
   const std::string prefix = "hvc1.1.6.L" + probe["level"];
   EXPECT_EQ(config.codec_string.substr(0, prefix.size()), prefix) << config.codec_string;
-  EXPECT_TRUE(config.codec_string.size() == prefix.size() || config.codec_string[prefix.size()] == '.')
+  EXPECT_TRUE(config.codec_string.size() == prefix.size() ||
+              config.codec_string[prefix.size()] == '.')
       << config.codec_string;
   EXPECT_EQ(config.vps.size(), 1u);
   EXPECT_EQ(config.sps.size(), 1u);
@@ -249,7 +252,8 @@ TEST(RealStreamTest, AacStreamMatchesFfprobe) {
   EXPECT_EQ(config.audio_specific_config, (Bytes{0x11, 0x90}));
   EXPECT_EQ(framer.counters().sync_errors, 0u);
   EXPECT_EQ(framer.counters().dropped_frames, 0u);
-  for (std::size_t i = 0; i < frames.size(); ++i) EXPECT_EQ(frames[i].pts, static_cast<std::int64_t>(i) * 1024);
+  for (std::size_t i = 0; i < frames.size(); ++i)
+    EXPECT_EQ(frames[i].pts, static_cast<std::int64_t>(i) * 1024);
 
   // The same frames from PES-sized pieces.
   std::vector<MediaFrame> chunked;

@@ -43,7 +43,10 @@ Bytes small_sps(int width_mbs, int height_mbs) {
 
 Bytes pps(int pps_id, int sps_id) {
   BitWriter w;
-  w.ue(static_cast<std::uint64_t>(pps_id)).ue(static_cast<std::uint64_t>(sps_id)).bit(false).trailing();
+  w.ue(static_cast<std::uint64_t>(pps_id))
+      .ue(static_cast<std::uint64_t>(sps_id))
+      .bit(false)
+      .trailing();
   return testing::make_nal({0x68}, w.bytes());
 }
 
@@ -51,18 +54,27 @@ Bytes pps(int pps_id, int sps_id) {
 Bytes slice(std::uint8_t header, int first_mb, int slice_type = 0, int pps_id = 0, int tag = 0) {
   BitWriter w;
   w.ue(static_cast<std::uint64_t>(first_mb)).ue(static_cast<std::uint64_t>(slice_type));
-  w.ue(static_cast<std::uint64_t>(pps_id)).bits(static_cast<std::uint64_t>(tag), 16).bits(0xabcdef, 24);
+  w.ue(static_cast<std::uint64_t>(pps_id))
+      .bits(static_cast<std::uint64_t>(tag), 16)
+      .bits(0xabcdef, 24);
   w.trailing();
   return testing::make_nal({header}, w.bytes());
 }
-Bytes idr(int first_mb = 0, int tag = 0) { return slice(0x65, first_mb, 7, 0, tag); }
-Bytes p_slice(int first_mb = 0, int tag = 0) { return slice(0x41, first_mb, 5, 0, tag); }
+Bytes idr(int first_mb = 0, int tag = 0) {
+  return slice(0x65, first_mb, 7, 0, tag);
+}
+Bytes p_slice(int first_mb = 0, int tag = 0) {
+  return slice(0x41, first_mb, 5, 0, tag);
+}
 
 Bytes hevc_slice(int type, bool first, int pps_id = 0, int tag = 0) {
   BitWriter w;
   w.bit(first);
   if (type >= 16 && type <= 23) w.bit(false);
-  w.ue(static_cast<std::uint64_t>(pps_id)).bits(static_cast<std::uint64_t>(tag), 16).bits(0x5a, 8).trailing();
+  w.ue(static_cast<std::uint64_t>(pps_id))
+      .bits(static_cast<std::uint64_t>(tag), 16)
+      .bits(0x5a, 8)
+      .trailing();
   return testing::make_nal({static_cast<std::uint8_t>(type << 1), 0x01}, w.bytes());
 }
 
@@ -77,15 +89,17 @@ Bytes concat(std::initializer_list<Bytes> nals) {
 
 std::vector<Bytes> payload_nals(const MediaFrame& frame) {
   std::vector<Bytes> out;
-  EXPECT_TRUE(for_each_length_prefixed(frame.payload.bytes(), [&](std::span<const std::uint8_t> nal) {
-    out.emplace_back(nal.begin(), nal.end());
-  }));
+  EXPECT_TRUE(for_each_length_prefixed(
+      frame.payload.bytes(),
+      [&](std::span<const std::uint8_t> nal) { out.emplace_back(nal.begin(), nal.end()); }));
   return out;
 }
 
 struct Harness {
-  explicit Harness(Codec codec, std::size_t max_au = VideoAccessUnitAssembler::kDefaultMaxAccessUnitBytes)
-      : assembler(codec, [this](MediaFrame f) { frames.push_back(std::move(f)); }, 0, max_au) {}
+  explicit Harness(Codec codec,
+                   std::size_t max_au = VideoAccessUnitAssembler::kDefaultMaxAccessUnitBytes)
+      : assembler(
+            codec, [this](MediaFrame f) { frames.push_back(std::move(f)); }, 0, max_au) {}
   void push(const Bytes& data, std::int64_t pts, std::int64_t dts = kNoTimestamp,
             Clock::time_point arrival = Clock::time_point{}) {
     assembler.push(data, pts, dts, arrival);
@@ -344,7 +358,7 @@ TEST(VideoAccessUnitTest, DropsAccessUnitsBeyondTheSizeLimit) {
   big.resize(190, 0x55);
   h.push(concat({kSps, kPps, idr(0, 1)}), 0);
   h.push(concat({p_slice(0, 1), p_slice(1, 2)}), 3000);  // fits
-  h.push(concat({big, idr(5, 3)}), 6000);  // one picture: 4 + 190 + 4 + 8 > 200
+  h.push(concat({big, idr(5, 3)}), 6000);                // one picture: 4 + 190 + 4 + 8 > 200
   h.push(concat({p_slice()}), 9000);
   h.assembler.flush();
   ASSERT_EQ(h.frames.size(), 3u);
@@ -460,8 +474,8 @@ TEST(HevcAccessUnitTest, NeedsTheVpsToo) {
 TEST(HevcAccessUnitTest, CraIsAKeyframeAndItsLeadingRaslPicturesAreSkipped) {
   Harness h(Codec::kHevc);
   h.push(concat({kVps, kHevcSps, kHevcPps, hevc_slice(21, true)}), 0);  // CRA
-  h.push(concat({hevc_slice(8, true)}), 1800);                         // RASL_N
-  h.push(concat({hevc_slice(6, true)}), 3600);                         // RADL_N
+  h.push(concat({hevc_slice(8, true)}), 1800);                          // RASL_N
+  h.push(concat({hevc_slice(6, true)}), 3600);                          // RADL_N
   h.push(concat({hevc_slice(1, true)}), 5400);
   h.push(concat({hevc_slice(21, true)}), 7200);  // a later CRA: its RASL pictures decode
   h.push(concat({hevc_slice(9, true)}), 9000);
