@@ -43,7 +43,8 @@ rss_mb() { awk '/VmRSS/ {print $2 / 1024}' "/proc/$pid/status"; }
 
 idle_rss=$(rss_mb)
 echo "srt_ingest idle rss_mb=$idle_rss"
-for spec in ${RUNS:-"1:50000000 5:20000000 25:8000000"}; do
+runs=${RUNS:-"1:50000000 5:20000000 25:8000000"}
+for spec in $runs; do
   n=${spec%%:*}
   rate=${spec##*:}
   before=$(cpu)

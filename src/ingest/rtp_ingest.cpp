@@ -361,7 +361,7 @@ struct RtpIngest::Impl {
           t.video->push(t.parameter_sets, pts, pts, u.arrival);
           t.parameter_sets_sent = true;
         }
-        t.video->push(u.bytes.bytes(), pts, pts, u.arrival);
+        t.video->push(u.bytes.bytes(), pts, pts, u.arrival, true);
       }
     }
   }

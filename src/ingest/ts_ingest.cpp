@@ -72,7 +72,9 @@ void TsIngest::on_pes(const PesPacket& pes) {
     const std::int64_t pts = video_->pts.unwrap(static_cast<std::uint64_t>(*pes.pts));
     const std::int64_t dts =
         pes.dts ? video_->dts.unwrap(static_cast<std::uint64_t>(*pes.dts)) : pts;
-    video_->assembler->push(pes.payload.bytes(), pts, dts, pes.arrival);
+    // A PES carries whole access units (as encoders and H.222.0 practice have
+    // it), so each is emitted as soon as its PES is complete.
+    video_->assembler->push(pes.payload.bytes(), pts, dts, pes.arrival, true);
   } else if (audio_ && pes.pid == audio_->pid) {
     const std::int64_t pts = audio_->pts.unwrap(static_cast<std::uint64_t>(*pes.pts));
     audio_->framer->push(pes.payload.bytes(), pts, pes.arrival);

@@ -71,7 +71,10 @@ class AnnexBSplitter {
  public:
   explicit AnnexBSplitter(std::size_t max_nal_size = 16u << 20) : max_nal_size_(max_nal_size) {}
 
-  void push(std::span<const std::uint8_t> chunk, NalUnitSink& sink);
+  // `ends_nal_unit`: the chunk is known to end where a NAL unit ends (a whole
+  // PES packet or RTP access unit), so its last NAL unit is handed out at once,
+  // from the chunk itself, instead of waiting in the carry for a start code.
+  void push(std::span<const std::uint8_t> chunk, NalUnitSink& sink, bool ends_nal_unit = false);
   // Hands out the carried NAL unit (the stream ended, so it is complete).
   void flush(NalUnitSink& sink);
   // Forgets the carried bytes.

@@ -30,7 +30,7 @@ VideoAccessUnitAssembler::VideoAccessUnitAssembler(Codec codec, FrameCallback on
 
 void VideoAccessUnitAssembler::push(std::span<const std::uint8_t> annexb, std::int64_t pts,
                                     std::int64_t dts,
-                                    std::chrono::system_clock::time_point arrival) {
+                                    std::chrono::system_clock::time_point arrival, bool complete) {
   if (dts == kNoTimestamp) dts = pts;
   push_stamp_ = Stamp{};
   push_stamp_.arrival = arrival;
@@ -42,7 +42,11 @@ void VideoAccessUnitAssembler::push(std::span<const std::uint8_t> annexb, std::i
     last_push_pts_ = pts;
     last_push_dts_ = dts;
   }
-  splitter_.push(annexb, *this);
+  splitter_.push(annexb, *this, complete);
+  if (complete) {
+    finish_access_unit();
+    return;
+  }
   if (splitter_.carrying() && splitter_.carry_began_in_last_chunk()) carry_stamp_ = push_stamp_;
   place_carried_nal();
 }

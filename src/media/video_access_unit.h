@@ -63,8 +63,11 @@ class VideoAccessUnitAssembler final : private NalUnitSink {
 
   // One chunk of the elementary stream (normally one PES payload) with the PES
   // timestamps (90 kHz; dts = kNoTimestamp means dts = pts).
+  // `complete`: the chunk holds whole access units (one MPEG-TS PES, one RTP
+  // access unit), so the last one is emitted now instead of when the next
+  // chunk begins: a frame less of latency, and no copy of the last NAL unit.
   void push(std::span<const std::uint8_t> annexb, std::int64_t pts, std::int64_t dts,
-            std::chrono::system_clock::time_point arrival);
+            std::chrono::system_clock::time_point arrival, bool complete = false);
   // The stream ended (or paused): emits the pending access unit.
   void flush();
   // A break in the stream (reconnect): drops the pending data and waits for the
