@@ -49,8 +49,9 @@ void IngestService::stop(core::Deadline deadline) {
   if (srt_) srt_->stop(deadline);
   srt_.reset();
   if (rtp_) rtp_->stop();
-  rtp_.reset();
+  // Streams end while their listeners' objects still exist, then the listeners go.
   streams_.end_all();
+  rtp_.reset();
 }
 
 int IngestService::srt_port() const { return srt_ ? srt_->port() : 0; }

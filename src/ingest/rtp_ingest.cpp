@@ -548,9 +548,13 @@ struct RtpIngest::Impl {
 
 RtpIngest::RtpIngest(core::RtpConfig config, StreamTable& streams, core::MetricsRegistry& metrics,
                      std::string bind_address)
-    : impl_(std::make_unique<Impl>(std::move(config), streams, metrics, std::move(bind_address))) {
-  impl_->table.on_stream_ended([impl = impl_.get()](const std::shared_ptr<LiveStream>& s) {
-    if (s->protocol() == "rtp") impl->post([impl, name = s->name()] { impl->forget(name); });
+    : impl_(std::make_shared<Impl>(std::move(config), streams, metrics, std::move(bind_address))) {
+  // The table outlives this listener; the callback must not.
+  impl_->table.on_stream_ended([weak = std::weak_ptr<Impl>(impl_)](const std::shared_ptr<LiveStream>& s) {
+    auto impl = weak.lock();
+    if (impl && s->protocol() == "rtp") {
+      impl->post([raw = impl.get(), name = s->name()] { raw->forget(name); });
+    }
   });
 }
 

@@ -58,7 +58,8 @@ class RtpIngest {
   struct Impl;
 
  private:
-  std::unique_ptr<Impl> impl_;
+  // Shared so that the stream table's callback can tell whether it still lives.
+  std::shared_ptr<Impl> impl_;
   int bound_port_ = 0;
 };
 

@@ -1,5 +1,7 @@
 #include "ingest/stream_hub.h"
 
+#include "core/logging.h"
+
 #include <algorithm>
 
 namespace mirror::ingest {
@@ -7,6 +9,12 @@ namespace mirror::ingest {
 namespace {
 bool is_video_keyframe(const media::MediaFrame& f) {
   return f.kind == media::TrackKind::kVideo && f.keyframe;
+}
+
+// One line per subscriber name per 10 s when consumers lag, whatever the load.
+core::log::KeyedLogLimiter& lag_log() {
+  static core::log::KeyedLogLimiter limiter(std::chrono::seconds(10));
+  return limiter;
 }
 }  // namespace
 
@@ -29,8 +37,10 @@ void Subscription::offer(const media::MediaFrame& frame, bool stream_has_video) 
   if (!queue_.try_push(frame)) {
     // Full: this consumer lags. Drop the rest of the GOP rather than stall.
     skipping_ = true;
-    dropped_gops_.fetch_add(1, std::memory_order_relaxed);
+    const auto gops = dropped_gops_.fetch_add(1, std::memory_order_relaxed) + 1;
     dropped_frames_.fetch_add(1, std::memory_order_relaxed);
+    lag_log().log(name_, core::log::Level::kWarn, "subscriber lags: skipping to the next keyframe",
+                  {{"subscriber", name_}, {"dropped_gops", gops}});
     return;
   }
   delivered_.fetch_add(1, std::memory_order_relaxed);

@@ -12,7 +12,19 @@
 #include "state/memory_registry.h"
 #include "storage/local_cache.h"
 
+#include <filesystem>
+
 namespace mirror::server {
+namespace {
+
+// NVDEC/NVENC need the NVIDIA driver, whose control device exists whenever a
+// GPU is usable in this container or host.
+bool nvidia_gpu_present() {
+  std::error_code ec;
+  return std::filesystem::exists("/dev/nvidiactl", ec);
+}
+
+}  // namespace
 
 Server::Server(core::Config config, core::BuildInfo build)
     : config_(std::move(config)), build_(build) {
@@ -96,6 +108,12 @@ core::Status Server::start() {
   if (!tls) return tls.error();
   core::log::info(tls->generated ? "using self-signed TLS certificate" : "using TLS certificate",
                   {{"cert", tls->cert_file}, {"spki_sha256", tls->spki_sha256}});
+
+  if (config_.transcoding.use_gpu && !nvidia_gpu_present()) {
+    // One line, once: the transcoder will encode and decode on the CPU.
+    core::log::warn("transcoding.use_gpu is set but no NVIDIA GPU is present; using the CPU",
+                    {{"checked", "/dev/nvidiactl"}});
+  }
 
   io_pool_->start();
   if (auto st = services_.start(); !st) {
