@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build/bench}
-bin=$build_dir/src/mirror
+bin=$build_dir/mirror
 sender=$build_dir/bench/bench_srt_sender
 fixture=$(bash scripts/bench-fixtures.sh h264)
 seconds=${SECONDS_PER_RUN:-15}

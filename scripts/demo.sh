@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 bin=./build/dev/mirror
 admin_port=${MIRROR_SERVER_ADMIN_PORT:-8080}
 
-"$bin" -c configs/mirror.yaml &
+# Each in a session of its own: Ctrl-C reaches this script alone, which then
+# asks Mirror to stop once (a second signal would force it).
+setsid "$bin" -c configs/mirror.yaml &
 pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid' INT TERM EXIT
+trap 'trap - INT TERM EXIT; kill -TERM $pid 2>/dev/null; wait $pid' INT TERM EXIT
 
 for _ in $(seq 1 100); do
   if curl -fsS "http://127.0.0.1:${admin_port}/ready" >/dev/null 2>&1; then
@@ -25,12 +27,12 @@ done
 
 # A generated test stream (1280x720, 30 fps, H.264 + AAC) published over SRT.
 srt_port=${MIRROR_INGESTION_SRT_PORT:-6000}
-ffmpeg -hide_banner -loglevel error -re \
+setsid ffmpeg -hide_banner -loglevel error -re \
   -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 \
   -c:v libx264 -preset veryfast -tune zerolatency -g 30 -pix_fmt yuv420p -c:a aac -b:a 128k \
   -f mpegts "srt://127.0.0.1:${srt_port}?mode=caller&pkt_size=1316&streamid=demo" &
 sender=$!
-trap 'kill $sender 2>/dev/null; kill -TERM $pid 2>/dev/null; wait $pid' INT TERM EXIT
+trap 'trap - INT TERM EXIT; kill $sender 2>/dev/null; kill -TERM $pid 2>/dev/null; wait $pid' INT TERM EXIT
 
 cat <<MSG
 

@@ -237,7 +237,7 @@ void SrtListener::run() {
     for (int i = 0; i < n; ++i) {
       const SRTSOCKET s = events[i].fd;
       if (s == listener_) {
-        accept_all();
+        accept_pending();
         continue;
       }
       auto it = connections_.find(s);
@@ -263,8 +263,11 @@ void SrtListener::run() {
   while (!connections_.empty()) close_connection(connections_.begin()->first, "server stopping");
 }
 
-void SrtListener::accept_all() {
-  for (;;) {
+void SrtListener::accept_pending() {
+  // One accept per readiness report: the epoll is level-triggered, so another
+  // pending caller wakes it again at once (and libsrt logs an error for an
+  // accept that finds nobody waiting).
+  {
     sockaddr_storage addr{};
     int len = sizeof addr;
     SRTSOCKET s = srt_accept(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -280,7 +283,7 @@ void SrtListener::accept_all() {
       count_rejection(reject_reason(stream.error().code));
       core::log::warn("srt publisher refused after accept", {{"reason", stream.error().message}});
       srt_close(s);
-      continue;
+      return;
     }
     auto c = std::make_unique<Connection>();
     c->socket = s;

@@ -66,7 +66,7 @@ class SrtListener {
                        const char* stream_id);
   int admit_in_handshake(int socket, const sockaddr* peer, const char* stream_id);
   void run();
-  void accept_all();
+  void accept_pending();
   void read_from(Connection& c);
   void close_connection(int socket, const char* reason);
   void sample_stats(std::chrono::steady_clock::time_point now);
