@@ -16,18 +16,28 @@ std::atomic<bool> g_pretty{false};
 
 // The logger is created once and replaced only by init(), which runs before
 // other threads exist; the mutex makes replacement in tests safe as well.
-std::mutex g_logger_mutex;
-std::shared_ptr<spdlog::logger> g_logger;
+// Immortal on purpose: library threads (libsrt's) may still log while the
+// process exits, after static destructors have run.
+struct LoggerState {
+  std::mutex mutex;
+  std::shared_ptr<spdlog::logger> logger;
+};
+
+LoggerState& state() {
+  static LoggerState* const s = new LoggerState();  // never destroyed, see above
+  return *s;
+}
 
 std::shared_ptr<spdlog::logger> logger() {
-  std::lock_guard lock(g_logger_mutex);
-  if (!g_logger) {
-    g_logger = std::make_shared<spdlog::logger>(
+  LoggerState& st = state();
+  std::lock_guard lock(st.mutex);
+  if (!st.logger) {
+    st.logger = std::make_shared<spdlog::logger>(
         "mirror", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    g_logger->set_pattern("%v");
-    g_logger->set_level(spdlog::level::trace);
+    st.logger->set_pattern("%v");
+    st.logger->set_level(spdlog::level::trace);
   }
-  return g_logger;
+  return st.logger;
 }
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -166,8 +176,9 @@ void init(const Options& options) {
   l->set_level(spdlog::level::trace);
   l->flush_on(spdlog::level::trace);
   {
-    std::lock_guard lock(g_logger_mutex);
-    g_logger = std::move(l);
+    LoggerState& st = state();
+    std::lock_guard lock(st.mutex);
+    st.logger = std::move(l);
   }
   g_pretty.store(options.pretty, std::memory_order_relaxed);
   g_level.store(static_cast<int>(options.level), std::memory_order_relaxed);

@@ -161,12 +161,12 @@ struct RtpIngest::Impl {
   void run() {
     std::vector<pollfd> fds;
     while (running.load(std::memory_order_acquire)) {
-      std::vector<std::function<void()>> todo;
+      std::vector<std::function<void()>> due;
       {
         std::lock_guard lock(tasks_mutex);
-        todo.swap(tasks);
+        due.swap(tasks);
       }
-      for (auto& t : todo) t();
+      for (auto& t : due) t();
       fds.clear();
       for (const auto& [fd, role] : roles) fds.push_back({fd, POLLIN, 0});
       ::poll(fds.data(), fds.size(), 5);

@@ -13,8 +13,8 @@ bool is_video_keyframe(const media::MediaFrame& f) {
 
 // One line per subscriber name per 10 s when consumers lag, whatever the load.
 core::log::KeyedLogLimiter& lag_log() {
-  static core::log::KeyedLogLimiter limiter(std::chrono::seconds(10));
-  return limiter;
+  static auto* const limiter = new core::log::KeyedLogLimiter(std::chrono::seconds(10));
+  return *limiter;  // immortal, like the logger itself
 }
 }  // namespace
 

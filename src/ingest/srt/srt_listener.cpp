@@ -22,9 +22,10 @@ constexpr std::chrono::microseconds kBatchWindow{5000};
 std::mutex g_srt_mutex;
 int g_srt_users = 0;
 
+// Immortal: libsrt's threads may log while the process exits.
 core::log::KeyedLogLimiter& srt_library_log() {
-  static core::log::KeyedLogLimiter limiter(std::chrono::seconds(10));
-  return limiter;
+  static auto* const limiter = new core::log::KeyedLogLimiter(std::chrono::seconds(10));
+  return *limiter;
 }
 
 void on_srt_log(void*, int level, const char* /*file*/, int /*line*/, const char* area,
