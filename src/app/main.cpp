@@ -87,6 +87,7 @@ int serve(const Options& opts, bool explicit_path) {
   // Leave room beyond the graceful deadline for the last closes, then force.
   server::arm_forced_exit(shutdown_timeout + std::chrono::seconds(5));
   srv.stop();
+  server::disarm_forced_exit();
   core::log::info("mirror stopped");
   return 0;
 }

@@ -2,6 +2,9 @@
 
 #include "core/logging.h"
 
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <ctime>
@@ -35,20 +38,35 @@ int wait_for_stop_signal() {
   return sig;
 }
 
+namespace {
+std::atomic<bool> g_stopped{false};
+}  // namespace
+
 void arm_forced_exit(std::chrono::nanoseconds grace) {
   std::thread([grace] {
     sigset_t set = stop_set();
-    auto secs = std::chrono::duration_cast<std::chrono::seconds>(grace);
-    timespec ts{static_cast<std::time_t>(secs.count()),
-                static_cast<long>((grace - secs).count())};
-    int sig = sigtimedwait(&set, nullptr, &ts);
-    if (sig > 0) {
-      core::log::warn("second signal: exiting now", {{"signal", sig}});
-      std::_Exit(130);
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    for (;;) {
+      const auto left = std::max(std::chrono::nanoseconds(0),
+                                 std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     deadline - std::chrono::steady_clock::now()));
+      const auto secs = std::chrono::duration_cast<std::chrono::seconds>(left);
+      timespec ts{static_cast<std::time_t>(secs.count()), static_cast<long>((left - secs).count())};
+      const int sig = sigtimedwait(&set, nullptr, &ts);
+      // The stop finished meanwhile: nothing to force (the process is exiting).
+      if (g_stopped.load(std::memory_order_acquire)) return;
+      if (sig > 0) {
+        core::log::warn("second signal: exiting now", {{"signal", sig}});
+        std::_Exit(130);
+      }
+      // Interrupted (a debugger, a sanitizer stopping threads at exit): wait on.
+      if (errno == EINTR) continue;
+      core::log::error("shutdown overran its deadline: exiting now");
+      std::_Exit(1);
     }
-    core::log::error("shutdown overran its deadline: exiting now");
-    std::_Exit(1);
   }).detach();
 }
+
+void disarm_forced_exit() { g_stopped.store(true, std::memory_order_release); }
 
 }  // namespace mirror::server

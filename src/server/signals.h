@@ -18,5 +18,7 @@ int wait_for_stop_signal();
 // After the first signal: a watchdog that ends the process with exit status
 // 130 on a second signal, or 1 when `grace` passes without the stop finishing.
 void arm_forced_exit(std::chrono::nanoseconds grace);
+// The stop completed: the watchdog stands down.
+void disarm_forced_exit();
 
 }  // namespace mirror::server
