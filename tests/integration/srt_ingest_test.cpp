@@ -200,7 +200,7 @@ TEST_F(SrtIngest, SrtLiveTransmitRelaysATsFile) {
   // 4 s file has been paced through.
   auto r = run({"/bin/sh", "-c",
                 "ffmpeg -hide_banner -loglevel error -re -i " + file +
-                    " -c copy -f mpegts - | timeout -s INT 7 srt-live-transmit -q -a:no file://con "
+                    " -c copy -f mpegts - | timeout -k 2 -s INT 7 srt-live-transmit -q -a:no file://con "
                     "\"srt://127.0.0.1:" + std::to_string(port_) + "?streamid=relay1\""},
                {}, {}, 60s);
   ASSERT_TRUE(wait_for_stream("relay1"));
@@ -290,7 +290,7 @@ TEST_F(SrtIngest, RandomBytesHurtOnlyTheirOwnStream) {
                 "copy", "-f", "mpegts", url("good")});
   ASSERT_TRUE(wait_for_stream("good"));
   auto r = run({"/bin/sh", "-c",
-                "head -c 3000000 /dev/urandom | timeout -s INT 5 srt-live-transmit -q -a:no file://con "
+                "head -c 3000000 /dev/urandom | timeout -k 2 -s INT 5 srt-live-transmit -q -a:no file://con "
                 "\"srt://127.0.0.1:" + std::to_string(port_) + "?streamid=noise\""},
                {}, {}, 30s);
   auto noise = wait_for_stream("noise", 2s);
