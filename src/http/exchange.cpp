@@ -35,6 +35,11 @@ void Exchange::write(std::string chunk) {
   send_chunk(std::move(chunk));
 }
 
+void Exchange::write(core::SharedBytes chunk) {
+  if (state_.load(std::memory_order_acquire) != State::kStreaming || chunk.empty()) return;
+  send_shared_chunk(std::move(chunk));
+}
+
 void Exchange::end() {
   State expected = State::kStreaming;
   if (!state_.compare_exchange_strong(expected, State::kDone, std::memory_order_acq_rel)) return;

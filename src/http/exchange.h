@@ -53,6 +53,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // begin() once, write() any number of times, end() once. Thread-safe.
   void begin(int status, Headers headers);
   void write(std::string chunk);
+  // A chunk of shared bytes, queued without a copy.
+  void write(core::SharedBytes chunk);
   void end();
 
   bool answered() const { return state_.load(std::memory_order_acquire) != State::kPending; }
@@ -70,6 +72,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   virtual void send_head(int status, Headers&& headers) = 0;
   virtual void send_chunk(std::string&& chunk) = 0;
   virtual void send_end() = 0;
+  // Transports that can queue shared bytes override this; the default copies.
+  virtual void send_shared_chunk(core::SharedBytes&& chunk) { send_chunk(std::string(chunk.view())); }
 
   // For transports: the answer is on the wire (or never will be).
   void finish(int status, std::uint64_t body_bytes, bool aborted);

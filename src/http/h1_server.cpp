@@ -77,6 +77,7 @@ class H1Exchange final : public Exchange {
   void send_response(Response&& response) override;
   void send_head(int status, Headers&& headers) override;
   void send_chunk(std::string&& chunk) override;
+  void send_shared_chunk(core::SharedBytes&& chunk) override;
   void send_end() override;
 
  private:
@@ -131,12 +132,16 @@ class H1Session : public std::enable_shared_from_this<H1Session> {
     status_ = r.status;
     const bool bodyless = status_has_no_body(r.status);
     keep_alive_ = keep_alive_ && !draining_;
-    out_.push_back(serialize_head(r.status, r.headers,
-                                  bodyless ? Framing::none() : Framing::content_length(r.body.size()),
-                                  keep_alive_));
-    if (!head_request_ && !bodyless && !r.body.empty()) {
-      body_bytes_ = r.body.size();
-      out_.push_back(std::move(r.body));
+    const std::size_t body_size = r.body_size();
+    out_.emplace_back(serialize_head(r.status, r.headers,
+                                     bodyless ? Framing::none() : Framing::content_length(body_size),
+                                     keep_alive_));
+    if (!head_request_ && !bodyless && body_size > 0) {
+      body_bytes_ = body_size;
+      if (!r.body.empty()) out_.emplace_back(std::move(r.body));
+      for (auto& piece : r.shared_body) {
+        if (!piece.empty()) out_.emplace_back(std::move(piece));
+      }
     }
     response_complete_ = true;
     do_write();
@@ -149,10 +154,10 @@ class H1Session : public std::enable_shared_from_this<H1Session> {
     keep_alive_ = keep_alive_ && !draining_;
     if (head_request_ || status_has_no_body(status)) {
       // Nothing of a body will follow; the head is the whole answer.
-      out_.push_back(serialize_head(status, headers, Framing::none(), keep_alive_));
+      out_.emplace_back(serialize_head(status, headers, Framing::none(), keep_alive_));
       head_only_stream_ = true;
     } else {
-      out_.push_back(serialize_head(status, headers, Framing::chunked(), keep_alive_));
+      out_.emplace_back(serialize_head(status, headers, Framing::chunked(), keep_alive_));
     }
     do_write();
   }
@@ -160,15 +165,24 @@ class H1Session : public std::enable_shared_from_this<H1Session> {
   void write_chunk(std::string&& chunk) {
     if (closed_ || head_only_stream_) return;
     body_bytes_ += chunk.size();
-    out_.push_back(chunk_prefix(chunk.size()));
+    out_.emplace_back(chunk_prefix(chunk.size()));
     chunk.append("\r\n");
-    out_.push_back(std::move(chunk));
+    out_.emplace_back(std::move(chunk));
+    do_write();
+  }
+
+  void write_shared_chunk(core::SharedBytes&& chunk) {
+    if (closed_ || head_only_stream_) return;
+    body_bytes_ += chunk.size();
+    out_.emplace_back(chunk_prefix(chunk.size()));
+    out_.emplace_back(std::move(chunk));
+    out_.emplace_back(std::string("\r\n"));
     do_write();
   }
 
   void write_end() {
     if (closed_) return;
-    if (!head_only_stream_) out_.push_back("0\r\n\r\n");
+    if (!head_only_stream_) out_.emplace_back(std::string("0\r\n\r\n"));
     response_complete_ = true;
     do_write();
   }
@@ -312,7 +326,7 @@ class H1Session : public std::enable_shared_from_this<H1Session> {
       out_.pop_front();
     }
     buffers_.clear();
-    for (const auto& s : in_flight_) buffers_.emplace_back(s.data(), s.size());
+    for (const auto& piece : in_flight_) buffers_.emplace_back(piece.data(), piece.size());
     stream_.expires_after(shared_->options.write_timeout);
     asio::async_write(stream_, buffers_, [self = shared_from_this()](error_code ec, std::size_t) {
       self->on_write(ec);
@@ -359,8 +373,18 @@ class H1Session : public std::enable_shared_from_this<H1Session> {
   std::weak_ptr<H1Exchange> pending_;
   // The request being answered: owned here until its last byte is written.
   std::shared_ptr<H1Exchange> answering_;
-  std::deque<std::string> out_;
-  std::vector<std::string> in_flight_;
+  // Bytes queued for the socket: owned strings (heads, chunk framing, small
+  // bodies) or shared bytes (media), written in one gather.
+  struct OutPiece {
+    explicit OutPiece(std::string s) : owned(std::move(s)) {}
+    explicit OutPiece(core::SharedBytes b) : shared(std::move(b)) {}
+    const void* data() const { return shared.empty() ? static_cast<const void*>(owned.data()) : shared.data(); }
+    std::size_t size() const { return shared.empty() ? owned.size() : shared.size(); }
+    std::string owned;
+    core::SharedBytes shared;
+  };
+  std::deque<OutPiece> out_;
+  std::vector<OutPiece> in_flight_;
   std::vector<asio::const_buffer> buffers_;
 
   int status_ = 0;
@@ -401,6 +425,12 @@ void H1Exchange::send_head(int status, Headers&& headers) {
 void H1Exchange::send_chunk(std::string&& chunk) {
   asio::post(executor_, [s = session_, c = std::move(chunk)]() mutable {
     s->write_chunk(std::move(c));
+  });
+}
+
+void H1Exchange::send_shared_chunk(core::SharedBytes&& chunk) {
+  asio::post(executor_, [s = session_, c = std::move(chunk)]() mutable {
+    s->write_shared_chunk(std::move(c));
   });
 }
 

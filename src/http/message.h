@@ -3,6 +3,8 @@
 // and consume these types, so handlers never know which transport carries them.
 #pragma once
 
+#include "core/shared_bytes.h"
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -60,6 +62,15 @@ struct Response {
   int status = 200;
   Headers headers;
   std::string body;
+  // Shared bytes sent after `body`, without a copy (media parts and segments
+  // held by many viewers at once).
+  std::vector<core::SharedBytes> shared_body;
+
+  std::size_t body_size() const {
+    std::size_t n = body.size();
+    for (const auto& piece : shared_body) n += piece.size();
+    return n;
+  }
 
   Response() = default;
   Response(int s, std::string_view content_type, std::string b) : status(s), body(std::move(b)) {

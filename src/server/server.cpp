@@ -1,6 +1,8 @@
 #include "server/server.h"
 
 #include "api/admin_routes.h"
+#include "api/playback_routes.h"
+#include "server/packaging_service.h"
 #include "api/stream_routes.h"
 #include "ingest/ingest_service.h"
 #include "core/logging.h"
@@ -57,6 +59,35 @@ void Server::build_services() {
   auto ingest = std::make_unique<ingest::IngestService>(config_.ingestion, registry_view, metrics_);
   ingest::IngestService* ingest_view = ingest.get();
   services_.add(std::move(ingest));
+
+  package::hls::PackagerSettings packaging;
+  packaging.part_duration = config_.packaging.part_duration;
+  packaging.segment_length = config_.storage.dvr.segment_length;
+  packaging.playlist_segments = config_.packaging.playlist_segments;
+  auto packager = std::make_unique<PackagingService>(packaging, ingest_view->streams(), metrics_);
+  PackagingService* packager_view = packager.get();
+  services_.add(std::move(packager));
+
+  // Delivery: players' HTTP on server.http_port.
+  http::H1ServerOptions delivery_opts;
+  delivery_opts.name = "delivery";
+  delivery_opts.port = config_.server.http_port;
+  delivery_opts.max_connections = config_.server.max_connections;
+  delivery_opts.read_timeout = config_.server.read_timeout;
+  delivery_opts.write_timeout = config_.server.write_timeout;
+  auto delivery = std::make_unique<HttpService>("delivery_http", *io_pool_, delivery_opts, metrics_);
+  auto& d = delivery->pipeline();
+  d.use(http::request_id_filter());
+  // Players fetch several parts a second: per-request lines only at debug level.
+  d.use(http::access_log_filter("delivery", core::log::Level::kDebug));
+  d.use(http::route_metrics_filter(metrics_, "delivery"));
+  d.use(http::cors_filter());
+  api::PlaybackContext playback;
+  playback.find = [packager_view](const std::string& name) { return packager_view->find(name); };
+  playback.list = [packager_view] { return packager_view->list(); };
+  api::register_playback_routes(d.router(), std::move(playback));
+  delivery_ = delivery.get();
+  services_.add(std::move(delivery));
 
   http::H1ServerOptions admin_opts;
   admin_opts.name = "admin";
@@ -123,6 +154,7 @@ core::Status Server::start() {
   ready_.store(true, std::memory_order_release);
   core::log::info("mirror ready",
                   {{"admin_port", admin_port()},
+                   {"http_port", http_port()},
                    {"startup_ms",
                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
                         .count()}});
@@ -138,6 +170,7 @@ void Server::stop() {
 }
 
 int Server::admin_port() const { return admin_ != nullptr ? admin_->port() : 0; }
+int Server::http_port() const { return delivery_ != nullptr ? delivery_->port() : 0; }
 
 std::vector<std::pair<std::string, core::Health>> Server::health() const {
   return services_.health();

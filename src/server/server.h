@@ -37,6 +37,7 @@ class Server {
   bool ready() const { return ready_.load(std::memory_order_acquire); }
   core::MetricsRegistry& metrics() { return metrics_; }
   int admin_port() const;
+  int http_port() const;
 
   // Every service's name and health, in start order.
   std::vector<std::pair<std::string, core::Health>> health() const;
@@ -51,6 +52,7 @@ class Server {
   std::unique_ptr<net::IoPool> io_pool_;
   ServiceGroup services_;
   HttpService* admin_ = nullptr;
+  HttpService* delivery_ = nullptr;
   std::atomic<bool> ready_{false};
   bool stopped_ = false;
 };

@@ -1,0 +1,323 @@
+#include "api/playback_routes.h"
+
+#include "core/errors.h"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+
+namespace mirror::api {
+namespace {
+
+using package::hls::PartStore;
+using package::hls::StreamPackager;
+
+constexpr std::string_view kPlaylistType = "application/vnd.apple.mpegurl";
+// Parts, segments and init segments never change once published, and their
+// names are never reused (segment numbers start from the stream's creation
+// time): any cache may keep them.
+constexpr std::string_view kImmutable = "public, max-age=31536000, immutable";
+// A playlist answering _HLS_msn/_HLS_part has a URL of its own and is the same
+// for everyone who asks: a CDN may share it for a moment. Plain reloads change
+// with every part.
+constexpr std::string_view kBlockingPlaylistCache = "public, max-age=2";
+constexpr std::string_view kLivePlaylistCache = "no-cache";
+
+std::optional<std::int64_t> parse_number(std::string_view text, std::int64_t max) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < 0 || v > max) return std::nullopt;
+  return v;
+}
+
+void not_found(const http::ExchangePtr& ex, std::string message) {
+  ex->respond_error(core::Error(core::ErrorCode::kNotFound, std::move(message)));
+}
+
+void bad_request(const http::ExchangePtr& ex, std::string message) {
+  ex->respond_error(core::Error(core::ErrorCode::kInvalidInput, std::move(message)));
+}
+
+http::Response bytes_response(std::string_view content_type, std::string_view cache,
+                              std::vector<core::SharedBytes> pieces) {
+  http::Response r;
+  r.status = 200;
+  r.headers.set("Content-Type", content_type);
+  r.headers.set("Cache-Control", cache);
+  r.shared_body = std::move(pieces);
+  return r;
+}
+
+http::Response playlist_response(core::SharedBytes text, bool blocking) {
+  auto r = bytes_response(kPlaylistType, blocking ? kBlockingPlaylistCache : kLivePlaylistCache,
+                          {std::move(text)});
+  return r;
+}
+
+void respond_unavailable(const http::ExchangePtr& ex, std::string message) {
+  http::Response r = http::json_response(
+      503, core::Error(core::ErrorCode::kServiceUnavailable, std::move(message)).to_json_string());
+  r.headers.set("Cache-Control", "no-store");
+  r.headers.set("Retry-After", "1");
+  ex->respond(std::move(r));
+}
+
+std::shared_ptr<StreamPackager> find_stream(const PlaybackContext& ctx, const http::ExchangePtr& ex) {
+  const std::string name(ex->request().path_param("name"));
+  auto packager = ctx.find(name);
+  if (!packager) not_found(ex, "no such stream");
+  return packager;
+}
+
+// The rendition whose readiness decides whether the stream can be played.
+std::shared_ptr<PartStore> main_store(const StreamPackager& packager) {
+  const auto s = packager.summary();
+  return packager.store(!s.has_video && s.has_audio ? package::hls::kAudioRendition
+                                                    : package::hls::kVideoRendition);
+}
+
+void serve_multivariant(const PlaybackContext& ctx, const http::ExchangePtr& ex) {
+  auto packager = find_stream(ctx, ex);
+  if (!packager) return;
+  auto answer = [ex, packager](bool timed_out) {
+    std::string text = packager->multivariant_playlist();
+    if (text.empty()) {
+      if (packager->ended()) {
+        not_found(ex, "stream ended before it could be played");
+      } else {
+        respond_unavailable(ex, timed_out ? "stream has no complete segment yet" : "stream not ready");
+      }
+      return;
+    }
+    http::Response r(200, kPlaylistType, std::move(text));
+    r.headers.set("Cache-Control", kLivePlaylistCache);
+    ex->respond(std::move(r));
+  };
+  if (packager->ready() || packager->ended()) {
+    answer(false);
+    return;
+  }
+  // A stream that has just started: wait for its first segment.
+  main_store(*packager)->wait({}, PartStore::Clock::now() + ctx.startup_wait,
+                              [answer](package::hls::WaitOutcome outcome, core::SharedBytes) {
+                                answer(outcome == package::hls::WaitOutcome::kTimeout);
+                              });
+}
+
+void serve_playlist(const PlaybackContext& ctx, const http::ExchangePtr& ex,
+                    const std::shared_ptr<StreamPackager>& packager,
+                    const std::shared_ptr<PartStore>& store) {
+  DeliveryDirectives directives = parse_delivery_directives(ex->request());
+  if (!directives.error.empty()) {
+    bad_request(ex, directives.error);
+    return;
+  }
+  const auto& request = directives.request;
+  if (store->ready()) {
+    if (auto problem = store->check_request(request)) {
+      bad_request(ex, *problem);
+      return;
+    }
+  }
+  const bool blocking = request.msn.has_value();
+  // RFC 8216bis §6.2.5.2: a blocked request that cannot be answered within
+  // three target durations gets 503.
+  const auto wait = store->ready() ? std::chrono::milliseconds(3000 * store->target_duration())
+                                   : ctx.startup_wait;
+  store->wait(request, PartStore::Clock::now() + wait,
+              [ex, blocking, packager](package::hls::WaitOutcome outcome, core::SharedBytes text) {
+                if (outcome == package::hls::WaitOutcome::kTimeout) {
+                  respond_unavailable(ex, "the requested part was not published in time");
+                  return;
+                }
+                if (text.empty()) {
+                  not_found(ex, "stream ended before it could be played");
+                  return;
+                }
+                ex->respond(playlist_response(std::move(text), blocking));
+              });
+}
+
+// "part-N.P.m4s" -> (N, P); "seg-N.m4s" -> N; "init-V.mp4" -> V.
+struct FileName {
+  enum class Kind { kPlaylist, kInit, kSegment, kPart, kUnknown } kind = Kind::kUnknown;
+  std::int64_t number = 0;
+  int part = 0;
+};
+
+FileName parse_file_name(std::string_view file) {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max() >> 17;
+  FileName out;
+  if (file == "playlist.m3u8") {
+    out.kind = FileName::Kind::kPlaylist;
+    return out;
+  }
+  auto strip = [&file](std::string_view prefix, std::string_view suffix) {
+    if (!file.starts_with(prefix) || !file.ends_with(suffix) ||
+        file.size() <= prefix.size() + suffix.size()) {
+      return std::optional<std::string_view>();
+    }
+    return std::optional<std::string_view>(
+        file.substr(prefix.size(), file.size() - prefix.size() - suffix.size()));
+  };
+  if (auto v = strip("init-", ".mp4")) {
+    if (auto n = parse_number(*v, kMax)) return {FileName::Kind::kInit, *n, 0};
+  } else if (auto s = strip("seg-", ".m4s")) {
+    if (auto n = parse_number(*s, kMax)) return {FileName::Kind::kSegment, *n, 0};
+  } else if (auto p = strip("part-", ".m4s")) {
+    const auto dot = p->find('.');
+    if (dot != std::string_view::npos) {
+      auto n = parse_number(p->substr(0, dot), kMax);
+      auto i = parse_number(p->substr(dot + 1), 0xffff);
+      if (n && i) return {FileName::Kind::kPart, *n, static_cast<int>(*i)};
+    }
+  }
+  return out;
+}
+
+void serve_part(const http::ExchangePtr& ex, const std::shared_ptr<PartStore>& store,
+                package::hls::PartPosition position) {
+  const std::string_view type = store->content_type();
+  std::vector<core::SharedBytes> complete;
+  // The part being written is streamed: the head goes out with its first
+  // chunk, then each chunk as the packager appends it.
+  auto begun = std::make_shared<bool>(false);
+  auto sink = [ex, begun, type](const std::vector<core::SharedBytes>& chunks, bool done, bool gone) {
+    if (gone && !*begun) {
+      not_found(ex, "part was not produced");
+      return;
+    }
+    if (!chunks.empty() && !*begun) {
+      *begun = true;
+      http::Headers h;
+      h.set("Content-Type", type);
+      h.set("Cache-Control", kImmutable);
+      ex->begin(200, std::move(h));
+    }
+    for (const auto& c : chunks) ex->write(c);
+    if (done || gone) {
+      if (!*begun) {
+        // Complete without bytes cannot happen for a published part; answer anyway.
+        ex->respond(bytes_response(type, kImmutable, {}));
+        return;
+      }
+      ex->end();
+    }
+  };
+  switch (store->part(position, &complete, std::move(sink))) {
+    case PartStore::PartLookup::kComplete:
+      ex->respond(bytes_response(type, kImmutable, std::move(complete)));
+      return;
+    case PartStore::PartLookup::kStreaming:
+      return;
+    case PartStore::PartLookup::kNotFound:
+      not_found(ex, "no such part in the live window");
+      return;
+  }
+}
+
+void serve_rendition_file(const PlaybackContext& ctx, const http::ExchangePtr& ex) {
+  auto packager = find_stream(ctx, ex);
+  if (!packager) return;
+  auto store = packager->store(ex->request().path_param("rendition"));
+  const auto summary = packager->summary();
+  if (!store || (store->kind() == media::TrackKind::kAudio && !summary.has_audio) ||
+      (store->kind() == media::TrackKind::kVideo && !summary.has_video && summary.has_audio)) {
+    not_found(ex, "no such rendition");
+    return;
+  }
+  const FileName file = parse_file_name(ex->request().path_param("file"));
+  switch (file.kind) {
+    case FileName::Kind::kPlaylist:
+      serve_playlist(ctx, ex, packager, store);
+      return;
+    case FileName::Kind::kInit:
+      if (auto init = store->init_segment(file.number)) {
+        ex->respond(bytes_response(store->content_type(), kImmutable, {*init}));
+      } else {
+        not_found(ex, "no such init segment");
+      }
+      return;
+    case FileName::Kind::kSegment:
+      if (auto seg = store->segment(file.number)) {
+        ex->respond(bytes_response(store->content_type(), kImmutable, std::move(*seg)));
+      } else {
+        not_found(ex, "no such segment in the live window");
+      }
+      return;
+    case FileName::Kind::kPart:
+      serve_part(ex, store, {file.number, file.part});
+      return;
+    case FileName::Kind::kUnknown:
+      not_found(ex, "no such file");
+      return;
+  }
+}
+
+void serve_stream_list(const PlaybackContext& ctx, const http::ExchangePtr& ex) {
+  nlohmann::json streams = nlohmann::json::array();
+  for (const auto& p : ctx.list()) {
+    const auto s = p->summary();
+    nlohmann::json j{{"name", p->stream()},
+                     {"state", p->ended() ? "ended" : p->ready() ? "live" : "starting"},
+                     {"url", "/streams/" + p->stream() + "/index.m3u8"}};
+    if (s.has_video) {
+      j["video"] = {{"codec", s.video_codec}, {"width", s.width}, {"height", s.height},
+                    {"frame_rate", s.frame_rate}};
+    }
+    if (s.has_audio) {
+      j["audio"] = {{"codec", s.audio_codec}, {"sample_rate", s.sample_rate}, {"channels", s.channels}};
+    }
+    streams.push_back(std::move(j));
+  }
+  http::Response r = http::json_response(200, nlohmann::json{{"streams", streams}}.dump());
+  r.headers.set("Cache-Control", "no-cache");
+  ex->respond(std::move(r));
+}
+
+}  // namespace
+
+DeliveryDirectives parse_delivery_directives(const http::Request& request) {
+  DeliveryDirectives out;
+  constexpr std::int64_t kMaxMsn = std::numeric_limits<std::int64_t>::max() >> 17;
+  if (auto msn = request.query_param("_HLS_msn")) {
+    auto v = parse_number(*msn, kMaxMsn);
+    if (!v) {
+      out.error = "_HLS_msn must be a non-negative integer";
+      return out;
+    }
+    out.request.msn = *v;
+  }
+  if (auto part = request.query_param("_HLS_part")) {
+    auto v = parse_number(*part, 0xffff);
+    if (!v) {
+      out.error = "_HLS_part must be an integer from 0 to 65535";
+      return out;
+    }
+    if (!out.request.msn) {
+      out.error = "_HLS_part requires _HLS_msn";
+      return out;
+    }
+    out.request.part = static_cast<int>(*v);
+  }
+  if (auto skip = request.query_param("_HLS_skip")) {
+    if (*skip != "YES" && *skip != "v2") {
+      out.error = "_HLS_skip must be YES or v2";
+      return out;
+    }
+    out.request.skip = true;
+  }
+  return out;
+}
+
+void register_playback_routes(http::Router& router, PlaybackContext context) {
+  auto ctx = std::make_shared<PlaybackContext>(std::move(context));
+  router.get("/streams", [ctx](const http::ExchangePtr& ex) { serve_stream_list(*ctx, ex); });
+  router.get("/streams/{name}/index.m3u8",
+             [ctx](const http::ExchangePtr& ex) { serve_multivariant(*ctx, ex); });
+  router.get("/streams/{name}/{rendition}/{file}",
+             [ctx](const http::ExchangePtr& ex) { serve_rendition_file(*ctx, ex); });
+}
+
+}  // namespace mirror::api

@@ -1,0 +1,40 @@
+// Playback routes on the delivery port: everything a player needs.
+//   GET /streams                                   live streams with codecs and playlist URLs
+//   GET /streams/{name}/index.m3u8                 multivariant playlist
+//   GET /streams/{name}/{rendition}/playlist.m3u8  LL-HLS media playlist; _HLS_msn,
+//                                                  _HLS_part (blocking reload), _HLS_skip (delta)
+//   GET /streams/{name}/{rendition}/init-V.mp4     init segment
+//   GET /streams/{name}/{rendition}/seg-N.m4s      segment
+//   GET /streams/{name}/{rendition}/part-N.P.m4s   part (the one being written is streamed)
+// Blocking requests are parked in the rendition's PartStore and answered
+// from whichever thread publishes the part; no thread waits.
+#pragma once
+
+#include "http/router.h"
+#include "package/hls/stream_packager.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mirror::api {
+
+struct PlaybackContext {
+  std::function<std::shared_ptr<package::hls::StreamPackager>(const std::string&)> find;
+  std::function<std::vector<std::shared_ptr<package::hls::StreamPackager>>()> list;
+  // How long a multivariant or media playlist request waits for a stream
+  // that has started but has no complete segment yet.
+  std::chrono::milliseconds startup_wait{10000};
+};
+
+void register_playback_routes(http::Router& router, PlaybackContext context);
+
+// Parsed _HLS_* query parameters, or the reason for a 400.
+struct DeliveryDirectives {
+  package::hls::PlaylistRequest request;
+  std::string error;  // non-empty: refuse with this message
+};
+DeliveryDirectives parse_delivery_directives(const http::Request& request);
+
+}  // namespace mirror::api

@@ -1,0 +1,433 @@
+#include "package/hls/stream_packager.h"
+
+#include "core/logging.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace mirror::package::hls {
+namespace {
+
+constexpr std::int64_t k90kHz = 90000;
+
+std::int64_t to_90k(std::int64_t t, std::uint32_t timescale) {
+  if (timescale == k90kHz || timescale == 0) return t;
+  return static_cast<std::int64_t>(static_cast<__int128>(t) * k90kHz / timescale);
+}
+
+double seconds_of(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
+
+PlaylistSettings playlist_settings(const PackagerSettings& settings) {
+  PlaylistSettings p;
+  p.window_segments = settings.playlist_segments;
+  // Segment numbers start at the creation time in hundredths of a second: a
+  // later instance of the same stream name starts above anything an earlier
+  // one reached (no segment is that short), so URIs are never reused.
+  p.first_msn = settings.first_msn >= 0
+                    ? settings.first_msn
+                    : std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                              .count() /
+                          10;
+  return p;
+}
+
+}  // namespace
+
+StreamPackager::StreamPackager(std::string stream, PackagerSettings settings)
+    : stream_(std::move(stream)),
+      settings_(settings),
+      video_store_(std::make_shared<PartStore>(kVideoRendition, media::TrackKind::kVideo,
+                                               playlist_settings(settings))),
+      audio_store_(std::make_shared<PartStore>(kAudioRendition, media::TrackKind::kAudio,
+                                               playlist_settings(settings))),
+      video_(video_store_),
+      audio_(audio_store_) {
+  video_store_->set_report_source([this] { return reports_for(video_store_.get()); });
+  audio_store_->set_report_source([this] { return reports_for(audio_store_.get()); });
+}
+
+StreamPackager::~StreamPackager() {
+  // The stores may outlive this packager (held by readers): cut their link back.
+  video_store_->set_report_source({});
+  audio_store_->set_report_source({});
+  video_store_->end();
+  audio_store_->end();
+}
+
+std::vector<RenditionReport> StreamPackager::reports_for(const PartStore* self) const {
+  std::vector<RenditionReport> out;
+  for (const PartStore* other : {video_store_.get(), audio_store_.get()}) {
+    if (other == self) continue;
+    auto last = other->last_part();
+    if (!last) continue;
+    out.push_back({fmt::format("../{}/playlist.m3u8", other->rendition()), last->msn, last->part});
+  }
+  return out;
+}
+
+void StreamPackager::anchor(const media::MediaFrame& frame, std::int64_t time90k) {
+  anchored_ = true;
+  anchor_time90k_ = time90k;
+  anchor_wall_ = frame.arrival.time_since_epoch().count() != 0 ? frame.arrival
+                                                                : std::chrono::system_clock::now();
+}
+
+std::chrono::system_clock::time_point StreamPackager::wall_clock_at(std::int64_t time90k) const {
+  const auto offset = std::chrono::microseconds((time90k - anchor_time90k_) * 1000 / 90);
+  return anchor_wall_ + std::chrono::duration_cast<std::chrono::system_clock::duration>(offset);
+}
+
+void StreamPackager::on_frame(const media::MediaFrame& frame) {
+  if (ended_.load(std::memory_order_relaxed)) return;
+  if (frame.discontinuity) {
+    // A timeline break (the publisher came back): both renditions end their
+    // segment, the next ones start with EXT-X-DISCONTINUITY and a new clock.
+    if (video_.segment_open()) cut_video(true, true);
+    flush_audio_to_end();
+    video_discontinuity_ = video_seen_;
+    audio_discontinuity_ = audio_.configured();
+    have_last_video_dts_ = false;
+    last_keyframe_dts_ = -1;
+    gop_ = 0;
+    segment_closed_early_ = false;
+    anchored_ = false;
+  }
+  if (frame.kind == media::TrackKind::kVideo) {
+    on_video(frame);
+  } else {
+    on_audio(frame);
+  }
+}
+
+void StreamPackager::flush_audio_to_end() {
+  // Everything pending belongs before the break, whatever the video did.
+  boundaries_.clear();
+  audio_wait_for_video_ = false;
+  advance_audio();
+  audio_wait_for_video_ = true;
+  audio_.close_segment();
+}
+
+void StreamPackager::on_video(const media::MediaFrame& frame) {
+  if (!frame.config || frame.payload.size() == 0) {
+    skipped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const bool new_setup = !video_.configured() || !video_.config()->same_setup(*frame.config);
+  if (new_setup && video_.segment_open()) {
+    // New parameter sets: a new init segment, announced by a discontinuity in
+    // both renditions (players match audio to video by discontinuity).
+    cut_video(true, true);
+    flush_audio_to_end();
+    video_discontinuity_ = true;
+    audio_discontinuity_ = audio_.configured();
+    segment_closed_early_ = false;
+  }
+  if (!video_.configure(frame.config)) {
+    skipped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const auto& config = *video_.config();
+  const std::int64_t timescale = config.timescale;
+  if (new_setup) {
+    std::lock_guard lock(summary_mutex_);
+    summary_.has_video = true;
+    summary_.video_codec = config.codec_string;
+    summary_.width = config.width;
+    summary_.height = config.height;
+    summary_.frame_rate = config.frame_rate;
+  }
+  video_seen_ = true;
+
+  // The expected duration of a frame: from the stream's timing information,
+  // else from the last two frames.
+  std::int64_t fd = 0;
+  if (config.frame_rate > 0) {
+    fd = std::llround(static_cast<double>(timescale) / config.frame_rate);
+  } else if (have_last_video_dts_ && frame.dts > last_video_dts_ &&
+             frame.dts - last_video_dts_ < timescale) {
+    fd = frame.dts - last_video_dts_;
+  } else {
+    fd = frame_duration_ > 0 ? frame_duration_ : timescale / 30;
+  }
+  fd = std::max<std::int64_t>(fd, 1);
+  frame_duration_ = fd;
+  have_last_video_dts_ = true;
+  last_video_dts_ = frame.dts;
+
+  if (part_target_ticks_ == 0) {
+    // A part is a whole number of frames, as close to part_duration as can be.
+    const double frames = seconds_of(settings_.part_duration) * static_cast<double>(timescale) /
+                          static_cast<double>(fd);
+    part_target_ticks_ = std::max<std::int64_t>(1, std::llround(frames)) * fd;
+    const double part_target =
+        std::ceil(static_cast<double>(part_target_ticks_) / static_cast<double>(timescale) * 1e5) / 1e5;
+    video_store_->set_targets(static_cast<int>(std::lround(seconds_of(settings_.segment_length))),
+                              part_target);
+  }
+  const std::int64_t segment_ticks = static_cast<std::int64_t>(
+      seconds_of(settings_.segment_length) * static_cast<double>(timescale));
+
+  if (!video_.segment_open()) {
+    // A segment starts on a keyframe; after a predicted keyframe that did not
+    // come, it starts on whatever came (rare: an encoder's irregular GOP).
+    if (!frame.keyframe && !segment_closed_early_) {
+      skipped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (!anchored_) anchor(frame, to_90k(frame.dts, config.timescale));
+    video_.begin_segment(frame.dts, video_discontinuity_,
+                         wall_clock_at(to_90k(frame.dts, config.timescale)));
+    video_discontinuity_ = false;
+    segment_closed_early_ = false;
+    if (first_video_start90k_ < 0) first_video_start90k_ = to_90k(frame.dts, config.timescale);
+    video_.begin_part(frame.dts, frame.keyframe);
+  } else if (frame.keyframe) {
+    if (frame.dts - video_.segment_start() >= segment_ticks - fd / 2) {
+      cut_video(true, true);
+      video_.begin_segment(frame.dts, false, wall_clock_at(to_90k(frame.dts, config.timescale)));
+    } else if (video_.part_open()) {
+      cut_video(false, false);
+    }
+    video_.begin_part(frame.dts, true);
+  } else if (!video_.part_open()) {
+    video_.begin_part(frame.dts, false);
+  }
+
+  if (frame.keyframe) {
+    if (last_keyframe_dts_ >= 0 && frame.dts > last_keyframe_dts_) gop_ = frame.dts - last_keyframe_dts_;
+    last_keyframe_dts_ = frame.dts;
+  }
+  video_.add(frame, static_cast<std::uint32_t>(fd));
+
+  // Publish the part as soon as its last frame is in.
+  const std::int64_t next_dts = frame.dts + fd;
+  const bool keyframe_due = gop_ > 0 && next_dts - last_keyframe_dts_ >= gop_ - fd / 2;
+  if (keyframe_due && next_dts - video_.segment_start() >= segment_ticks - fd / 2) {
+    cut_video(true, true);
+    segment_closed_early_ = true;
+  } else if (keyframe_due || video_.end_time() - video_.part_start() >= part_target_ticks_ - fd / 2) {
+    cut_video(false, false);
+  }
+}
+
+void StreamPackager::cut_video(bool end_segment, bool next_starts_segment) {
+  video_.close_part(next_starts_segment);
+  if (end_segment) video_.close_segment();
+  boundaries_.push_back({to_90k(video_.end_time(), video_.config()->timescale), end_segment});
+  advance_audio();
+}
+
+void StreamPackager::on_audio(const media::MediaFrame& frame) {
+  if (!frame.config || frame.payload.size() == 0) {
+    skipped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const bool new_setup = !audio_.configured() || !audio_.config()->same_setup(*frame.config);
+  if (!audio_.configure(frame.config)) {
+    skipped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const auto& config = *audio_.config();
+  if (new_setup) {
+    std::lock_guard lock(summary_mutex_);
+    summary_.has_audio = true;
+    summary_.audio_codec = config.codec_string;
+    summary_.sample_rate = config.sample_rate;
+    summary_.channels = config.channels;
+  }
+  audio_frame_ticks_ = std::max(1, config.samples_per_frame);
+  if (first_audio_time90k_ < 0) first_audio_time90k_ = to_90k(frame.pts, config.timescale);
+  audio_pending_.push_back(frame);
+  // Bound what waits for the video: two seconds of audio.
+  const std::int64_t limit = 2 * static_cast<std::int64_t>(config.timescale) / audio_frame_ticks_;
+  while (static_cast<std::int64_t>(audio_pending_.size()) > std::max<std::int64_t>(limit, 16)) {
+    audio_pending_.pop_front();
+    skipped_.fetch_add(1, std::memory_order_relaxed);
+  }
+  advance_audio();
+}
+
+void StreamPackager::advance_audio() {
+  if (!audio_.configured()) return;
+  const auto& config = *audio_.config();
+  const std::int64_t frame90k = to_90k(audio_frame_ticks_, config.timescale);
+  const std::int64_t half90k = frame90k / 2;
+  auto audio_end90k = [&] { return to_90k(audio_.end_time(), config.timescale); };
+
+  while (true) {
+    // Cut where the video cut, once the audio has reached that instant.
+    while (!boundaries_.empty() && audio_.segment_open()) {
+      const Boundary b = boundaries_.front();
+      const bool reached = audio_.part_open() ? audio_end90k() >= b.time90k - half90k
+                                              : (!audio_pending_.empty() &&
+                                                 to_90k(audio_pending_.front().pts, config.timescale) >=
+                                                     b.time90k - half90k);
+      if (!reached) break;
+      audio_.close_part(b.ends_segment);
+      if (b.ends_segment) audio_.close_segment();
+      boundaries_.pop_front();
+    }
+    if (audio_pending_.empty()) return;
+    const media::MediaFrame& f = audio_pending_.front();
+    const std::int64_t t90k = to_90k(f.pts, config.timescale);
+
+    if (!audio_only_ && audio_wait_for_video_) {
+      if (!video_seen_ && first_video_start90k_ < 0) {
+        // No video yet: after a second of audio alone, the stream is audio only.
+        if (t90k - first_audio_time90k_ < k90kHz) return;
+        audio_only_ = true;
+      } else if (first_video_start90k_ < 0) {
+        return;  // video is coming; wait for its first keyframe
+      }
+    }
+    if (!audio_only_ && audio_wait_for_video_) {
+      if (!audio_.segment_open()) {
+        // Audio from before the video's first keyframe is not played.
+        if (t90k + half90k < first_video_start90k_) {
+          audio_pending_.pop_front();
+          skipped_.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        // The video's segment must be open (or cut) before the audio's begins.
+        if (boundaries_.empty() && !video_.segment_open()) return;
+      }
+      if (boundaries_.empty()) {
+        // Without a known cut ahead, only audio before the video's current
+        // end is certain to belong to the open part.
+        const std::int64_t video_end90k = to_90k(video_.end_time(), video_.config()->timescale);
+        if (t90k + half90k >= video_end90k) return;
+      } else if (t90k >= boundaries_.front().time90k - half90k) {
+        // The cut comes first (no part was open to close above).
+        const Boundary b = boundaries_.front();
+        boundaries_.pop_front();
+        if (b.ends_segment && audio_.segment_open()) audio_.close_segment();
+        continue;
+      }
+    }
+    if (!audio_.segment_open()) {
+      if (!audio_targets_set_) set_audio_targets();
+      if (!anchored_) anchor(f, t90k);
+      audio_.begin_segment(f.pts, audio_discontinuity_, wall_clock_at(t90k));
+      audio_discontinuity_ = false;
+    }
+    if (!audio_.part_open()) audio_.begin_part(f.pts, true);
+    audio_.add(f, static_cast<std::uint32_t>(audio_frame_ticks_));
+    audio_pending_.pop_front();
+
+    if (audio_only_) {
+      // Own grid: whole frames per part, segments of whole parts.
+      const std::int64_t seg_ticks =
+          static_cast<std::int64_t>(seconds_of(settings_.segment_length) * config.timescale);
+      if (audio_.end_time() - audio_.part_start() >= audio_part_ticks_ - audio_frame_ticks_ / 2) {
+        const bool end_segment =
+            audio_.end_time() - audio_.segment_start() >= seg_ticks - audio_frame_ticks_ / 2;
+        audio_.close_part(end_segment);
+        if (end_segment) audio_.close_segment();
+      }
+    }
+  }
+}
+
+void StreamPackager::set_audio_targets() {
+  const auto& config = *audio_.config();
+  const double frame = static_cast<double>(audio_frame_ticks_) / config.timescale;
+  double part_target = 0;
+  if (audio_only_ || !video_.configured() || part_target_ticks_ == 0) {
+    const double frames = seconds_of(settings_.part_duration) / frame;
+    audio_part_ticks_ = std::max<std::int64_t>(1, std::llround(frames)) * audio_frame_ticks_;
+    part_target = static_cast<double>(audio_part_ticks_) / config.timescale;
+  } else {
+    // Audio parts hold the frames that start within a video part (give or
+    // take half a frame): never more than this many.
+    const double video_part = static_cast<double>(part_target_ticks_) / video_.config()->timescale;
+    part_target = std::ceil(video_part / frame - 1e-9) * frame;
+  }
+  // PART-TARGET is written with five decimals; round up so no part exceeds it.
+  part_target = std::ceil(part_target * 1e5) / 1e5;
+  audio_store_->set_targets(static_cast<int>(std::lround(seconds_of(settings_.segment_length))),
+                            part_target);
+  audio_targets_set_ = true;
+}
+
+void StreamPackager::flush() {
+  video_.flush();
+  audio_.flush();
+}
+
+void StreamPackager::end() {
+  if (ended_.exchange(true)) return;
+  if (video_.segment_open()) cut_video(true, true);
+  flush_audio_to_end();
+  video_store_->end();
+  audio_store_->end();
+}
+
+std::shared_ptr<PartStore> StreamPackager::store(std::string_view rendition) const {
+  if (rendition == kVideoRendition) return video_store_;
+  if (rendition == kAudioRendition) return audio_store_;
+  return nullptr;
+}
+
+bool StreamPackager::ready() const {
+  Summary s = summary();
+  if (s.has_video) return video_store_->ready();
+  return s.has_audio && audio_store_->ready();
+}
+
+bool StreamPackager::ended() const { return ended_.load(std::memory_order_acquire); }
+
+StreamPackager::Summary StreamPackager::summary() const {
+  std::lock_guard lock(summary_mutex_);
+  return summary_;
+}
+
+std::string StreamPackager::multivariant_playlist() const {
+  const Summary s = summary();
+  const bool video = s.has_video && video_store_->ready();
+  const bool audio = s.has_audio && audio_store_->ready();
+  if (!video && !audio) return {};
+  auto average = [](const PartStore& store) {
+    const double secs = store.published_seconds();
+    return secs > 0 ? static_cast<double>(store.bytes_published()) * 8 / secs : 0.0;
+  };
+  std::string out = "#EXTM3U\n#EXT-X-VERSION:6\n";
+  double peak = 0;
+  double avg = 0;
+  std::string codecs;
+  if (audio) {
+    peak += audio_store_->peak_bitrate();
+    avg += average(*audio_store_);
+    codecs = s.audio_codec;
+  }
+  if (video) {
+    peak += video_store_->peak_bitrate();
+    avg += average(*video_store_);
+    codecs = audio ? s.video_codec + "," + s.audio_codec : s.video_codec;
+  }
+  // BANDWIDTH must not be below any segment's rate; round up a little.
+  const auto bandwidth = static_cast<std::uint64_t>(std::ceil(std::max(peak, avg) * 1.05)) + 1;
+  const auto average_bandwidth = static_cast<std::uint64_t>(std::ceil(avg)) + 1;
+  if (video && audio) {
+    out += fmt::format(
+        "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"audio\",DEFAULT=YES,AUTOSELECT=YES,"
+        "CHANNELS=\"{}\",URI=\"{}/playlist.m3u8\"\n",
+        std::max(1, s.channels), kAudioRendition);
+  }
+  if (video) {
+    out += fmt::format("#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS=\"{}\",RESOLUTION={}x{}",
+                       bandwidth, average_bandwidth, codecs, s.width, s.height);
+    if (s.frame_rate > 0) out += fmt::format(",FRAME-RATE={:.3f}", s.frame_rate);
+    if (audio) out += ",AUDIO=\"audio\"";
+    out += fmt::format("\n{}/playlist.m3u8\n", kVideoRendition);
+  } else {
+    out += fmt::format("#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS=\"{}\"\n{}/playlist.m3u8\n",
+                       bandwidth, average_bandwidth, codecs, kAudioRendition);
+  }
+  return out;
+}
+
+}  // namespace mirror::package::hls
