@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fmt/format.h>
+
 #include <charconv>
 
 namespace mirror::api {
@@ -276,10 +278,28 @@ void serve_stream_list(const PlaybackContext& ctx, const http::ExchangePtr& ex) 
   ex->respond(std::move(r));
 }
 
+// Whether the raw query names `key` at all (a value that does not decode is
+// still a value, and a malformed one).
+bool names_parameter(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.substr(0, pair.find('=')) == key) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 DeliveryDirectives parse_delivery_directives(const http::Request& request) {
   DeliveryDirectives out;
+  for (const char* key : {"_HLS_msn", "_HLS_part", "_HLS_skip"}) {
+    if (names_parameter(request.query, key) && !request.query_param(key)) {
+      out.error = fmt::format("{} has a malformed value", key);
+      return out;
+    }
+  }
   constexpr std::int64_t kMaxMsn = std::numeric_limits<std::int64_t>::max() >> 17;
   if (auto msn = request.query_param("_HLS_msn")) {
     auto v = parse_number(*msn, kMaxMsn);

@@ -1,0 +1,358 @@
+#include "package/hls/stream_packager.h"
+
+#include "package_test_util.h"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <sstream>
+
+namespace mirror::package::hls {
+namespace {
+
+using testing::audio_config;
+using testing::audio_frame;
+using testing::video_config;
+using testing::video_frame;
+
+constexpr std::int64_t kFirstMsn = 1000;
+
+// A synthetic live source: 30 fps video with a keyframe every `gop` frames,
+// 48 kHz AAC, interleaved in time order as a TS demuxer delivers them.
+class Source {
+ public:
+  explicit Source(StreamPackager& p, int gop = 30) : p_(p), gop_(gop) {}
+
+  void run_for(double seconds) {
+    const std::int64_t until90k = now90k_ + static_cast<std::int64_t>(seconds * 90000);
+    while (now90k_ < until90k) step();
+  }
+  // Advances to the next frame of either track.
+  void step() {
+    const std::int64_t audio90k = audio_pts_ * 90000 / 48000;
+    if (video_dts_ <= audio90k) {
+      const bool key = frame_index_ % gop_ == 0;
+      p_.on_frame(video_frame(video_, video_dts_ + base_, key, key ? 5000 : 800));
+      ++frame_index_;
+      video_dts_ += 3000;
+      now90k_ = video_dts_;
+    } else {
+      p_.on_frame(audio_frame(audio_, audio_pts_ + base_ * 48000 / 90000));
+      audio_pts_ += 1024;
+      now90k_ = std::max(now90k_, audio_pts_ * 90000 / 48000);
+    }
+    p_.flush();
+  }
+  void set_video_config(media::CodecConfigPtr c) { video_ = std::move(c); }
+
+ private:
+  StreamPackager& p_;
+  int gop_;
+  media::CodecConfigPtr video_ = video_config();
+  media::CodecConfigPtr audio_ = audio_config();
+  std::int64_t base_ = 900000;  // the source clock does not start at zero
+  std::int64_t video_dts_ = 0;
+  std::int64_t audio_pts_ = 0;
+  std::int64_t frame_index_ = 0;
+  std::int64_t now90k_ = 0;
+};
+
+PackagerSettings settings(int window = 20) {
+  PackagerSettings s;
+  s.part_duration = std::chrono::milliseconds{100};
+  s.segment_length = std::chrono::milliseconds{500};
+  s.playlist_segments = window;
+  s.first_msn = kFirstMsn;
+  return s;
+}
+
+std::vector<std::string> lines(const core::SharedBytes& text) {
+  std::vector<std::string> out;
+  std::istringstream in{std::string(text.view())};
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+std::vector<double> durations(const std::vector<std::string>& playlist, const std::string& tag) {
+  std::vector<double> out;
+  const std::regex re(tag + ":(?:DURATION=)?([0-9.]+)");
+  for (const auto& l : playlist) {
+    std::smatch m;
+    if (std::regex_search(l, m, re) && l.rfind(tag, 0) == 0) out.push_back(std::stod(m[1]));
+  }
+  return out;
+}
+
+std::string attribute(const std::vector<std::string>& playlist, const std::string& tag,
+                      const std::string& name) {
+  for (const auto& l : playlist) {
+    if (l.rfind(tag + ":", 0) != 0) continue;
+    std::smatch m;
+    const std::regex re(name + "=\"?([^,\"]*)\"?");
+    if (std::regex_search(l, m, re)) return m[1];
+  }
+  return "";
+}
+
+bool contains(const std::vector<std::string>& playlist, const std::string& needle) {
+  for (const auto& l : playlist) {
+    if (l.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST(StreamPackagerTest, CutsOneSecondGopsIntoTenPartsOfThreeFrames) {
+  StreamPackager p("cam", settings());
+  Source src(p);
+  src.run_for(3.5);
+  ASSERT_TRUE(p.ready());
+  auto pl = lines(p.store(kVideoRendition)->playlist(false));
+  EXPECT_TRUE(contains(pl, "#EXT-X-TARGETDURATION:1"));
+  EXPECT_TRUE(contains(pl, "#EXT-X-PART-INF:PART-TARGET=0.10000"));
+  EXPECT_TRUE(contains(pl, "PART-HOLD-BACK=0.30000"));
+  EXPECT_TRUE(contains(pl, "CAN-SKIP-UNTIL=6.00000"));
+  EXPECT_TRUE(contains(pl, "#EXT-X-MEDIA-SEQUENCE:1000"));
+  EXPECT_TRUE(contains(pl, "#EXT-X-MAP:URI=\"init-1000.mp4\""));
+  for (double d : durations(pl, "#EXTINF")) EXPECT_DOUBLE_EQ(d, 1.0);
+  EXPECT_GE(durations(pl, "#EXTINF").size(), 3u);
+  for (double d : durations(pl, "#EXT-X-PART")) EXPECT_NEAR(d, 0.1, 1e-9);
+  // Every segment's first part starts on its keyframe.
+  EXPECT_TRUE(contains(pl, "URI=\"part-1001.0.m4s\",INDEPENDENT=YES"));
+  EXPECT_FALSE(contains(pl, "part-1001.1.m4s\",INDEPENDENT"));
+}
+
+TEST(StreamPackagerTest, PublishesAPartWithItsLastFrameAndHintsTheNextOne) {
+  StreamPackager p("cam", settings());
+  Source src(p);
+  src.run_for(2.0);
+  auto store = p.store(kVideoRendition);
+  for (int i = 0; i < 40; ++i) {
+    const auto before = lines(store->playlist(false));
+    const std::string hint = attribute(before, "#EXT-X-PRELOAD-HINT", "URI");
+    ASSERT_FALSE(hint.empty());
+    const auto last = store->last_part();
+    // Run until the next part appears: it must be the hinted one.
+    while (store->last_part() == last) src.step();
+    const auto after = lines(store->playlist(false));
+    std::string newest;
+    for (const auto& l : after) {
+      if (l.rfind("#EXT-X-PART:", 0) == 0) newest = l;
+    }
+    EXPECT_NE(newest.find("URI=\"" + hint + "\""), std::string::npos) << newest << " vs " << hint;
+  }
+}
+
+TEST(StreamPackagerTest, AudioFollowsTheVideoCuts) {
+  StreamPackager p("cam", settings());
+  Source src(p);
+  src.run_for(4.2);
+  auto video = lines(p.store(kVideoRendition)->playlist(false));
+  auto audio = lines(p.store(kAudioRendition)->playlist(false));
+  EXPECT_EQ(durations(video, "#EXTINF").size(), durations(audio, "#EXTINF").size());
+  const double part_target = std::stod(attribute(audio, "#EXT-X-PART-INF", "PART-TARGET"));
+  EXPECT_NEAR(part_target, 0.10667, 1e-5);
+  for (double d : durations(audio, "#EXT-X-PART")) EXPECT_LE(d, part_target);
+  // Audio segment n covers the same second as video segment n (within a frame).
+  for (double d : durations(audio, "#EXTINF")) EXPECT_NEAR(d, 1.0, 0.0214);
+  // Each reports the other.
+  EXPECT_TRUE(contains(video, "#EXT-X-RENDITION-REPORT:URI=\"../audio/playlist.m3u8\""));
+  EXPECT_TRUE(contains(audio, "#EXT-X-RENDITION-REPORT:URI=\"../source/playlist.m3u8\""));
+  const std::string mv = p.multivariant_playlist();
+  EXPECT_NE(mv.find("CODECS=\"avc1.64001f,mp4a.40.2\""), std::string::npos) << mv;
+  EXPECT_NE(mv.find("RESOLUTION=1280x720"), std::string::npos);
+  EXPECT_NE(mv.find("AUDIO=\"audio\""), std::string::npos);
+  EXPECT_NE(mv.find("URI=\"audio/playlist.m3u8\""), std::string::npos);
+}
+
+TEST(StreamPackagerTest, BlockingRequestIsReleasedWhenItsPartLands) {
+  StreamPackager p("cam", settings());
+  Source src(p);
+  src.run_for(1.5);
+  auto store = p.store(kVideoRendition);
+  const auto last = *store->last_part();
+  PlaylistRequest want{last.msn, last.part + 1, false};
+  if (last.part == 9) want = {last.msn + 1, 0, false};
+  int calls = 0;
+  std::string answer;
+  store->wait(want, PartStore::Clock::now() + std::chrono::seconds(5),
+              [&](WaitOutcome outcome, core::SharedBytes text) {
+                ++calls;
+                EXPECT_EQ(outcome, WaitOutcome::kReady);
+                answer = std::string(text.view());
+              });
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(store->waiter_count(), 1u);
+  while (calls == 0) src.step();
+  EXPECT_EQ(store->waiter_count(), 0u);
+  EXPECT_NE(answer.find(part_uri({*want.msn, *want.part})), std::string::npos);
+}
+
+TEST(StreamPackagerTest, RejectsMsnMoreThanTwoAhead) {
+  StreamPackager p("cam", settings());
+  Source src(p);
+  src.run_for(2.5);
+  auto store = p.store(kVideoRendition);
+  const std::int64_t last = store->last_segment_msn();
+  EXPECT_FALSE(store->check_request({last + 2, std::nullopt, false}));
+  EXPECT_TRUE(store->check_request({last + 3, std::nullopt, false}));
+  EXPECT_TRUE(store->check_request({std::nullopt, 1, false}));
+}
+
+TEST(StreamPackagerTest, WaitersTimeOutAndEndedStreamsAnswerWithTheFinalPlaylist) {
+  StreamPackager p("cam", settings());
+  Source src(p);
+  src.run_for(1.5);
+  auto store = p.store(kVideoRendition);
+  const std::int64_t last = store->last_segment_msn();
+  std::vector<WaitOutcome> outcomes;
+  std::string final_text;
+  store->wait({last + 2, std::nullopt, false}, PartStore::Clock::now() - std::chrono::seconds(1),
+              [&](WaitOutcome o, core::SharedBytes) { outcomes.push_back(o); });
+  store->wait({last + 2, 0, false}, PartStore::Clock::now() + std::chrono::seconds(60),
+              [&](WaitOutcome o, core::SharedBytes t) {
+                outcomes.push_back(o);
+                final_text = std::string(t.view());
+              });
+  store->expire(PartStore::Clock::now());
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0], WaitOutcome::kTimeout);
+  p.end();
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_EQ(outcomes[1], WaitOutcome::kEnded);
+  EXPECT_NE(final_text.find("#EXT-X-ENDLIST"), std::string::npos);
+  EXPECT_EQ(final_text.find("#EXT-X-PRELOAD-HINT"), std::string::npos);
+}
+
+TEST(StreamPackagerTest, DeltaPlaylistSkipsOldSegmentsAndExpandsToTheFullOne) {
+  StreamPackager p("cam", settings());
+  Source src(p);
+  src.run_for(12.2);
+  auto store = p.store(kVideoRendition);
+  const auto full = lines(store->playlist(false));
+  const auto delta = lines(store->playlist(true));
+  const std::string skipped = attribute(delta, "#EXT-X-SKIP", "SKIPPED-SEGMENTS");
+  ASSERT_FALSE(skipped.empty());
+  const int n = std::stoi(skipped);
+  EXPECT_GE(n, 5);
+  EXPECT_TRUE(contains(delta, "#EXT-X-VERSION:9"));
+  // Replace the skip tag by the first n segments of the full playlist.
+  std::vector<std::string> expanded;
+  std::vector<std::string> full_media;
+  bool in_media = false;
+  for (const auto& l : full) {
+    if (l.rfind("#EXT-X-MAP", 0) == 0) in_media = true;
+    if (in_media) full_media.push_back(l);
+  }
+  std::vector<std::string> skipped_lines;
+  int seen = 0;
+  for (const auto& l : full_media) {
+    if (seen == n) break;
+    skipped_lines.push_back(l);
+    if (l.rfind("seg-", 0) == 0) ++seen;
+  }
+  for (const auto& l : delta) {
+    if (l.rfind("#EXT-X-SKIP", 0) == 0) {
+      expanded.insert(expanded.end(), skipped_lines.begin(), skipped_lines.end());
+    } else if (l.rfind("#EXT-X-VERSION", 0) == 0) {
+      expanded.push_back("#EXT-X-VERSION:6");
+    } else if (l.rfind("#EXT-X-MAP", 0) == 0 && !expanded.empty() &&
+               std::find(expanded.begin(), expanded.end(), l) != expanded.end()) {
+      continue;  // the delta repeats the map after the skipped segments
+    } else {
+      expanded.push_back(l);
+    }
+  }
+  EXPECT_EQ(expanded, full);
+}
+
+TEST(StreamPackagerTest, WindowKeepsPlaylistSegmentsAndForgetsOlderOnes) {
+  StreamPackager p("cam", settings(3));
+  Source src(p);
+  src.run_for(6.5);
+  auto store = p.store(kVideoRendition);
+  const auto pl = lines(store->playlist(false));
+  EXPECT_EQ(durations(pl, "#EXTINF").size(), 3u);
+  EXPECT_FALSE(store->segment(kFirstMsn));
+  EXPECT_TRUE(store->segment(store->last_segment_msn()));
+  std::vector<core::SharedBytes> bytes;
+  EXPECT_EQ(store->part({kFirstMsn, 0}, &bytes, {}), PartStore::PartLookup::kNotFound);
+}
+
+TEST(StreamPackagerTest, SegmentBytesAreTheInitPlusTheirPartsInOrder) {
+  StreamPackager p("cam", settings());
+  Source src(p);
+  src.run_for(2.5);
+  auto store = p.store(kVideoRendition);
+  const std::int64_t msn = store->last_segment_msn();
+  auto seg = store->segment(msn);
+  ASSERT_TRUE(seg);
+  std::string parts;
+  for (int i = 0; i < 10; ++i) {
+    std::vector<core::SharedBytes> bytes;
+    ASSERT_EQ(store->part({msn, i}, &bytes, {}), PartStore::PartLookup::kComplete);
+    parts += testing::joined(bytes);
+  }
+  EXPECT_EQ(testing::joined(*seg), parts);
+  auto top = testing::boxes(parts, 0, parts.size());
+  ASSERT_TRUE(top);
+  // One moof + mdat per frame: 30 frames.
+  EXPECT_EQ(top->size(), 60u);
+  EXPECT_EQ(top->front().type, "moof");
+}
+
+TEST(StreamPackagerTest, StreamsThePartBeingWritten) {
+  StreamPackager p("cam", settings());
+  Source src(p);
+  src.run_for(2.0);
+  auto store = p.store(kVideoRendition);
+  const std::string hint = attribute(lines(store->playlist(false)), "#EXT-X-PRELOAD-HINT", "URI");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(hint, m, std::regex("part-([0-9]+)\\.([0-9]+)\\.m4s")));
+  const PartPosition pos{std::stoll(m[1]), std::stoi(m[2])};
+  std::string streamed;
+  int chunk_calls = 0;
+  bool done = false;
+  std::vector<core::SharedBytes> unused;
+  ASSERT_EQ(store->part(pos, &unused,
+                        [&](const std::vector<core::SharedBytes>& chunks, bool d, bool gone) {
+                          EXPECT_FALSE(gone);
+                          if (!chunks.empty()) ++chunk_calls;
+                          streamed += testing::joined(chunks);
+                          done = done || d;
+                        }),
+            PartStore::PartLookup::kStreaming);
+  while (!done) src.step();
+  EXPECT_EQ(chunk_calls, 3);  // one chunk per video frame
+  std::vector<core::SharedBytes> whole;
+  ASSERT_EQ(store->part(pos, &whole, {}), PartStore::PartLookup::kComplete);
+  EXPECT_EQ(testing::joined(whole), streamed);
+}
+
+TEST(StreamPackagerTest, ConfigurationChangeStartsANewInitAfterADiscontinuity) {
+  StreamPackager p("cam", settings());
+  Source src(p);
+  src.run_for(2.5);
+  auto other = std::make_shared<media::CodecConfig>(*video_config());
+  other->pps = {{0x68, 0xee, 0x3c, 0x80}};
+  src.set_video_config(other);
+  src.run_for(2.5);
+  const auto video = lines(p.store(kVideoRendition)->playlist(false));
+  const auto audio = lines(p.store(kAudioRendition)->playlist(false));
+  EXPECT_TRUE(contains(video, "#EXT-X-DISCONTINUITY"));
+  EXPECT_TRUE(contains(video, "#EXT-X-MAP:URI=\"init-1001.mp4\""));
+  EXPECT_TRUE(p.store(kVideoRendition)->init_segment(1001).has_value());
+  // Players match audio to video by discontinuity: audio gets one too.
+  EXPECT_TRUE(contains(audio, "#EXT-X-DISCONTINUITY"));
+}
+
+TEST(StreamPackagerTest, DropsVideoBeforeTheFirstKeyframe) {
+  StreamPackager p("cam", settings());
+  auto config = video_config();
+  for (int i = 1; i < 10; ++i) p.on_frame(video_frame(config, i * 3000, false));
+  EXPECT_EQ(p.skipped_frames(), 9u);
+  EXPECT_FALSE(p.ready());
+  EXPECT_TRUE(p.multivariant_playlist().empty());
+}
+
+}  // namespace
+}  // namespace mirror::package::hls
