@@ -72,11 +72,35 @@ std::shared_ptr<StreamPackager> find_stream(const PlaybackContext& ctx, const ht
   return packager;
 }
 
-// The rendition whose readiness decides whether the stream can be played.
-std::shared_ptr<PartStore> main_store(const StreamPackager& packager) {
-  const auto s = packager.summary();
-  return packager.store(!s.has_video && s.has_audio ? package::hls::kAudioRendition
-                                                    : package::hls::kVideoRendition);
+// Calls `done(timed_out)` once every rendition the stream has is playable
+// (or the stream ended, or `deadline` passed). The multivariant playlist must
+// not be written before: a rendition left out would never be played.
+void when_ready(const std::shared_ptr<StreamPackager>& packager, PartStore::Clock::time_point deadline,
+                std::function<void(bool)> done) {
+  if (packager->ready() || packager->ended()) {
+    done(false);
+    return;
+  }
+  const auto s = packager->summary();
+  std::shared_ptr<PartStore> waiting;
+  for (const char* r : {package::hls::kVideoRendition, package::hls::kAudioRendition}) {
+    auto store = packager->store(r);
+    const bool present = store->kind() == media::TrackKind::kVideo ? s.has_video : s.has_audio;
+    if (present && !store->ready()) {
+      waiting = store;
+      break;
+    }
+  }
+  if (!waiting) waiting = packager->store(package::hls::kVideoRendition);
+  waiting->wait({}, deadline,
+                [packager, deadline, done = std::move(done)](package::hls::WaitOutcome outcome,
+                                                              core::SharedBytes) {
+                  if (outcome == package::hls::WaitOutcome::kTimeout) {
+                    done(true);
+                  } else {
+                    when_ready(packager, deadline, done);
+                  }
+                });
 }
 
 void serve_multivariant(const PlaybackContext& ctx, const http::ExchangePtr& ex) {
@@ -96,15 +120,7 @@ void serve_multivariant(const PlaybackContext& ctx, const http::ExchangePtr& ex)
     r.headers.set("Cache-Control", kLivePlaylistCache);
     ex->respond(std::move(r));
   };
-  if (packager->ready() || packager->ended()) {
-    answer(false);
-    return;
-  }
-  // A stream that has just started: wait for its first segment.
-  main_store(*packager)->wait({}, PartStore::Clock::now() + ctx.startup_wait,
-                              [answer](package::hls::WaitOutcome outcome, core::SharedBytes) {
-                                answer(outcome == package::hls::WaitOutcome::kTimeout);
-                              });
+  when_ready(packager, PartStore::Clock::now() + ctx.startup_wait, answer);
 }
 
 void serve_playlist(const PlaybackContext& ctx, const http::ExchangePtr& ex,

@@ -8,6 +8,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -51,6 +53,26 @@ int run_version() {
   return 0;
 }
 
+// Every viewer holds a socket (a held LL-HLS request keeps it for seconds):
+// the default soft limit of 1024 descriptors would cap a server far below
+// server.max_connections. Raise it to the hard limit.
+void raise_open_file_limit(int max_connections) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  const rlim_t wanted = lim.rlim_max;
+  if (lim.rlim_cur < wanted) {
+    lim.rlim_cur = wanted;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  const auto needed = static_cast<rlim_t>(max_connections) + 256;
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < needed) {
+    core::log::warn("open file limit is below server.max_connections",
+                    {{"limit", static_cast<std::uint64_t>(lim.rlim_cur)},
+                     {"max_connections", max_connections}});
+  }
+}
+
 int serve(const Options& opts, bool explicit_path) {
   // Before any thread exists, so that every thread inherits the mask.
   server::block_stop_signals();
@@ -72,6 +94,7 @@ int serve(const Options& opts, bool explicit_path) {
                                       {"git_commit", b.git_commit},
                                       {"config", loaded.source}});
 
+  raise_open_file_limit(loaded.config.server.max_connections);
   const auto shutdown_timeout = loaded.config.server.shutdown_timeout;
   server::Server srv(std::move(loaded.config), b);
   if (auto st = srv.start(); !st) {

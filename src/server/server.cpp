@@ -2,6 +2,7 @@
 
 #include "api/admin_routes.h"
 #include "api/playback_routes.h"
+#include "api/player_routes.h"
 #include "server/packaging_service.h"
 #include "api/stream_routes.h"
 #include "ingest/ingest_service.h"
@@ -86,6 +87,7 @@ void Server::build_services() {
   playback.find = [packager_view](const std::string& name) { return packager_view->find(name); };
   playback.list = [packager_view] { return packager_view->list(); };
   api::register_playback_routes(d.router(), std::move(playback));
+  api::register_player_routes(d.router());
   delivery_ = delivery.get();
   services_.add(std::move(delivery));
 

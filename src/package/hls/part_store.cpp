@@ -246,14 +246,34 @@ std::string PartStore::render_text_locked(bool skip) const {
   const double skip_until = 6 * target;
   // Which segments list their parts (the last three target durations), and
   // which a delta update skips (older than CAN-SKIP-UNTIL from the end).
+  // An open segment without a complete part is not listed yet (its tags
+  // would dangle after the last part).
+  const auto listed = [](const Segment& seg) {
+    return seg.complete || (!seg.parts.empty() && seg.parts.front().complete);
+  };
   std::vector<bool> list_parts(segments_.size(), false);
   std::size_t skipped = 0;
   {
     double from_end = 0;
+    // A preload hint for the next segment opens an entry of its own.
+    std::size_t entries_from_end = 0;
+    if (!ended_.load(std::memory_order_relaxed)) {
+      const Segment* last_listed = nullptr;
+      for (auto it = segments_.rbegin(); it != segments_.rend() && !last_listed; ++it) {
+        if (listed(*it)) last_listed = &*it;
+      }
+      if (last_listed == nullptr || hint_locked().msn != last_listed->msn) entries_from_end = 1;
+    }
     std::size_t keep_from = segments_.size();
     for (std::size_t i = segments_.size(); i-- > 0;) {
       const Segment& seg = segments_[i];
-      if (!seg.complete || from_end + seg.duration <= 3 * target + 1e-9) list_parts[i] = true;
+      if (!listed(seg)) continue;
+      ++entries_from_end;
+      // Parts older than three target durations from the end go (§4.4.4.9),
+      // counted in whole playlist entries as strict parsers do.
+      if (!seg.complete || (from_end + seg.duration <= 3 * target + 1e-9 && entries_from_end <= 3)) {
+        list_parts[i] = true;
+      }
       from_end += seg.duration;
       if (from_end <= skip_until + 1e-9 || !seg.complete) keep_from = i;
     }
@@ -278,6 +298,7 @@ std::string PartStore::render_text_locked(bool skip) const {
   std::int64_t map_version = -1;
   for (std::size_t i = skipped; i < segments_.size(); ++i) {
     const Segment& seg = segments_[i];
+    if (!listed(seg)) continue;
     if (seg.discontinuity && i > 0) out += "#EXT-X-DISCONTINUITY\n";
     if (seg.init_version != map_version) {
       out += fmt::format("#EXT-X-MAP:URI=\"{}\"\n", init_uri(seg.init_version));

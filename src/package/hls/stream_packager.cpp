@@ -373,9 +373,9 @@ std::shared_ptr<PartStore> StreamPackager::store(std::string_view rendition) con
 }
 
 bool StreamPackager::ready() const {
-  Summary s = summary();
-  if (s.has_video) return video_store_->ready();
-  return s.has_audio && audio_store_->ready();
+  const Summary s = summary();
+  if (!s.has_video && !s.has_audio) return false;
+  return (!s.has_video || video_store_->ready()) && (!s.has_audio || audio_store_->ready());
 }
 
 bool StreamPackager::ended() const { return ended_.load(std::memory_order_acquire); }

@@ -1,0 +1,95 @@
+#include "web/web_assets.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <string>
+
+namespace mirror::web {
+namespace {
+
+constexpr std::string_view kHtml = "text/html; charset=utf-8";
+constexpr std::string_view kJavaScript = "text/javascript; charset=utf-8";
+constexpr std::string_view kCss = "text/css; charset=utf-8";
+
+bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+TEST(WebAssets, ServesThePageAtTheRoot) {
+  const Asset* page = find_asset("/");
+  ASSERT_NE(page, nullptr);
+  EXPECT_EQ(page->path, "/");
+  EXPECT_EQ(page->content_type, kHtml);
+  EXPECT_TRUE(contains(page->body, "<!doctype html>") || contains(page->body, "<!DOCTYPE html>"));
+}
+
+TEST(WebAssets, ServesScriptsAndStylesWithTheirContentTypes) {
+  struct Expected {
+    std::string_view path;
+    std::string_view content_type;
+  };
+  for (auto [path, type] : {Expected{"/player.js", kJavaScript}, Expected{"/player.css", kCss},
+                            Expected{"/vendor/hls.min.js", kJavaScript}}) {
+    const Asset* asset = find_asset(path);
+    ASSERT_NE(asset, nullptr) << path;
+    EXPECT_EQ(asset->path, path);
+    EXPECT_EQ(asset->content_type, type) << path;
+    EXPECT_FALSE(asset->body.empty()) << path;
+  }
+}
+
+TEST(WebAssets, PageLoadsThePlayerAndTheVendoredHlsJs) {
+  const Asset* page = find_asset("/");
+  ASSERT_NE(page, nullptr);
+  EXPECT_TRUE(contains(page->body, "player.js"));
+  EXPECT_TRUE(contains(page->body, "player.css"));
+  EXPECT_TRUE(contains(page->body, "/vendor/hls.min.js"));
+}
+
+TEST(WebAssets, UnknownPathsAreNotFound) {
+  EXPECT_EQ(find_asset("/nope.js"), nullptr);
+  EXPECT_EQ(find_asset(""), nullptr);
+  EXPECT_EQ(find_asset("/index.html"), nullptr);
+  EXPECT_EQ(find_asset("/player.js?v=1"), nullptr);
+  EXPECT_EQ(find_asset("/PLAYER.JS"), nullptr);
+  EXPECT_EQ(find_asset("/vendor/"), nullptr);
+  EXPECT_EQ(find_asset("/streams"), nullptr);
+}
+
+TEST(WebAssets, EveryAssetHasADistinctStrongEtag) {
+  std::set<std::string_view> paths;
+  std::set<std::string_view> etags;
+  for (const Asset& asset : all_assets()) {
+    EXPECT_TRUE(paths.insert(asset.path).second) << asset.path;
+    EXPECT_EQ(find_asset(asset.path), &asset);
+    ASSERT_EQ(asset.etag.size(), 18u) << asset.path;  // 16 hex digits in quotes
+    EXPECT_EQ(asset.etag.front(), '"');
+    EXPECT_EQ(asset.etag.back(), '"');
+    EXPECT_EQ(asset.etag.substr(1, 16).find_first_not_of("0123456789abcdef"),
+              std::string_view::npos)
+        << asset.etag;
+    EXPECT_TRUE(etags.insert(asset.etag).second) << asset.path;
+  }
+  EXPECT_GE(paths.size(), 4u);
+}
+
+TEST(WebAssets, VendoredHlsJsIsTheNpmPackageByteForByte) {
+  const char* source_dir = std::getenv("MIRROR_SOURCE_DIR");
+  ASSERT_NE(source_dir, nullptr) << "the test environment sets MIRROR_SOURCE_DIR";
+  std::ifstream in(std::string(source_dir) + "/node_modules/hls.js/dist/hls.min.js",
+                   std::ios::binary);
+  ASSERT_TRUE(in) << "node_modules/hls.js is missing: run scripts/setup-deps.sh";
+  std::string expected{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+
+  const Asset* hls = find_asset("/vendor/hls.min.js");
+  ASSERT_NE(hls, nullptr);
+  EXPECT_EQ(hls->body.size(), expected.size());
+  EXPECT_TRUE(hls->body == expected) << "the embedded hls.min.js differs from node_modules";
+}
+
+}  // namespace
+}  // namespace mirror::web
