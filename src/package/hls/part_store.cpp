@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <ctime>
 
@@ -197,20 +198,52 @@ void PartStore::end() {
 }
 
 void PartStore::compact_locked(Segment& segment) {
-  // One exact-size buffer per segment: the frames' pool blocks go back to the
-  // pool, and parts become slices of it.
-  auto packed = std::make_shared<std::string>();
-  packed->reserve(segment.bytes);
-  std::vector<std::pair<std::size_t, std::size_t>> ranges;
+  // A frame's buffer comes from the pool class that fits it (a 130 KB picture
+  // occupies a 1 MiB block): a window of them would hold several times its
+  // bytes. Once complete, a segment is packed densely into 1 MiB pool blocks
+  // (recycled, so no page faults) and its parts become slices of them.
+  constexpr std::size_t kBlock = std::size_t{1} << 20;
+  std::vector<core::Buffer> blocks;
+  std::size_t fill = kBlock;
+  std::vector<std::pair<std::size_t, std::size_t>> ranges;  // per part: offset, length
+  std::size_t offset = 0;
   for (const auto& part : segment.parts) {
-    const std::size_t start = packed->size();
-    for (const auto& piece : part.chunks) packed->append(piece.view());
-    ranges.emplace_back(start, packed->size() - start);
+    const std::size_t start = offset;
+    for (const auto& piece : part.chunks) {
+      auto bytes = piece.bytes();
+      while (!bytes.empty()) {
+        if (fill == kBlock) {
+          blocks.push_back(core::BufferPool::global().acquire_owned(kBlock));
+          fill = 0;
+        }
+        const std::size_t n = std::min(bytes.size(), kBlock - fill);
+        std::memcpy(blocks.back().data() + fill, bytes.data(), n);
+        fill += n;
+        offset += n;
+        bytes = bytes.subspan(n);
+      }
+    }
+    ranges.emplace_back(start, offset - start);
   }
-  std::shared_ptr<const std::string> shared = std::move(packed);
-  segment.packed = core::SharedBytes(shared);
+  if (!blocks.empty()) blocks.back().resize(fill);
+  std::vector<core::BufferRef> shared;
+  shared.reserve(blocks.size());
+  for (auto& b : blocks) shared.push_back(std::move(b).share());
+  segment.packed.clear();
+  for (const auto& b : shared) segment.packed.emplace_back(b);
   for (std::size_t i = 0; i < segment.parts.size(); ++i) {
-    segment.parts[i].chunks.assign(1, core::SharedBytes(shared, ranges[i].first, ranges[i].second));
+    auto& chunks = segment.parts[i].chunks;
+    chunks.clear();
+    std::size_t at = ranges[i].first;
+    std::size_t left = ranges[i].second;
+    while (left > 0) {
+      const std::size_t block = at / kBlock;
+      const std::size_t within = at % kBlock;
+      const std::size_t n = std::min(left, kBlock - within);
+      chunks.emplace_back(shared[block], within, n);
+      at += n;
+      left -= n;
+    }
   }
 }
 
@@ -470,7 +503,7 @@ std::optional<std::vector<core::SharedBytes>> PartStore::segment(std::int64_t ms
   for (const auto& seg : segments_) {
     if (seg.msn != msn) continue;
     if (!seg.complete) return std::nullopt;
-    if (!seg.packed.empty()) return std::vector<core::SharedBytes>{seg.packed};
+    if (!seg.packed.empty()) return seg.packed;
     std::vector<core::SharedBytes> out;
     out.reserve(seg.parts.size());
     for (const auto& part : seg.parts) {

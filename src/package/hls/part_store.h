@@ -169,7 +169,7 @@ class PartStore {
     bool complete = false;
     std::size_t bytes = 0;
     std::deque<Part> parts;
-    core::SharedBytes packed;  // the whole segment once complete
+    std::vector<core::SharedBytes> packed;  // the whole segment once complete
   };
   struct Waiter {
     PlaylistRequest request;

@@ -1,0 +1,138 @@
+// LL-HLS packaging cost, as a ratio against ffmpeg on the same file in the
+// same run:
+//   hls_package_vs_ffmpeg file=... bytes=... parts=... mirror_cpu_s=... ffmpeg_cpu_s=...
+//   mirror_cpu_s_per_gb=... ffmpeg_cpu_s_per_gb=... ratio=X.X packaging_only_cpu_s=...
+// Mirror: the file through TsIngest in 1316-byte chunks (what SRT delivers),
+// every frame through a StreamPackager into its PartStores (100 ms parts,
+// 500 ms segments, the default window), as the server does. ffmpeg:
+// `ffmpeg -i FILE -c copy -f hls -hls_segment_type fmp4 -hls_time 0.5` into a
+// RAM-backed folder. ratio = ffmpeg CPU / Mirror CPU (higher is better).
+// packaging_only_cpu_s is the packager alone, on frames demuxed beforehand.
+// Usage: bench_hls_package FILE [repeat]
+#include "core/logging.h"
+#include "ingest/live_stream.h"
+#include "ingest/ts_ingest.h"
+#include "package/hls/stream_packager.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+namespace {
+
+double cpu_seconds(int who) {
+  rusage u{};
+  getrusage(who, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+double ffmpeg_cpu(const std::string& file) {
+  const std::string dir = (std::filesystem::exists("/dev/shm") ? std::string("/dev/shm") : std::string("/tmp")) +
+                          "/mirror-bench-hls-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  const double before = cpu_seconds(RUSAGE_CHILDREN);
+  const std::string cmd = "ffmpeg -hide_banner -loglevel error -y -i '" + file +
+                          "' -c copy -bsf:a aac_adtstoasc -f hls -hls_segment_type fmp4 -hls_time 0.5 -hls_list_size 20 "
+                          "-hls_flags delete_segments '" + dir + "/index.m3u8'";
+  const int rc = std::system(cmd.c_str());
+  const double cpu = cpu_seconds(RUSAGE_CHILDREN) - before;
+  std::filesystem::remove_all(dir);
+  return rc == 0 ? cpu : -1;
+}
+
+mirror::package::hls::PackagerSettings settings() {
+  mirror::package::hls::PackagerSettings s;
+  s.part_duration = std::chrono::milliseconds{100};
+  s.segment_length = std::chrono::milliseconds{500};
+  s.playlist_segments = 20;
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s FILE.ts [repeat]\n", argv[0]);
+    return 2;
+  }
+  const std::string file = argv[1];
+  const int repeat = argc > 2 ? std::atoi(argv[2]) : 3;
+  mirror::core::log::init({mirror::core::log::Level::kError, false, nullptr});
+  std::ifstream in(file, std::ios::binary);
+  std::vector<std::uint8_t> data((std::istreambuf_iterator<char>(in)), {});
+  if (data.empty()) {
+    std::fprintf(stderr, "cannot read %s\n", file.c_str());
+    return 1;
+  }
+  double best_mirror = 1e9, best_ffmpeg = 1e9, best_packaging = 1e9;
+  std::uint64_t parts = 0;
+  for (int r = 0; r < repeat; ++r) {
+    // Whole path: TS bytes in, parts in memory.
+    {
+      auto stream = std::make_shared<mirror::ingest::LiveStream>("bench", "srt");
+      auto sub = stream->hub().subscribe("hls", 1 << 16);
+      mirror::package::hls::StreamPackager packager("bench", settings());
+      const double t0 = cpu_seconds(RUSAGE_SELF);
+      {
+        mirror::ingest::TsIngest ingest(stream);
+        const auto now = std::chrono::system_clock::now();
+        for (std::size_t i = 0; i < data.size(); i += 1316) {
+          const std::size_t n = std::min<std::size_t>(1316, data.size() - i);
+          ingest.push(std::span<const std::uint8_t>(data.data() + i, n), now);
+          bool any = false;
+          while (auto f = sub->pop()) {
+            packager.on_frame(*f);
+            any = true;
+          }
+          if (any) packager.flush();
+        }
+        ingest.finish();
+        while (auto f = sub->pop()) packager.on_frame(*f);
+        packager.end();
+      }
+      best_mirror = std::min(best_mirror, cpu_seconds(RUSAGE_SELF) - t0);
+      const double secs = packager.store(mirror::package::hls::kVideoRendition)->published_seconds();
+      parts = static_cast<std::uint64_t>(secs / 0.1 + 0.5);
+    }
+    // Packaging alone, on frames demuxed beforehand.
+    {
+      auto stream = std::make_shared<mirror::ingest::LiveStream>("bench", "srt");
+      auto sub = stream->hub().subscribe("hls", 1 << 20);
+      std::vector<mirror::media::MediaFrame> frames;
+      {
+        mirror::ingest::TsIngest ingest(stream);
+        const auto now = std::chrono::system_clock::now();
+        for (std::size_t i = 0; i < data.size(); i += 1316) {
+          const std::size_t n = std::min<std::size_t>(1316, data.size() - i);
+          ingest.push(std::span<const std::uint8_t>(data.data() + i, n), now);
+          while (auto f = sub->pop()) frames.push_back(std::move(*f));
+        }
+        ingest.finish();
+        while (auto f = sub->pop()) frames.push_back(std::move(*f));
+      }
+      mirror::package::hls::StreamPackager packager("bench", settings());
+      const double t0 = cpu_seconds(RUSAGE_SELF);
+      for (const auto& f : frames) {
+        packager.on_frame(f);
+        packager.flush();
+      }
+      packager.end();
+      best_packaging = std::min(best_packaging, cpu_seconds(RUSAGE_SELF) - t0);
+    }
+    best_ffmpeg = std::min(best_ffmpeg, ffmpeg_cpu(file));
+  }
+  const double gb = data.size() / 1e9;
+  std::printf(
+      "hls_package_vs_ffmpeg file=%s bytes=%zu video_parts=%llu mirror_cpu_s=%.3f ffmpeg_cpu_s=%.3f "
+      "mirror_cpu_s_per_gb=%.3f ffmpeg_cpu_s_per_gb=%.3f ratio=%.1f packaging_only_cpu_s=%.3f "
+      "packaging_only_cpu_s_per_gb=%.3f\n",
+      file.c_str(), data.size(), static_cast<unsigned long long>(parts), best_mirror, best_ffmpeg,
+      best_mirror / gb, best_ffmpeg / gb, best_ffmpeg / best_mirror, best_packaging, best_packaging / gb);
+  return 0;
+}
