@@ -17,6 +17,14 @@ PackagingService::PackagingService(package::hls::PackagerSettings settings,
                                    ingest::StreamTable& streams, core::MetricsRegistry& metrics,
                                    std::chrono::nanoseconds linger)
     : settings_(settings), streams_(streams), metrics_(metrics), linger_(linger) {
+  auto& delay = metrics_.histogram(
+      "mirror_hls_part_publish_delay_seconds",
+      "From the arrival of a part's last frame at the ingest to the release of the requests "
+      "waiting for the part",
+      {0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25},
+      {"track"});
+  settings_.video_publish_delay = &delay.with({"video"});
+  settings_.audio_publish_delay = &delay.with({"audio"});
   frames_ = &metrics_.counter("mirror_packaging_frames_total", "Frames handed to the LL-HLS packager").get();
   metrics_.gauge("mirror_hls_held_requests", "Playlist requests held for a part that is not published yet")
       .with_callback({}, [this] {

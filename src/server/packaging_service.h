@@ -52,7 +52,7 @@ class PackagingService final : public core::Service {
   void drain(Entry& entry);
   void housekeeping(std::chrono::steady_clock::time_point now);
 
-  const package::hls::PackagerSettings settings_;
+  package::hls::PackagerSettings settings_;
   ingest::StreamTable& streams_;
   core::MetricsRegistry& metrics_;
   const std::chrono::nanoseconds linger_;

@@ -24,7 +24,12 @@ void PesAssembler::push(std::span<const std::uint8_t> payload, bool unit_start,
   if (unit_start) {
     finish_current(sink);
     start(arrival);
+  } else if (state_ == State::kWaitStart && ended_by_padding_) {
+    // More of a PES that a padded packet seemed to end: this muxer pads
+    // mid-PES, so padding no longer ends units on this PID.
+    padding_ends_units_ = false;
   }
+  ended_by_padding_ = false;
   if (state_ == State::kHeader) payload = take_header(payload, sink);
   if (state_ == State::kPayload) take_payload(payload, sink);
 }
@@ -40,6 +45,13 @@ void PesAssembler::drop() noexcept {
 
 void PesAssembler::flush(PesSink& sink) {
   finish_current(sink);
+}
+
+void PesAssembler::end_of_unit(PesSink& sink) {
+  if (padding_ends_units_ && state_ == State::kPayload && !expected_) {
+    deliver(sink);
+    ended_by_padding_ = true;
+  }
 }
 
 void PesAssembler::finish_current(PesSink& sink) {

@@ -65,6 +65,10 @@ class PesAssembler {
   // End of stream or of the PID: delivers an unbounded PES, counts a bounded
   // one that is still short as truncated.
   void flush(PesSink& sink);
+  // The last packet pushed was padded, so it ended its PES: an unbounded PES
+  // is delivered now instead of when the next one starts.
+  // A PID whose muxer turns out to pad inside a PES stops being trusted.
+  void end_of_unit(PesSink& sink);
 
  private:
   enum class State : std::uint8_t { kWaitStart, kHeader, kPayload };
@@ -93,6 +97,8 @@ class PesAssembler {
   std::optional<std::size_t> expected_;  // payload bytes when bounded
   core::Buffer buffer_;
   std::size_t fill_ = 0;
+  bool padding_ends_units_ = true;
+  bool ended_by_padding_ = false;
   std::size_t size_hint_;  // first buffer size for an unbounded PES
   std::size_t header_length_ = 0;
   std::array<std::uint8_t, kPesMaxHeaderSize> header_bytes_{};

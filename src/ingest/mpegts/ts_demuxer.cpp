@@ -230,7 +230,10 @@ void TsDemuxer::handle_packet(std::span<const std::uint8_t, kTsPacketSize> bytes
   } else if (stream) {
     if (af.discontinuity) stream->pes.mark_discontinuity();
     if (af.random_access) stream->pes.mark_random_access();
-    if (packet.has_payload) stream->pes.push(packet.payload, packet.unit_start, arrival, *this);
+    if (packet.has_payload) {
+      stream->pes.push(packet.payload, packet.unit_start, arrival, *this);
+      if (af.stuffing && padding_ends_pes_) stream->pes.end_of_unit(*this);
+    }
   }
 }
 

@@ -93,6 +93,10 @@ class TsDemuxer : private SectionSink, private PesSink {
   // (while sync is being searched, of the oldest chunk held back).
   void push(std::span<const std::uint8_t> bytes, std::chrono::system_clock::time_point arrival);
 
+  // Whether a padded packet ends an unbounded PES at once (on by default; see
+  // AdaptationField::stuffing). Off, such a PES ends at the next start only.
+  void set_padding_ends_pes(bool on) { padding_ends_pes_ = on; }
+
   // End of stream: delivers pending unbounded PES packets, counts short
   // bounded ones as truncated and a trailing partial packet as skipped. The
   // program stays known; the next push() starts a fresh sync search and
@@ -166,6 +170,7 @@ class TsDemuxer : private SectionSink, private PesSink {
   ProgramInfo program_;
   bool program_reported_ = false;
   std::vector<std::uint32_t> unsupported_reported_;  // sorted (pid << 8 | type)
+  bool padding_ends_pes_ = true;
 };
 
 }  // namespace mirror::ingest

@@ -28,6 +28,8 @@ TsPacketError parse_ts_packet(std::span<const std::uint8_t, kTsPacketSize> b, Ts
     const std::size_t max_length = (control & 0x01) ? 182 : 183;
     if (length > max_length) return TsPacketError::kBadAdaptationLength;
     out.adaptation.present = true;
+    // adaptation_field_length 0 is a single stuffing byte.
+    out.adaptation.stuffing = length == 0;
     if (length > 0) {
       const std::uint8_t flags = b[5];
       out.adaptation.discontinuity = (flags & 0x80) != 0;
@@ -37,6 +39,14 @@ TsPacketError parse_ts_packet(std::span<const std::uint8_t, kTsPacketSize> b, Ts
       if ((flags & 0x10) && length >= 7) {
         out.adaptation.pcr = parse_pcr(b.subspan<6, 6>());
       }
+      // Bytes the flagged fields take (§2.4.3.4); whatever is left is stuffing.
+      std::size_t used = 1;
+      if (flags & 0x10) used += 6;  // PCR
+      if (flags & 0x08) used += 6;  // OPCR
+      if (flags & 0x04) used += 1;  // splice countdown
+      if ((flags & 0x02) && used < length) used += 1 + b[5 + used];  // private data
+      if ((flags & 0x01) && used < length) used += 1 + b[5 + used];  // extension
+      out.adaptation.stuffing = flags == 0 || used < length;
     }
     offset = 5 + length;
   }

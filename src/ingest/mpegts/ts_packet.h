@@ -27,6 +27,11 @@ struct AdaptationField {
   // Program clock reference: base * 300 + extension, in 27 MHz ticks, as sent
   // (an extension above 299, which the standard forbids, is not corrected).
   std::optional<std::int64_t> pcr;
+  // The field pads the packet (stuffing bytes, or nothing but padding). A
+  // muxer pads only the last packet of a PES, so a padded payload packet
+  // ends its PES: an unbounded video PES is then complete without waiting for
+  // the next one to start (a frame interval sooner).
+  bool stuffing = false;
 };
 
 struct TsPacket {

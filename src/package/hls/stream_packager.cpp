@@ -45,6 +45,8 @@ StreamPackager::StreamPackager(std::string stream, PackagerSettings settings)
                                                playlist_settings(settings))),
       video_(video_store_),
       audio_(audio_store_) {
+  video_.set_publish_delay(settings.video_publish_delay);
+  audio_.set_publish_delay(settings.audio_publish_delay);
   video_store_->set_report_source([this] { return reports_for(video_store_.get()); });
   audio_store_->set_report_source([this] { return reports_for(audio_store_.get()); });
 }

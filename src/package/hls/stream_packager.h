@@ -22,6 +22,7 @@
 // accessors from any thread.
 #pragma once
 
+#include "core/metrics.h"
 #include "media/media_frame.h"
 #include "package/hls/part_store.h"
 #include "package/hls/track_packager.h"
@@ -42,6 +43,9 @@ struct PackagerSettings {
   std::chrono::nanoseconds segment_length = std::chrono::milliseconds{500};
   int playlist_segments = 20;
   std::int64_t first_msn = -1;  // -1: from the creation time (see PlaylistSettings)
+  // See TrackPackager::set_publish_delay; one per track kind.
+  core::Histogram* video_publish_delay = nullptr;
+  core::Histogram* audio_publish_delay = nullptr;
 };
 
 inline constexpr const char* kVideoRendition = "source";

@@ -54,6 +54,7 @@ void TrackPackager::add(const media::MediaFrame& frame, std::uint32_t duration) 
   samples_.push_back(s);
   payloads_.emplace_back(frame.payload);
   end_time_ = frame.dts + duration;
+  last_arrival_ = frame.arrival;
 }
 
 void TrackPackager::flush() {
@@ -76,6 +77,10 @@ void TrackPackager::close_part(bool next_starts_segment) {
   const double timescale = config_ ? config_->timescale : 90000.0;
   store_->close_part(static_cast<double>(end_time_ - part_start_) / timescale, next_starts_segment);
   part_open_ = false;
+  if (publish_delay_ != nullptr && last_arrival_.time_since_epoch().count() != 0) {
+    publish_delay_->observe(
+        std::chrono::duration<double>(std::chrono::system_clock::now() - last_arrival_).count());
+  }
 }
 
 void TrackPackager::close_segment() {

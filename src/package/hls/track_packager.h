@@ -11,6 +11,7 @@
 // Threads: the packaging thread of its stream only.
 #pragma once
 
+#include "core/metrics.h"
 #include "media/media_frame.h"
 #include "package/cmaf/fmp4_writer.h"
 #include "package/hls/part_store.h"
@@ -25,6 +26,10 @@ namespace mirror::package::hls {
 class TrackPackager {
  public:
   explicit TrackPackager(std::shared_ptr<PartStore> store) : store_(std::move(store)) {}
+
+  // Observes, per published part, the seconds from the arrival of its last
+  // frame at the ingest to the release of the requests waiting for it.
+  void set_publish_delay(core::Histogram* histogram) { publish_delay_ = histogram; }
 
   PartStore& store() { return *store_; }
   const std::shared_ptr<PartStore>& store_ptr() const { return store_; }
@@ -68,6 +73,8 @@ class TrackPackager {
   std::int64_t chunk_start_ = 0;
   std::vector<cmaf::Sample> samples_;
   std::vector<core::SharedBytes> payloads_;
+  std::chrono::system_clock::time_point last_arrival_{};
+  core::Histogram* publish_delay_ = nullptr;
 };
 
 }  // namespace mirror::package::hls

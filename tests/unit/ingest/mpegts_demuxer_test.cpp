@@ -269,7 +269,7 @@ TsDemuxerCallbacks record_into(Output& out) {
   return cb;
 }
 
-class TsDemuxerTest : public ::testing::Test {
+class TsDemuxerFixture : public ::testing::Test {
  protected:
   void feed(Clock::time_point arrival = kT0) {
     demuxer.push(ts.out, arrival);
@@ -284,6 +284,49 @@ class TsDemuxerTest : public ::testing::Test {
   TsDemuxer demuxer{record_into(got)};
   TsWriter ts;
 };
+
+// Most tests pin the next-start rule; padding is covered by its own tests.
+class TsDemuxerTest : public TsDemuxerFixture {
+ protected:
+  TsDemuxerTest() { demuxer.set_padding_ends_pes(false); }
+};
+
+class TsDemuxerPaddingTest : public TsDemuxerFixture {};
+
+TEST_F(TsDemuxerPaddingTest, PaddedLastPacketEndsAnUnboundedPesAtOnce) {
+  ts.program();
+  ts.video(pattern(5000, 1), 90000);
+  feed();
+  ASSERT_EQ(got.pes.size(), 1u);  // no need to wait for the next frame
+  EXPECT_EQ(got.pes[0].payload, pattern(5000, 1));
+  ts.video(pattern(10, 2), 93600);
+  feed();
+  ASSERT_EQ(got.pes.size(), 2u);
+  EXPECT_EQ(got.pes[1].payload, pattern(10, 2));
+}
+
+TEST_F(TsDemuxerPaddingTest, MuxerThatPadsInsideAPesIsNoLongerTrusted) {
+  ts.program();
+  // A PES whose first packet is padded although more of it follows.
+  const Bytes pes = pes_bytes(kVideoStreamId, pattern(400, 3), 90000, 87000);
+  PacketOptions first;
+  first.unit_start = true;
+  first.min_af = 20;
+  std::size_t at = ts.packet(kVideoPid, pes, first);
+  while (at < pes.size()) at += ts.packet(kVideoPid, std::span(pes).subspan(at));
+  feed();
+  // The first piece went out alone (a broken frame, once) ...
+  ASSERT_GE(got.pes.size(), 1u);
+  got.pes.clear();
+  // ... after which padding no longer ends units on the PID.
+  ts.video(pattern(5000, 4), 93600);
+  feed();
+  EXPECT_TRUE(got.pes.empty());
+  ts.video(pattern(10, 5), 97200);
+  feed();
+  ASSERT_EQ(got.pes.size(), 1u);
+  EXPECT_EQ(got.pes[0].payload, pattern(5000, 4));
+}
 
 // ---------------------------------------------------------------------------
 // PAT / PMT
