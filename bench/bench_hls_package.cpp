@@ -1,13 +1,14 @@
 // LL-HLS packaging cost, as a ratio against ffmpeg on the same file in the
 // same run:
 //   hls_package_vs_ffmpeg file=... bytes=... parts=... mirror_cpu_s=... ffmpeg_cpu_s=...
-//   mirror_cpu_s_per_gb=... ffmpeg_cpu_s_per_gb=... ratio=X.X packaging_only_cpu_s=...
+//   mirror_cpu_s_per_gb=... ffmpeg_cpu_s_per_gb=... ratio=X.X
 // Mirror: the file through TsIngest in 1316-byte chunks (what SRT delivers),
 // every frame through a StreamPackager into its PartStores (100 ms parts,
 // 500 ms segments, the default window), as the server does. ffmpeg:
 // `ffmpeg -i FILE -c copy -f hls -hls_segment_type fmp4 -hls_time 0.5` into a
 // RAM-backed folder. ratio = ffmpeg CPU / Mirror CPU (higher is better).
-// packaging_only_cpu_s is the packager alone, on frames demuxed beforehand.
+// The packager's own share is this minus bench_ts_ingest's figure (the same
+// path without packaging).
 // Usage: bench_hls_package FILE [repeat]
 #include "core/logging.h"
 #include "ingest/live_stream.h"
@@ -70,7 +71,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot read %s\n", file.c_str());
     return 1;
   }
-  double best_mirror = 1e9, best_ffmpeg = 1e9, best_packaging = 1e9;
+  double best_mirror = 1e9, best_ffmpeg = 1e9;
   std::uint64_t parts = 0;
   for (int r = 0; r < repeat; ++r) {
     // Whole path: TS bytes in, parts in memory.
@@ -100,39 +101,13 @@ int main(int argc, char** argv) {
       const double secs = packager.store(mirror::package::hls::kVideoRendition)->published_seconds();
       parts = static_cast<std::uint64_t>(secs / 0.1 + 0.5);
     }
-    // Packaging alone, on frames demuxed beforehand.
-    {
-      auto stream = std::make_shared<mirror::ingest::LiveStream>("bench", "srt");
-      auto sub = stream->hub().subscribe("hls", 1 << 20);
-      std::vector<mirror::media::MediaFrame> frames;
-      {
-        mirror::ingest::TsIngest ingest(stream);
-        const auto now = std::chrono::system_clock::now();
-        for (std::size_t i = 0; i < data.size(); i += 1316) {
-          const std::size_t n = std::min<std::size_t>(1316, data.size() - i);
-          ingest.push(std::span<const std::uint8_t>(data.data() + i, n), now);
-          while (auto f = sub->pop()) frames.push_back(std::move(*f));
-        }
-        ingest.finish();
-        while (auto f = sub->pop()) frames.push_back(std::move(*f));
-      }
-      mirror::package::hls::StreamPackager packager("bench", settings());
-      const double t0 = cpu_seconds(RUSAGE_SELF);
-      for (const auto& f : frames) {
-        packager.on_frame(f);
-        packager.flush();
-      }
-      packager.end();
-      best_packaging = std::min(best_packaging, cpu_seconds(RUSAGE_SELF) - t0);
-    }
     best_ffmpeg = std::min(best_ffmpeg, ffmpeg_cpu(file));
   }
   const double gb = data.size() / 1e9;
   std::printf(
       "hls_package_vs_ffmpeg file=%s bytes=%zu video_parts=%llu mirror_cpu_s=%.3f ffmpeg_cpu_s=%.3f "
-      "mirror_cpu_s_per_gb=%.3f ffmpeg_cpu_s_per_gb=%.3f ratio=%.1f packaging_only_cpu_s=%.3f "
-      "packaging_only_cpu_s_per_gb=%.3f\n",
+      "mirror_cpu_s_per_gb=%.3f ffmpeg_cpu_s_per_gb=%.3f ratio=%.1f\n",
       file.c_str(), data.size(), static_cast<unsigned long long>(parts), best_mirror, best_ffmpeg,
-      best_mirror / gb, best_ffmpeg / gb, best_ffmpeg / best_mirror, best_packaging, best_packaging / gb);
+      best_mirror / gb, best_ffmpeg / gb, best_ffmpeg / best_mirror);
   return 0;
 }

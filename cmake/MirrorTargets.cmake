@@ -3,6 +3,13 @@
 # Warnings apply to Mirror's own code only, never to third-party headers.
 add_library(mirror_warnings INTERFACE)
 target_compile_options(mirror_warnings INTERFACE -Wall -Wextra -Werror -Wno-missing-field-initializers)
+# GCC 12's flow-based warnings misfire inside libstdc++ at -O3 (string
+# concatenation, vector insertion: GCC bugs 105329, 105651, 106199): they stay
+# warnings there, never errors. Every other warning still fails the build.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  target_compile_options(mirror_warnings INTERFACE
+    $<$<CONFIG:Release>:-Wno-error=restrict -Wno-error=stringop-overflow -Wno-error=array-bounds>)
+endif()
 
 # mirror_room(NAME DEPS...): one static library per room of src/, built from
 # every .cpp in src/NAME/ (recursively), headers included as "NAME/file.h".

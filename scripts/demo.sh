@@ -25,24 +25,52 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-# A generated test stream (1280x720, 30 fps, H.264 + AAC) published over SRT.
+# A generated test stream (1280x720, 30 fps, H.264 + AAC) published over SRT,
+# audio in one PES per AAC frame (-pes_payload_size 0: by default ffmpeg
+# gathers ~0.4 s of audio per PES, which would hold every audio part back),
+# looping for as long as the demo runs. The clock burnt into the picture is
+# the wall clock (hh:mm:ss.mmm) at which the frame was made: compare it with a
+# clock on the viewing machine to see the glass-to-glass delay.
 srt_port=${MIRROR_INGESTION_SRT_PORT:-6000}
+http_port=${MIRROR_SERVER_HTTP_PORT:-8000}
+font=/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf
+# Seconds since local midnight when the first frame is made: drawtext adds the
+# frame's timestamp to it.
+midnight_offset=$(python3 -c 'import time; t=time.time(); lt=time.localtime(t); print(f"{t - time.mktime(lt[:3] + (0, 0, 0) + lt[6:]):.3f}")' 2>/dev/null ||
+  date +%s.%N | awk -v m="$(date -d 'today 00:00' +%s)" '{printf "%.3f", $1 - m}')
+clock="drawtext=fontfile=${font}:fontsize=64:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=12:x=(w-tw)/2:y=h-th-40:text='%{pts\\:hms\\:${midnight_offset}\\:24HH}'"
+label="drawtext=fontfile=${font}:fontsize=28:fontcolor=white:box=1:boxcolor=black@0.5:boxborderw=8:x=24:y=24:text='Mirror demo'"
 setsid ffmpeg -hide_banner -loglevel error -re \
-  -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 \
-  -c:v libx264 -preset veryfast -tune zerolatency -g 30 -pix_fmt yuv420p -c:a aac -b:a 128k \
+  -f lavfi -i "testsrc2=size=1280x720:rate=30,${clock},${label}" \
+  -f lavfi -i sine=frequency=440:sample_rate=48000 \
+  -c:v libx264 -preset veryfast -tune zerolatency -g 30 -sc_threshold 0 -pix_fmt yuv420p \
+  -c:a aac -b:a 128k -pes_payload_size 0 \
   -f mpegts "srt://127.0.0.1:${srt_port}?mode=caller&pkt_size=1316&streamid=demo" &
 sender=$!
 trap 'trap - INT TERM EXIT; kill $sender 2>/dev/null; kill -TERM $pid 2>/dev/null; wait $pid' INT TERM EXIT
 
+# The player needs the first complete segment (about a second).
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:${http_port}/streams/demo/index.m3u8" >/dev/null 2>&1; then
+    break
+  fi
+  if ! kill -0 "$sender" 2>/dev/null; then
+    echo "the test stream sender exited" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+
 cat <<MSG
 
 Mirror is running (pid $pid), with a test stream "demo" published over SRT.
+  player:   http://127.0.0.1:${http_port}/?stream=demo
+  playlist: http://127.0.0.1:${http_port}/streams/demo/index.m3u8
   streams:  http://127.0.0.1:${admin_port}/api/v1/streams
-  demo:     http://127.0.0.1:${admin_port}/api/v1/streams/demo
   health:   http://127.0.0.1:${admin_port}/health
   metrics:  http://127.0.0.1:${admin_port}/metrics
 Publish your own: ffmpeg ... -f mpegts "srt://HOST:${srt_port}?streamid=NAME"
-The player page arrives with the packaging work. Press Ctrl-C to stop.
+Open the player in a browser; press Ctrl-C here to stop.
 
 MSG
 wait "$pid"

@@ -333,9 +333,10 @@
     const hls = new Hls({
       lowLatencyMode: true,
       // The target latency comes from the playlist's PART-HOLD-BACK (setting
-      // liveSyncDuration* here would override it); hls.js plays up to 1.5×
-      // fast to get back to it after a stall.
-      maxLiveSyncPlaybackRate: 1.5,
+      // liveSyncDuration* here would override it). hls.js only speeds up
+      // while more than a second is buffered, which never happens this
+      // close to the edge: keepUp() below does the catching up instead.
+      maxLiveSyncPlaybackRate: 1,
       liveDurationInfinity: true,
       // A monitoring page may stay open for days: keep memory bounded.
       backBufferLength: 30,
@@ -588,6 +589,25 @@
     return Number.isFinite(edge) ? Math.max(0, edge - video.currentTime) : null;
   }
 
+  // Catching up with the live edge: a player starts, or falls, a little
+  // behind its target latency (loading the first parts takes time) and
+  // hls.js never recovers that at low latency. Play slightly faster while
+  // behind and while some media is buffered ahead; the browser keeps the
+  // pitch of the audio.
+  const CATCH_UP_RATE = 1.15;
+  function keepUp(s, video) {
+    if (!s.hls || !s.playing || video.paused) return;
+    const latency = s.hls.latency;
+    const target = s.hls.targetLatency;
+    if (typeof latency !== 'number' || typeof target !== 'number') return;
+    const behind = latency - target;
+    const ahead = bufferedAhead(video);
+    let rate = 1;
+    if (behind > 0.1 && ahead > 0.2) rate = CATCH_UP_RATE;
+    else if (video.playbackRate > 1 && behind > 0.03 && ahead > 0.1) rate = video.playbackRate;
+    if (video.playbackRate !== rate) video.playbackRate = rate;
+  }
+
   function updateStats() {
     const s = session;
     const video = ui.video;
@@ -599,6 +619,7 @@
       return;
     }
     const active = s.playing;
+    keepUp(s, video);
     const latency = active ? liveLatency(s, video) : null;
     ui.latency.textContent = latency === null ? '—' : `${latency.toFixed(2)} s`;
     const date = active ? playingDate(s, video) : null;

@@ -1,6 +1,7 @@
 #include "api/playback_routes.h"
 
 #include "core/errors.h"
+#include "package/hls/delivery_request.h"
 
 #include <nlohmann/json.hpp>
 
@@ -24,14 +25,6 @@ constexpr std::string_view kImmutable = "public, max-age=31536000, immutable";
 // with every part.
 constexpr std::string_view kBlockingPlaylistCache = "public, max-age=2";
 constexpr std::string_view kLivePlaylistCache = "no-cache";
-
-std::optional<std::int64_t> parse_number(std::string_view text, std::int64_t max) {
-  if (text.empty() || text.size() > 18) return std::nullopt;
-  std::int64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v < 0 || v > max) return std::nullopt;
-  return v;
-}
 
 void not_found(const http::ExchangePtr& ex, std::string message) {
   ex->respond_error(core::Error(core::ErrorCode::kNotFound, std::move(message)));
@@ -126,7 +119,7 @@ void serve_multivariant(const PlaybackContext& ctx, const http::ExchangePtr& ex)
 void serve_playlist(const PlaybackContext& ctx, const http::ExchangePtr& ex,
                     const std::shared_ptr<StreamPackager>& packager,
                     const std::shared_ptr<PartStore>& store) {
-  DeliveryDirectives directives = parse_delivery_directives(ex->request());
+  const auto directives = package::hls::parse_delivery_directives(ex->request().query);
   if (!directives.error.empty()) {
     bad_request(ex, directives.error);
     return;
@@ -155,43 +148,6 @@ void serve_playlist(const PlaybackContext& ctx, const http::ExchangePtr& ex,
                 }
                 ex->respond(playlist_response(std::move(text), blocking));
               });
-}
-
-// "part-N.P.m4s" -> (N, P); "seg-N.m4s" -> N; "init-V.mp4" -> V.
-struct FileName {
-  enum class Kind { kPlaylist, kInit, kSegment, kPart, kUnknown } kind = Kind::kUnknown;
-  std::int64_t number = 0;
-  int part = 0;
-};
-
-FileName parse_file_name(std::string_view file) {
-  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max() >> 17;
-  FileName out;
-  if (file == "playlist.m3u8") {
-    out.kind = FileName::Kind::kPlaylist;
-    return out;
-  }
-  auto strip = [&file](std::string_view prefix, std::string_view suffix) {
-    if (!file.starts_with(prefix) || !file.ends_with(suffix) ||
-        file.size() <= prefix.size() + suffix.size()) {
-      return std::optional<std::string_view>();
-    }
-    return std::optional<std::string_view>(
-        file.substr(prefix.size(), file.size() - prefix.size() - suffix.size()));
-  };
-  if (auto v = strip("init-", ".mp4")) {
-    if (auto n = parse_number(*v, kMax)) return {FileName::Kind::kInit, *n, 0};
-  } else if (auto s = strip("seg-", ".m4s")) {
-    if (auto n = parse_number(*s, kMax)) return {FileName::Kind::kSegment, *n, 0};
-  } else if (auto p = strip("part-", ".m4s")) {
-    const auto dot = p->find('.');
-    if (dot != std::string_view::npos) {
-      auto n = parse_number(p->substr(0, dot), kMax);
-      auto i = parse_number(p->substr(dot + 1), 0xffff);
-      if (n && i) return {FileName::Kind::kPart, *n, static_cast<int>(*i)};
-    }
-  }
-  return out;
 }
 
 void serve_part(const http::ExchangePtr& ex, const std::shared_ptr<PartStore>& store,
@@ -245,29 +201,30 @@ void serve_rendition_file(const PlaybackContext& ctx, const http::ExchangePtr& e
     not_found(ex, "no such rendition");
     return;
   }
-  const FileName file = parse_file_name(ex->request().path_param("file"));
+  using Kind = package::hls::RenditionFile::Kind;
+  const auto file = package::hls::parse_rendition_file(ex->request().path_param("file"));
   switch (file.kind) {
-    case FileName::Kind::kPlaylist:
+    case Kind::kPlaylist:
       serve_playlist(ctx, ex, packager, store);
       return;
-    case FileName::Kind::kInit:
+    case Kind::kInit:
       if (auto init = store->init_segment(file.number)) {
         ex->respond(bytes_response(store->content_type(), kImmutable, {*init}));
       } else {
         not_found(ex, "no such init segment");
       }
       return;
-    case FileName::Kind::kSegment:
+    case Kind::kSegment:
       if (auto seg = store->segment(file.number)) {
         ex->respond(bytes_response(store->content_type(), kImmutable, std::move(*seg)));
       } else {
         not_found(ex, "no such segment in the live window");
       }
       return;
-    case FileName::Kind::kPart:
+    case Kind::kPart:
       serve_part(ex, store, {file.number, file.part});
       return;
-    case FileName::Kind::kUnknown:
+    case Kind::kUnknown:
       not_found(ex, "no such file");
       return;
   }
@@ -294,58 +251,7 @@ void serve_stream_list(const PlaybackContext& ctx, const http::ExchangePtr& ex) 
   ex->respond(std::move(r));
 }
 
-// Whether the raw query names `key` at all (a value that does not decode is
-// still a value, and a malformed one).
-bool names_parameter(std::string_view query, std::string_view key) {
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.substr(0, pair.find('=')) == key) return true;
-  }
-  return false;
-}
-
 }  // namespace
-
-DeliveryDirectives parse_delivery_directives(const http::Request& request) {
-  DeliveryDirectives out;
-  for (const char* key : {"_HLS_msn", "_HLS_part", "_HLS_skip"}) {
-    if (names_parameter(request.query, key) && !request.query_param(key)) {
-      out.error = fmt::format("{} has a malformed value", key);
-      return out;
-    }
-  }
-  constexpr std::int64_t kMaxMsn = std::numeric_limits<std::int64_t>::max() >> 17;
-  if (auto msn = request.query_param("_HLS_msn")) {
-    auto v = parse_number(*msn, kMaxMsn);
-    if (!v) {
-      out.error = "_HLS_msn must be a non-negative integer";
-      return out;
-    }
-    out.request.msn = *v;
-  }
-  if (auto part = request.query_param("_HLS_part")) {
-    auto v = parse_number(*part, 0xffff);
-    if (!v) {
-      out.error = "_HLS_part must be an integer from 0 to 65535";
-      return out;
-    }
-    if (!out.request.msn) {
-      out.error = "_HLS_part requires _HLS_msn";
-      return out;
-    }
-    out.request.part = static_cast<int>(*v);
-  }
-  if (auto skip = request.query_param("_HLS_skip")) {
-    if (*skip != "YES" && *skip != "v2") {
-      out.error = "_HLS_skip must be YES or v2";
-      return out;
-    }
-    out.request.skip = true;
-  }
-  return out;
-}
 
 void register_playback_routes(http::Router& router, PlaybackContext context) {
   auto ctx = std::make_shared<PlaybackContext>(std::move(context));

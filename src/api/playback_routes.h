@@ -30,11 +30,4 @@ struct PlaybackContext {
 
 void register_playback_routes(http::Router& router, PlaybackContext context);
 
-// Parsed _HLS_* query parameters, or the reason for a 400.
-struct DeliveryDirectives {
-  package::hls::PlaylistRequest request;
-  std::string error;  // non-empty: refuse with this message
-};
-DeliveryDirectives parse_delivery_directives(const http::Request& request);
-
 }  // namespace mirror::api

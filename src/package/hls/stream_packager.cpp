@@ -82,9 +82,27 @@ std::chrono::system_clock::time_point StreamPackager::wall_clock_at(std::int64_t
   return anchor_wall_ + std::chrono::duration_cast<std::chrono::system_clock::duration>(offset);
 }
 
+bool StreamPackager::timeline_jump(const media::MediaFrame& frame) {
+  // A decode time that goes back, or leaps forward by more than 5 s, is a
+  // break the source did not flag (an encoder restart): handled as one.
+  if (!frame.config || frame.config->timescale == 0) return false;
+  const std::int64_t t = frame.kind == media::TrackKind::kVideo ? frame.dts : frame.pts;
+  const std::int64_t limit = 5 * static_cast<std::int64_t>(frame.config->timescale);
+  auto& last = frame.kind == media::TrackKind::kVideo ? last_video_time_ : last_audio_time_;
+  const bool jump = last.has_value() && (t < *last || t - *last > limit);
+  last = t;
+  return jump;
+}
+
 void StreamPackager::on_frame(const media::MediaFrame& frame) {
   if (ended_.load(std::memory_order_relaxed)) return;
-  if (frame.discontinuity) {
+  const bool jump = timeline_jump(frame);
+  if (frame.discontinuity || jump) {
+    if (jump) {
+      last_video_time_.reset();
+      last_audio_time_.reset();
+      timeline_jumps_.fetch_add(1, std::memory_order_relaxed);
+    }
     // A timeline break (the publisher came back): both renditions end their
     // segment, the next ones start with EXT-X-DISCONTINUITY and a new clock.
     if (video_.segment_open()) cut_video(true, true);
@@ -317,7 +335,15 @@ void StreamPackager::advance_audio() {
       audio_discontinuity_ = false;
     }
     if (!audio_.part_open()) audio_.begin_part(f.pts, true);
-    audio_.add(f, static_cast<std::uint32_t>(audio_frame_ticks_));
+    // A frame lasts until the next one starts when that is known and close to
+    // its nominal length: a small hole left by a lost frame is covered, so the
+    // player's audio buffer has no gap to stall on.
+    std::int64_t duration = audio_frame_ticks_;
+    if (audio_pending_.size() > 1) {
+      const std::int64_t delta = audio_pending_[1].pts - f.pts;
+      if (delta > 0 && delta <= 4 * audio_frame_ticks_) duration = delta;
+    }
+    audio_.add(f, static_cast<std::uint32_t>(duration));
     audio_pending_.pop_front();
 
     if (audio_only_) {

@@ -87,6 +87,8 @@ class StreamPackager {
   // Frames that could not be packaged (before the first keyframe, unusable
   // configuration), for metrics.
   std::uint64_t skipped_frames() const { return skipped_.load(std::memory_order_relaxed); }
+  // Timeline breaks the source did not flag, handled as discontinuities.
+  std::uint64_t timeline_jumps() const { return timeline_jumps_.load(std::memory_order_relaxed); }
 
  private:
   struct Boundary {
@@ -94,6 +96,7 @@ class StreamPackager {
     bool ends_segment = false;
   };
 
+  bool timeline_jump(const media::MediaFrame& frame);
   void on_video(const media::MediaFrame& frame);
   void on_audio(const media::MediaFrame& frame);
   // Places pending audio frames into parts, cutting where the video cut.
@@ -145,6 +148,9 @@ class StreamPackager {
   Summary summary_;
   std::atomic<bool> ended_{false};
   std::atomic<std::uint64_t> skipped_{0};
+  std::atomic<std::uint64_t> timeline_jumps_{0};
+  std::optional<std::int64_t> last_video_time_;
+  std::optional<std::int64_t> last_audio_time_;
 };
 
 }  // namespace mirror::package::hls
