@@ -17,11 +17,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -100,11 +100,11 @@ struct Conn {
 bool complete(const std::string& in) {
   const auto head = in.find("\r\n\r\n");
   if (head == std::string::npos) return false;
-  std::smatch m;
-  const std::string h = in.substr(0, head);
-  static const std::regex len("[Cc]ontent-[Ll]ength: *([0-9]+)");
-  if (!std::regex_search(h, m, len)) return true;
-  return in.size() >= head + 4 + std::stoul(m[1]);
+  std::string h = in.substr(0, head);
+  for (auto& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const auto at = h.find("content-length:");
+  if (at == std::string::npos) return true;
+  return in.size() >= head + 4 + std::stoul(h.substr(at + 15));
 }
 
 }  // namespace
@@ -139,13 +139,16 @@ int main(int argc, char** argv) {
     epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
   }
 
-  const std::regex hint_re("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-([0-9]+)\\.([0-9]+)\\.m4s\"");
   auto next_part = [&](long long& msn, int& part) {
     const std::string text = fetch(port, playlist);
-    std::smatch m;
-    if (!std::regex_search(text, m, hint_re)) return false;
-    msn = std::stoll(m[1]);
-    part = std::stoi(m[2]);
+    const std::string key = "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-";
+    const auto at = text.find(key);
+    if (at == std::string::npos) return false;
+    const std::string rest = text.substr(at + key.size());
+    const auto dot = rest.find('.');
+    if (dot == std::string::npos) return false;
+    msn = std::stoll(rest.substr(0, dot));
+    part = std::stoi(rest.substr(dot + 1));
     return true;
   };
 

@@ -3,6 +3,7 @@
 // delivery rules under bad and heavy requests.
 #include "mirror_fixture.h"
 #include "support/fixtures.h"
+#include "support/playlist_text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -11,7 +12,6 @@
 #include <sys/resource.h>
 
 #include <filesystem>
-#include <regex>
 #include <sstream>
 
 namespace mirror::testing {
@@ -31,13 +31,7 @@ std::unique_ptr<Process> live_sender(int srt_port, const std::string& name) {
 }
 
 std::string attribute(const std::string& playlist, const std::string& tag, const std::string& name) {
-  std::istringstream in(playlist);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(tag + ":", 0) != 0) continue;
-    std::smatch m;
-    if (std::regex_search(line, m, std::regex(name + "=\"?([^,\"]*)\"?"))) return m[1];
-  }
-  return "";
+  return tag_attribute(playlist, tag, name);
 }
 
 class HlsDelivery : public ::testing::Test {
@@ -201,10 +195,11 @@ TEST_F(HlsDelivery, BlockingReloadWaitsForThePartThenAnswersWithIt) {
   const std::string p = "/streams/block/source/playlist.m3u8";
   const std::string pl = http_get(http(), p).body;
   const std::string hint = attribute(pl, "#EXT-X-PRELOAD-HINT", "URI");
-  std::smatch m;
-  ASSERT_TRUE(std::regex_match(hint, m, std::regex("part-([0-9]+)\\.([0-9]+)\\.m4s"))) << pl;
+  const auto parsed = parse_part_uri(hint);
+  ASSERT_TRUE(parsed) << pl;
+  const std::string msn = std::to_string(parsed->first), part_index = std::to_string(parsed->second);
   const auto t0 = std::chrono::steady_clock::now();
-  auto r = http_get(http(), p + "?_HLS_msn=" + m[1].str() + "&_HLS_part=" + m[2].str());
+  auto r = http_get(http(), p + "?_HLS_msn=" + msn + "&_HLS_part=" + part_index);
   const auto waited = std::chrono::steady_clock::now() - t0;
   ASSERT_EQ(r.status, 200);
   EXPECT_LT(waited, 2s);
@@ -217,7 +212,7 @@ TEST_F(HlsDelivery, BlockingReloadWaitsForThePartThenAnswersWithIt) {
   EXPECT_NE(part.header("cache-control").find("immutable"), std::string::npos);
   EXPECT_EQ(part.body.substr(4, 4), "moof");
   // A delta update skips what the client has.
-  auto delta = http_get(http(), p + "?_HLS_msn=" + m[1].str() + "&_HLS_part=" + m[2].str() + "&_HLS_skip=YES");
+  auto delta = http_get(http(), p + "?_HLS_msn=" + msn + "&_HLS_part=" + part_index + "&_HLS_skip=YES");
   ASSERT_EQ(delta.status, 200);
 }
 

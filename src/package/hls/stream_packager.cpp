@@ -98,11 +98,10 @@ void StreamPackager::on_frame(const media::MediaFrame& frame) {
   if (ended_.load(std::memory_order_relaxed)) return;
   const bool jump = timeline_jump(frame);
   if (frame.discontinuity || jump) {
-    if (jump) {
-      last_video_time_.reset();
-      last_audio_time_.reset();
-      timeline_jumps_.fetch_add(1, std::memory_order_relaxed);
-    }
+    // Both tracks start a new timeline: neither is compared with the old one.
+    last_video_time_.reset();
+    last_audio_time_.reset();
+    if (jump) timeline_jumps_.fetch_add(1, std::memory_order_relaxed);
     // A timeline break (the publisher came back): both renditions end their
     // segment, the next ones start with EXT-X-DISCONTINUITY and a new clock.
     if (video_.segment_open()) cut_video(true, true);
@@ -114,6 +113,8 @@ void StreamPackager::on_frame(const media::MediaFrame& frame) {
     gop_ = 0;
     segment_closed_early_ = false;
     anchored_ = false;
+    video_.forget_config();
+    audio_.forget_config();
   }
   if (frame.kind == media::TrackKind::kVideo) {
     on_video(frame);

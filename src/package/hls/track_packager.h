@@ -38,6 +38,9 @@ class TrackPackager {
   // from the current one. False (nothing changes) when it cannot be packaged.
   bool configure(const media::CodecConfigPtr& config);
   const media::CodecConfigPtr& config() const { return config_; }
+  // The next configure() writes a new init segment even for the same set-up
+  // (a timeline break starts afresh: new EXT-X-MAP after EXT-X-DISCONTINUITY).
+  void forget_config() { config_.reset(); }
   bool configured() const { return config_ != nullptr; }
 
   bool segment_open() const { return segment_open_; }

@@ -1,10 +1,10 @@
 #include "package/hls/stream_packager.h"
 
 #include "package_test_util.h"
+#include "support/playlist_text.h"
 
 #include <gtest/gtest.h>
 
-#include <regex>
 #include <sstream>
 
 namespace mirror::package::hls {
@@ -74,24 +74,14 @@ std::vector<std::string> lines(const core::SharedBytes& text) {
 }
 
 std::vector<double> durations(const std::vector<std::string>& playlist, const std::string& tag) {
-  std::vector<double> out;
-  const std::regex re(tag + ":(?:DURATION=)?([0-9.]+)");
-  for (const auto& l : playlist) {
-    std::smatch m;
-    if (std::regex_search(l, m, re) && l.rfind(tag, 0) == 0) out.push_back(std::stod(m[1]));
-  }
-  return out;
+  return mirror::testing::tag_durations(playlist, tag);
 }
 
 std::string attribute(const std::vector<std::string>& playlist, const std::string& tag,
                       const std::string& name) {
-  for (const auto& l : playlist) {
-    if (l.rfind(tag + ":", 0) != 0) continue;
-    std::smatch m;
-    const std::regex re(name + "=\"?([^,\"]*)\"?");
-    if (std::regex_search(l, m, re)) return m[1];
-  }
-  return "";
+  std::string text;
+  for (const auto& l : playlist) text += l + "\n";
+  return mirror::testing::tag_attribute(text, tag, name);
 }
 
 bool contains(const std::vector<std::string>& playlist, const std::string& needle) {
@@ -306,9 +296,9 @@ TEST(StreamPackagerTest, StreamsThePartBeingWritten) {
   src.run_for(2.0);
   auto store = p.store(kVideoRendition);
   const std::string hint = attribute(lines(store->playlist(false)), "#EXT-X-PRELOAD-HINT", "URI");
-  std::smatch m;
-  ASSERT_TRUE(std::regex_match(hint, m, std::regex("part-([0-9]+)\\.([0-9]+)\\.m4s")));
-  const PartPosition pos{std::stoll(m[1]), std::stoi(m[2])};
+  const auto parsed = mirror::testing::parse_part_uri(hint);
+  ASSERT_TRUE(parsed) << hint;
+  const PartPosition pos{parsed->first, parsed->second};
   std::string streamed;
   int chunk_calls = 0;
   bool done = false;
@@ -343,6 +333,26 @@ TEST(StreamPackagerTest, ConfigurationChangeStartsANewInitAfterADiscontinuity) {
   EXPECT_TRUE(p.store(kVideoRendition)->init_segment(1001).has_value());
   // Players match audio to video by discontinuity: audio gets one too.
   EXPECT_TRUE(contains(audio, "#EXT-X-DISCONTINUITY"));
+}
+
+TEST(StreamPackagerTest, IngestDiscontinuityStartsANewInitInBothRenditions) {
+  StreamPackager p("cam", settings());
+  Source src(p);
+  src.run_for(2.5);
+  // The publisher came back: its next frame (a keyframe) carries the flag.
+  auto resumed = video_frame(video_config(), 10'000'000, true, 5000);
+  resumed.discontinuity = true;
+  p.on_frame(resumed);
+  for (int i = 1; i < 40; ++i) {
+    p.on_frame(video_frame(video_config(), 10'000'000 + i * 3000, i % 30 == 0));
+    p.on_frame(audio_frame(audio_config(), (std::int64_t{10'000'000} + i * 3000) * 48000 / 90000));
+    p.flush();
+  }
+  for (const char* r : {kVideoRendition, kAudioRendition}) {
+    const auto pl = lines(p.store(r)->playlist(false));
+    EXPECT_TRUE(contains(pl, "#EXT-X-DISCONTINUITY")) << r;
+    EXPECT_TRUE(contains(pl, "#EXT-X-MAP:URI=\"init-1001.mp4\"")) << r;
+  }
 }
 
 TEST(StreamPackagerTest, DropsVideoBeforeTheFirstKeyframe) {
