@@ -6,8 +6,11 @@
 namespace mirror::package::hls {
 namespace {
 
-std::optional<std::int64_t> parse_number(std::string_view text, std::int64_t max) {
+// A decimal number in [0, max]. `canonical`: no leading zeros either, so that
+// one file has one name (a cache must not hold "part-06.3" beside "part-6.3").
+std::optional<std::int64_t> parse_number(std::string_view text, std::int64_t max, bool canonical = false) {
   if (text.empty() || text.size() > 18) return std::nullopt;
+  if (canonical && text.size() > 1 && text.front() == '0') return std::nullopt;
   std::int64_t v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || end != text.data() + text.size() || v < 0 || v > max) return std::nullopt;
@@ -109,14 +112,14 @@ RenditionFile parse_rendition_file(std::string_view file) {
     return file.substr(prefix.size(), file.size() - prefix.size() - suffix.size());
   };
   if (auto v = strip("init-", ".mp4")) {
-    if (auto n = parse_number(*v, kMaxMediaSequence)) return {RenditionFile::Kind::kInit, *n, 0};
+    if (auto n = parse_number(*v, kMaxMediaSequence, true)) return {RenditionFile::Kind::kInit, *n, 0};
   } else if (auto s = strip("seg-", ".m4s")) {
-    if (auto n = parse_number(*s, kMaxMediaSequence)) return {RenditionFile::Kind::kSegment, *n, 0};
+    if (auto n = parse_number(*s, kMaxMediaSequence, true)) return {RenditionFile::Kind::kSegment, *n, 0};
   } else if (auto p = strip("part-", ".m4s")) {
     const auto dot = p->find('.');
     if (dot != std::string_view::npos) {
-      auto n = parse_number(p->substr(0, dot), kMaxMediaSequence);
-      auto i = parse_number(p->substr(dot + 1), 0xffff);
+      auto n = parse_number(p->substr(0, dot), kMaxMediaSequence, true);
+      auto i = parse_number(p->substr(dot + 1), 0xffff, true);
       if (n && i) return {RenditionFile::Kind::kPart, *n, static_cast<int>(*i)};
     }
   }

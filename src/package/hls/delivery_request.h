@@ -29,7 +29,7 @@ struct RenditionFile {
 };
 
 // "playlist.m3u8", "init-V.mp4", "seg-N.m4s", "part-N.P.m4s"; anything else,
-// or numbers out of range, is kUnknown.
+// numbers out of range or with leading zeros, is kUnknown.
 RenditionFile parse_rendition_file(std::string_view name);
 
 // The largest media sequence number accepted (a part position packs it with

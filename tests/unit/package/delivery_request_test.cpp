@@ -46,7 +46,8 @@ TEST(DeliveryRequestTest, NamesRenditionFiles) {
   EXPECT_EQ(part.part, 7);
   for (const char* bad : {"", "seg-.m4s", "seg-1.mp4", "part-1.m4s", "part-1.2.3.m4s", "part-.1.m4s",
                           "part-1.99999.m4s", "init--1.mp4", "seg-99999999999999999999.m4s",
-                          "../seg-1.m4s", "playlist.m3u8x", "seg-+1.m4s"}) {
+                          "../seg-1.m4s", "playlist.m3u8x", "seg-+1.m4s", "part-06.3.m4s",
+                          "part-6.03.m4s", "seg-00.m4s"}) {
     EXPECT_EQ(parse_rendition_file(bad).kind, Kind::kUnknown) << bad;
   }
 }
