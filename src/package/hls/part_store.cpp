@@ -200,9 +200,11 @@ void PartStore::end() {
 void PartStore::compact_locked(Segment& segment) {
   // A frame's buffer comes from the pool class that fits it (a 130 KB picture
   // occupies a 1 MiB block): a window of them would hold several times its
-  // bytes. Once complete, a segment is packed densely into 1 MiB pool blocks
-  // (recycled, so no page faults) and its parts become slices of them.
-  constexpr std::size_t kBlock = std::size_t{1} << 20;
+  // bytes. Once complete, a segment is packed densely into pool blocks of up
+  // to 1 MiB (recycled, so no page faults) and its parts become slices.
+  // Blocks of 1 MiB, or of the segment's size when smaller (an audio
+  // segment of 20 KB must not hold a whole 1 MiB block).
+  const std::size_t kBlock = std::clamp<std::size_t>(segment.bytes, 1, std::size_t{1} << 20);
   std::vector<core::Buffer> blocks;
   std::size_t fill = kBlock;
   std::vector<std::pair<std::size_t, std::size_t>> ranges;  // per part: offset, length

@@ -98,9 +98,11 @@ void StreamPackager::on_frame(const media::MediaFrame& frame) {
   if (ended_.load(std::memory_order_relaxed)) return;
   const bool jump = timeline_jump(frame);
   if (frame.discontinuity || jump) {
-    // Both tracks start a new timeline: neither is compared with the old one.
+    // Both tracks start a new timeline: neither is compared with the old one,
+    // and this frame is where its own track's new timeline begins.
     last_video_time_.reset();
     last_audio_time_.reset();
+    timeline_jump(frame);
     if (jump) timeline_jumps_.fetch_add(1, std::memory_order_relaxed);
     // A timeline break (the publisher came back): both renditions end their
     // segment, the next ones start with EXT-X-DISCONTINUITY and a new clock.
