@@ -10,6 +10,7 @@
 // The packager's own share is this minus bench_ts_ingest's figure (the same
 // path without packaging).
 // Usage: bench_hls_package FILE [repeat]
+#include "cpu_time.h"
 #include "core/logging.h"
 #include "ingest/live_stream.h"
 #include "ingest/ts_ingest.h"
@@ -27,24 +28,16 @@
 
 namespace {
 
-double cpu_seconds(int who) {
-  rusage u{};
-  getrusage(who, &u);
-  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
 double ffmpeg_cpu(const std::string& file) {
   const std::string dir = (std::filesystem::exists("/dev/shm") ? std::string("/dev/shm") : std::string("/tmp")) +
                           "/mirror-bench-hls-" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);
-  const double before = cpu_seconds(RUSAGE_CHILDREN);
   const std::string cmd = "ffmpeg -hide_banner -loglevel error -y -i '" + file +
                           "' -c copy -bsf:a aac_adtstoasc -f hls -hls_segment_type fmp4 -hls_time 0.5 -hls_list_size 20 "
                           "-hls_flags delete_segments '" + dir + "/index.m3u8'";
-  const int rc = std::system(cmd.c_str());
-  const double cpu = cpu_seconds(RUSAGE_CHILDREN) - before;
+  const double cpu = mirror::bench::command_cpu_seconds(cmd);
   std::filesystem::remove_all(dir);
-  return rc == 0 ? cpu : -1;
+  return cpu;
 }
 
 mirror::package::hls::PackagerSettings settings() {
@@ -79,7 +72,7 @@ int main(int argc, char** argv) {
       auto stream = std::make_shared<mirror::ingest::LiveStream>("bench", "srt");
       auto sub = stream->hub().subscribe("hls", 1 << 16);
       mirror::package::hls::StreamPackager packager("bench", settings());
-      const double t0 = cpu_seconds(RUSAGE_SELF);
+      const double t0 = mirror::bench::cpu_seconds(RUSAGE_SELF);
       {
         mirror::ingest::TsIngest ingest(stream);
         const auto now = std::chrono::system_clock::now();
@@ -97,7 +90,7 @@ int main(int argc, char** argv) {
         while (auto f = sub->pop()) packager.on_frame(*f);
         packager.end();
       }
-      best_mirror = std::min(best_mirror, cpu_seconds(RUSAGE_SELF) - t0);
+      best_mirror = std::min(best_mirror, mirror::bench::cpu_seconds(RUSAGE_SELF) - t0);
       const double secs = packager.store(mirror::package::hls::kVideoRendition)->published_seconds();
       parts = static_cast<std::uint64_t>(secs / 0.1 + 0.5);
     }

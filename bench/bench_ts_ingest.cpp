@@ -6,6 +6,7 @@
 // through TsIngest in 1316-byte chunks (what SRT delivers) and publishes every
 // frame to a StreamHub; ffmpeg runs `ffmpeg -i FILE -c copy -f null -`.
 // Usage: bench_ts_ingest FILE [repeat]
+#include "cpu_time.h"
 #include "core/logging.h"
 #include "ingest/live_stream.h"
 #include "ingest/ts_ingest.h"
@@ -22,17 +23,9 @@
 
 namespace {
 
-double cpu_seconds(int who) {
-  rusage u{};
-  getrusage(who, &u);
-  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
 double ffmpeg_cpu(const std::string& file) {
-  const double before = cpu_seconds(RUSAGE_CHILDREN);
-  const std::string cmd = "ffmpeg -hide_banner -loglevel error -i '" + file + "' -c copy -f null -";
-  if (std::system(cmd.c_str()) != 0) return -1;
-  return cpu_seconds(RUSAGE_CHILDREN) - before;
+  return mirror::bench::command_cpu_seconds("ffmpeg -hide_banner -loglevel error -i '" + file +
+                                            "' -c copy -f null -");
 }
 
 }  // namespace
@@ -56,7 +49,7 @@ int main(int argc, char** argv) {
   for (int r = 0; r < repeat; ++r) {
     auto stream = std::make_shared<mirror::ingest::LiveStream>("bench", "srt");
     auto sub = stream->hub().subscribe("consumer", 1 << 16);
-    const double t0 = cpu_seconds(RUSAGE_SELF);
+    const double t0 = mirror::bench::cpu_seconds(RUSAGE_SELF);
     {
       mirror::ingest::TsIngest ingest(stream);
       const auto now = std::chrono::system_clock::now();
@@ -70,7 +63,7 @@ int main(int argc, char** argv) {
       while (sub->pop()) {
       }
     }
-    best_mirror = std::min(best_mirror, cpu_seconds(RUSAGE_SELF) - t0);
+    best_mirror = std::min(best_mirror, mirror::bench::cpu_seconds(RUSAGE_SELF) - t0);
     frames = stream->video_frames() + stream->audio_frames();
     best_ffmpeg = std::min(best_ffmpeg, ffmpeg_cpu(file));
   }

@@ -12,59 +12,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build/bench}
-bin=$build_dir/mirror
 hold=$build_dir/bench/bench_hls_hold
 parts=${PARTS:-1000}
 held=${HELD:-100}
 connections=${CONNECTIONS:-10000}
-work=$(mktemp -d)
-pid=""
-sender=""
-cleanup() {
-  [ -n "$sender" ] && kill "$sender" 2>/dev/null || true
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source scripts/bench-lib.sh
 ulimit -n "$(ulimit -Hn)"
-
-port_base=$((20000 + RANDOM % 20000))
-cat > "$work/mirror.yaml" <<YAML
-server:
-  admin_port: $((port_base))
-  http_port: $((port_base + 1))
-  http3_port: $((port_base + 2))
-  data_dir: $work/data
-  max_connections: $((connections + 100))
-ingestion:
-  srt:
-    port: $((port_base + 3))
-  rtp:
-    port: $((port_base + 10))
-storage:
-  local:
-    cache_dir: $work/cache
-YAML
-"$bin" -c "$work/mirror.yaml" -l warn 2>"$work/mirror.log" &
-pid=$!
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$port_base/ready" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-if ! kill -0 "$pid" 2>/dev/null; then
-  cat "$work/mirror.log" >&2
-  exit 1
-fi
-ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=640x360:rate=30 \
-  -f lavfi -i sine=frequency=440:sample_rate=48000 \
-  -c:v libx264 -preset ultrafast -tune zerolatency -g 30 -sc_threshold 0 -pix_fmt yuv420p \
-  -c:a aac -b:a 64k -pes_payload_size 0 -f mpegts \
-  "srt://127.0.0.1:$((port_base + 3))?mode=caller&pkt_size=1316&streamid=bench" &
-sender=$!
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$((port_base + 1))/streams/bench/index.m3u8" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+MAX_CONNECTIONS=$((connections + 100))
+start_mirror
+start_live_sender bench
 
 # Quantiles from a Prometheus histogram's cumulative buckets, interpolated
 # linearly within the bucket (as histogram_quantile does).

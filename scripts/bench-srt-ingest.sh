@@ -6,37 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build/bench}
-bin=$build_dir/mirror
-sender=$build_dir/bench/bench_srt_sender
+sender_bin=$build_dir/bench/bench_srt_sender
 fixture=$(bash scripts/bench-fixtures.sh h264)
 seconds=${SECONDS_PER_RUN:-15}
-work=$(mktemp -d)
-trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
-
-port_base=$((20000 + RANDOM % 20000))
-cat > "$work/mirror.yaml" <<YAML
-server:
-  admin_port: $((port_base))
-  http_port: $((port_base + 1))
-  http3_port: $((port_base + 2))
-  data_dir: $work/data
-ingestion:
-  srt:
-    port: $((port_base + 3))
-  rtp:
-    port: $((port_base + 10))
-  max_streams: 25
-storage:
-  local:
-    cache_dir: $work/cache
-YAML
-
-"$bin" -c "$work/mirror.yaml" -l warn 2>"$work/mirror.log" &
-pid=$!
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$port_base/ready" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+source scripts/bench-lib.sh
+start_mirror
 ticks=$(getconf CLK_TCK)
 cpu() { awk -v t="$ticks" '{print ($14 + $15) / t}' "/proc/$pid/stat"; }
 rss_mb() { awk '/VmRSS/ {print $2 / 1024}' "/proc/$pid/status"; }
@@ -48,7 +22,7 @@ for spec in $runs; do
   n=${spec%%:*}
   rate=${spec##*:}
   before=$(cpu)
-  "$sender" 127.0.0.1 $((port_base + 3)) "$n" "$rate" "$seconds" "$fixture" "s${n}x" 
+  "$sender_bin" 127.0.0.1 $((port_base + 3)) "$n" "$rate" "$seconds" "$fixture" "s${n}x" 
   after=$(cpu)
   rss=$(rss_mb)
   awk -v n="$n" -v r="$rate" -v s="$seconds" -v c="$((0))" -v b="$before" -v a="$after" -v m="$rss" -v i="$idle_rss" 'BEGIN {

@@ -67,7 +67,6 @@ class PackagingService final : public core::Service {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
   core::Counter* frames_ = nullptr;
-  core::Counter* parts_published_ = nullptr;
 };
 
 }  // namespace mirror::server

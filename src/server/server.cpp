@@ -47,6 +47,23 @@ void Server::register_server_metrics() {
       .set(1);
 }
 
+std::unique_ptr<HttpService> Server::make_http_service(const std::string& name, int port,
+                                                      core::log::Level access_log_level) {
+  http::H1ServerOptions opts;
+  opts.name = name;
+  opts.port = port;
+  opts.max_connections = config_.server.max_connections;
+  opts.read_timeout = config_.server.read_timeout;
+  opts.write_timeout = config_.server.write_timeout;
+  auto service = std::make_unique<HttpService>(name + "_http", *io_pool_, opts, metrics_);
+  auto& p = service->pipeline();
+  p.use(http::request_id_filter());
+  p.use(http::access_log_filter(name, access_log_level));
+  p.use(http::route_metrics_filter(metrics_, name));
+  p.use(http::cors_filter());
+  return service;
+}
+
 void Server::build_services() {
   io_pool_ = std::make_unique<net::IoPool>();
 
@@ -69,20 +86,10 @@ void Server::build_services() {
   PackagingService* packager_view = packager.get();
   services_.add(std::move(packager));
 
-  // Delivery: players' HTTP on server.http_port.
-  http::H1ServerOptions delivery_opts;
-  delivery_opts.name = "delivery";
-  delivery_opts.port = config_.server.http_port;
-  delivery_opts.max_connections = config_.server.max_connections;
-  delivery_opts.read_timeout = config_.server.read_timeout;
-  delivery_opts.write_timeout = config_.server.write_timeout;
-  auto delivery = std::make_unique<HttpService>("delivery_http", *io_pool_, delivery_opts, metrics_);
+  // Delivery: players' HTTP on server.http_port. Players fetch several parts a
+  // second: per-request lines only at debug level.
+  auto delivery = make_http_service("delivery", config_.server.http_port, core::log::Level::kDebug);
   auto& d = delivery->pipeline();
-  d.use(http::request_id_filter());
-  // Players fetch several parts a second: per-request lines only at debug level.
-  d.use(http::access_log_filter("delivery", core::log::Level::kDebug));
-  d.use(http::route_metrics_filter(metrics_, "delivery"));
-  d.use(http::cors_filter());
   api::PlaybackContext playback;
   playback.find = [packager_view](const std::string& name) { return packager_view->find(name); };
   playback.list = [packager_view] { return packager_view->list(); };
@@ -91,18 +98,8 @@ void Server::build_services() {
   delivery_ = delivery.get();
   services_.add(std::move(delivery));
 
-  http::H1ServerOptions admin_opts;
-  admin_opts.name = "admin";
-  admin_opts.port = config_.server.admin_port;
-  admin_opts.max_connections = config_.server.max_connections;
-  admin_opts.read_timeout = config_.server.read_timeout;
-  admin_opts.write_timeout = config_.server.write_timeout;
-  auto admin = std::make_unique<HttpService>("admin_http", *io_pool_, admin_opts, metrics_);
+  auto admin = make_http_service("admin", config_.server.admin_port, core::log::Level::kInfo);
   auto& p = admin->pipeline();
-  p.use(http::request_id_filter());
-  p.use(http::access_log_filter("admin", core::log::Level::kInfo));
-  p.use(http::route_metrics_filter(metrics_, "admin"));
-  p.use(http::cors_filter());
   api::AdminContext ctx;
   ctx.build = build_;
   ctx.metrics = &metrics_;

@@ -7,12 +7,14 @@
 #include "core/build_info.h"
 #include "core/config.h"
 #include "core/errors.h"
+#include "core/logging.h"
 #include "core/metrics.h"
 #include "core/service.h"
 #include "server/service_group.h"
 
 #include <atomic>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace mirror::net {
@@ -44,6 +46,10 @@ class Server {
 
  private:
   void build_services();
+  // An HTTP listener with the filters every one has (request id, access log,
+  // route metrics, CORS); routes are added by the caller.
+  std::unique_ptr<HttpService> make_http_service(const std::string& name, int port,
+                                                 core::log::Level access_log_level);
   void register_server_metrics();
 
   core::Config config_;

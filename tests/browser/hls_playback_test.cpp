@@ -2,6 +2,7 @@
 // from Mirror's own player page for 30 s: playback starts, currentTime keeps
 // up with the wall clock, no stall longer than a part, no hls.js error.
 #include "integration/mirror_fixture.h"
+#include "support/fixtures.h"
 
 #include <gtest/gtest.h>
 
@@ -19,12 +20,7 @@ TEST(HlsBrowser, HlsJsPlaysAnSrtFedStreamForThirtySeconds) {
   if (!fs::exists(source_dir() + "/node_modules/playwright-core")) GTEST_SKIP() << "npm packages missing";
   MirrorInstance mirror;
   ASSERT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
-  Process sender({"/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
-                  "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-                  "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "30",
-                  "-sc_threshold", "0", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-pes_payload_size", "0", "-f", "mpegts",
-                  "srt://127.0.0.1:" + std::to_string(mirror.ports().srt) +
-                      "?mode=caller&pkt_size=1316&streamid=browser"});
+  Process sender(live_srt_sender(mirror.ports().srt, "browser"));
   bool playable = false;
   for (int i = 0; i < 200 && !playable; ++i) {
     playable = http_get(mirror.ports().http, "/streams/browser/index.m3u8").status == 200;

@@ -20,16 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// A live source: generated 640x360 30 fps H.264 (GOP 1 s) + AAC over SRT.
-std::unique_ptr<Process> live_sender(int srt_port, const std::string& name) {
-  return std::make_unique<Process>(std::vector<std::string>{
-      "/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
-      "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-      "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "30", "-sc_threshold",
-      "0", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-pes_payload_size", "0", "-f", "mpegts",
-      "srt://127.0.0.1:" + std::to_string(srt_port) + "?mode=caller&pkt_size=1316&streamid=" + name});
-}
-
 std::string attribute(const std::string& playlist, const std::string& tag, const std::string& name) {
   return tag_attribute(playlist, tag, name);
 }
@@ -59,7 +49,7 @@ class HlsDelivery : public ::testing::Test {
   }
 
   void start_live(const std::string& name) {
-    sender_ = live_sender(mirror_->ports().srt, name);
+    sender_ = std::make_unique<Process>(live_srt_sender(mirror_->ports().srt, name));
     ASSERT_TRUE(wait_playable(name)) << mirror_->process().stderr_text();
   }
 

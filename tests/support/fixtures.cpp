@@ -75,4 +75,13 @@ ProbeCounts probe(const std::string& file, const std::string& stream) {
   return c;
 }
 
+std::vector<std::string> live_srt_sender(int srt_port, const std::string& stream) {
+  return {"/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
+          "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+          "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "30", "-sc_threshold",
+          "0", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-pes_payload_size", "0", "-f",
+          "mpegts",
+          "srt://127.0.0.1:" + std::to_string(srt_port) + "?mode=caller&pkt_size=1316&streamid=" + stream};
+}
+
 }  // namespace mirror::testing

@@ -32,7 +32,6 @@ class TrackPackager {
   void set_publish_delay(core::Histogram* histogram) { publish_delay_ = histogram; }
 
   PartStore& store() { return *store_; }
-  const std::shared_ptr<PartStore>& store_ptr() const { return store_; }
 
   // Writes a new init segment when `config` sets up the decoder differently
   // from the current one. False (nothing changes) when it cannot be packaged.
