@@ -9,6 +9,13 @@ find_package(yaml-cpp REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(CLI11 REQUIRED)
 pkg_check_modules(SRT REQUIRED IMPORTED_TARGET srt>=1.5)
+# FFmpeg 5.1 (libavcodec 59): decoding, scaling, resampling and encoding only.
+# Not libavfilter: it pulls in libavformat and with it Debian's GnuTLS build of
+# libsrt, whose symbols clash with the OpenSSL libsrt that ingest uses (two
+# copies of libsrt's globals in one process crash at exit, at best). Only
+# tests that compare against FFmpeg's filters link it.
+pkg_check_modules(FFMPEG REQUIRED IMPORTED_TARGET libavcodec>=59 libavutil libswscale libswresample)
+pkg_check_modules(FFMPEG_FILTERS IMPORTED_TARGET libavfilter)
 
 if(MIRROR_BUILD_TESTS)
   find_package(GTest REQUIRED)

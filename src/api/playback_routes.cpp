@@ -1,6 +1,7 @@
 #include "api/playback_routes.h"
 
 #include "core/errors.h"
+#include "api/thumbnail_routes.h"
 #include "package/hls/delivery_request.h"
 
 #include <nlohmann/json.hpp>
@@ -13,7 +14,9 @@ namespace mirror::api {
 namespace {
 
 using package::hls::PartStore;
+using package::hls::Presentation;
 using package::hls::StreamPackager;
+using package::hls::VariantScope;
 
 constexpr std::string_view kPlaylistType = "application/vnd.apple.mpegurl";
 // Parts, segments and init segments never change once published, and their
@@ -58,52 +61,48 @@ void respond_unavailable(const http::ExchangePtr& ex, std::string message) {
   ex->respond(std::move(r));
 }
 
-std::shared_ptr<StreamPackager> find_stream(const PlaybackContext& ctx, const http::ExchangePtr& ex) {
+std::shared_ptr<Presentation> find_stream(const PlaybackContext& ctx, const http::ExchangePtr& ex) {
   const std::string name(ex->request().path_param("name"));
-  auto packager = ctx.find(name);
-  if (!packager) not_found(ex, "no such stream");
-  return packager;
+  auto presentation = ctx.find(name);
+  if (!presentation) not_found(ex, "no such stream");
+  return presentation;
 }
 
-// Calls `done(timed_out)` once every rendition the stream has is playable
-// (or the stream ended, or `deadline` passed). The multivariant playlist must
-// not be written before: a rendition left out would never be played.
-void when_ready(const std::shared_ptr<StreamPackager>& packager, PartStore::Clock::time_point deadline,
-                std::function<void(bool)> done) {
-  if (packager->ready() || packager->ended()) {
+// Calls `done(timed_out)` once every rendition in `scope` is playable (or
+// gone for good, or `deadline` passed). The multivariant playlist must not be
+// written before: a rendition left out would never be played. A rendition
+// that has no media yet may turn out never to get any (a video rendition of
+// an audio-only source), so waits are short and the question is asked again.
+void when_ready(const std::shared_ptr<Presentation>& presentation, VariantScope scope,
+                PartStore::Clock::time_point deadline, std::function<void(bool)> done) {
+  auto waiting = presentation->pending(scope);
+  if (!waiting || presentation->ended()) {
     done(false);
     return;
   }
-  const auto s = packager->summary();
-  std::shared_ptr<PartStore> waiting;
-  for (const char* r : {package::hls::kVideoRendition, package::hls::kAudioRendition}) {
-    auto store = packager->store(r);
-    const bool present = store->kind() == media::TrackKind::kVideo ? s.has_video : s.has_audio;
-    if (present && !store->ready()) {
-      waiting = store;
-      break;
-    }
+  const auto now = PartStore::Clock::now();
+  if (now >= deadline) {
+    done(true);
+    return;
   }
-  if (!waiting) waiting = packager->store(package::hls::kVideoRendition);
-  waiting->wait({}, deadline,
-                [packager, deadline, done = std::move(done)](package::hls::WaitOutcome outcome,
-                                                              core::SharedBytes) {
-                  if (outcome == package::hls::WaitOutcome::kTimeout) {
-                    done(true);
-                  } else {
-                    when_ready(packager, deadline, done);
-                  }
+  const auto until = std::min(deadline, now + std::chrono::milliseconds(250));
+  waiting->wait({}, until,
+                [presentation, scope, deadline, done = std::move(done)](package::hls::WaitOutcome,
+                                                                         core::SharedBytes) {
+                  when_ready(presentation, scope, deadline, done);
                 });
 }
 
-void serve_multivariant(const PlaybackContext& ctx, const http::ExchangePtr& ex) {
-  auto packager = find_stream(ctx, ex);
-  if (!packager) return;
-  auto answer = [ex, packager](bool timed_out) {
-    std::string text = packager->multivariant_playlist();
+void serve_multivariant(const PlaybackContext& ctx, const http::ExchangePtr& ex, VariantScope scope) {
+  auto presentation = find_stream(ctx, ex);
+  if (!presentation) return;
+  auto answer = [ex, presentation, scope](bool timed_out) {
+    std::string text = presentation->multivariant_playlist(scope);
     if (text.empty()) {
-      if (packager->ended()) {
+      if (presentation->ended()) {
         not_found(ex, "stream ended before it could be played");
+      } else if (scope == VariantScope::kTranscoded && !timed_out) {
+        not_found(ex, "stream has no transcoded rendition");
       } else {
         respond_unavailable(ex, timed_out ? "stream has no complete segment yet" : "stream not ready");
       }
@@ -113,11 +112,11 @@ void serve_multivariant(const PlaybackContext& ctx, const http::ExchangePtr& ex)
     r.headers.set("Cache-Control", kLivePlaylistCache);
     ex->respond(std::move(r));
   };
-  when_ready(packager, PartStore::Clock::now() + ctx.startup_wait, answer);
+  when_ready(presentation, scope, PartStore::Clock::now() + ctx.startup_wait, answer);
 }
 
 void serve_playlist(const PlaybackContext& ctx, const http::ExchangePtr& ex,
-                    const std::shared_ptr<StreamPackager>& packager,
+                    const std::shared_ptr<Presentation>& presentation,
                     const std::shared_ptr<PartStore>& store) {
   const auto directives = package::hls::parse_delivery_directives(ex->request().query);
   if (!directives.error.empty()) {
@@ -137,7 +136,7 @@ void serve_playlist(const PlaybackContext& ctx, const http::ExchangePtr& ex,
   const auto wait = store->ready() ? std::chrono::milliseconds(3000 * store->target_duration())
                                    : ctx.startup_wait;
   store->wait(request, PartStore::Clock::now() + wait,
-              [ex, blocking, packager](package::hls::WaitOutcome outcome, core::SharedBytes text) {
+              [ex, blocking, presentation](package::hls::WaitOutcome outcome, core::SharedBytes text) {
                 if (outcome == package::hls::WaitOutcome::kTimeout) {
                   respond_unavailable(ex, "the requested part was not published in time");
                   return;
@@ -192,12 +191,10 @@ void serve_part(const http::ExchangePtr& ex, const std::shared_ptr<PartStore>& s
 }
 
 void serve_rendition_file(const PlaybackContext& ctx, const http::ExchangePtr& ex) {
-  auto packager = find_stream(ctx, ex);
-  if (!packager) return;
-  auto store = packager->store(ex->request().path_param("rendition"));
-  const auto summary = packager->summary();
-  if (!store || (store->kind() == media::TrackKind::kAudio && !summary.has_audio) ||
-      (store->kind() == media::TrackKind::kVideo && !summary.has_video && summary.has_audio)) {
+  auto presentation = find_stream(ctx, ex);
+  if (!presentation) return;
+  auto store = presentation->rendition(ex->request().path_param("rendition")).store;
+  if (!store) {
     not_found(ex, "no such rendition");
     return;
   }
@@ -205,7 +202,7 @@ void serve_rendition_file(const PlaybackContext& ctx, const http::ExchangePtr& e
   const auto file = package::hls::parse_rendition_file(ex->request().path_param("file"));
   switch (file.kind) {
     case Kind::kPlaylist:
-      serve_playlist(ctx, ex, packager, store);
+      serve_playlist(ctx, ex, presentation, store);
       return;
     case Kind::kInit:
       if (auto init = store->init_segment(file.number)) {
@@ -230,20 +227,44 @@ void serve_rendition_file(const PlaybackContext& ctx, const http::ExchangePtr& e
   }
 }
 
+nlohmann::json feed_json(const StreamPackager& p) {
+  const auto s = p.summary();
+  nlohmann::json j = nlohmann::json::object();
+  if (s.has_video) {
+    j["video"] = {{"codec", s.video_codec}, {"width", s.width}, {"height", s.height},
+                  {"frame_rate", s.frame_rate}};
+  }
+  if (s.has_audio) {
+    j["audio"] = {{"codec", s.audio_codec}, {"sample_rate", s.sample_rate}, {"channels", s.channels}};
+  }
+  return j;
+}
+
 void serve_stream_list(const PlaybackContext& ctx, const http::ExchangePtr& ex) {
   nlohmann::json streams = nlohmann::json::array();
-  for (const auto& p : ctx.list()) {
-    const auto s = p->summary();
-    nlohmann::json j{{"name", p->stream()},
-                     {"state", p->ended() ? "ended" : p->ready() ? "live" : "starting"},
-                     {"url", "/streams/" + p->stream() + "/index.m3u8"}};
-    if (s.has_video) {
-      j["video"] = {{"codec", s.video_codec}, {"width", s.width}, {"height", s.height},
-                    {"frame_rate", s.frame_rate}};
+  for (const auto& presentation : ctx.list()) {
+    auto source = presentation->source();
+    if (!source) continue;
+    const std::string& name = presentation->stream();
+    const bool live = presentation->pending(VariantScope::kAll) == nullptr;
+    nlohmann::json j{{"name", name},
+                     {"state", presentation->ended() ? "ended" : source->ready() && live ? "live" : "starting"},
+                     {"url", "/streams/" + name + "/index.m3u8"}};
+    j.update(feed_json(*source));
+    nlohmann::json renditions = nlohmann::json::array();
+    for (const auto& f : presentation->feeds()) {
+      if (f.role != package::hls::VariantRole::kTranscoded) continue;
+      const auto s = f.packager->summary();
+      if (!s.has_video && !s.has_audio) continue;
+      nlohmann::json r = feed_json(*f.packager);
+      r["name"] = f.packager->names().video;
+      renditions.push_back(std::move(r));
     }
-    if (s.has_audio) {
-      j["audio"] = {{"codec", s.audio_codec}, {"sample_rate", s.sample_rate}, {"channels", s.channels}};
+    if (!renditions.empty()) {
+      j["renditions"] = std::move(renditions);
+      j["multiview_url"] = "/streams/" + name + "/multiview.m3u8";
     }
+    if (ctx.thumbnail) j["thumbnail_url"] = "/streams/" + name + "/thumbnail.jpg";
     streams.push_back(std::move(j));
   }
   http::Response r = http::json_response(200, nlohmann::json{{"streams", streams}}.dump());
@@ -257,7 +278,13 @@ void register_playback_routes(http::Router& router, PlaybackContext context) {
   auto ctx = std::make_shared<PlaybackContext>(std::move(context));
   router.get("/streams", [ctx](const http::ExchangePtr& ex) { serve_stream_list(*ctx, ex); });
   router.get("/streams/{name}/index.m3u8",
-             [ctx](const http::ExchangePtr& ex) { serve_multivariant(*ctx, ex); });
+             [ctx](const http::ExchangePtr& ex) { serve_multivariant(*ctx, ex, VariantScope::kAll); });
+  router.get("/streams/{name}/multiview.m3u8", [ctx](const http::ExchangePtr& ex) {
+    serve_multivariant(*ctx, ex, VariantScope::kTranscoded);
+  });
+  if (ctx->thumbnail) {
+    register_thumbnail_route(router, "/streams/{name}/thumbnail.jpg", ctx->thumbnail, kLivePlaylistCache);
+  }
   router.get("/streams/{name}/{rendition}/{file}",
              [ctx](const http::ExchangePtr& ex) { serve_rendition_file(*ctx, ex); });
 }

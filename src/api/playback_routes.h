@@ -1,6 +1,10 @@
 // Playback routes on the delivery port: everything a player needs.
 //   GET /streams                                   live streams with codecs and playlist URLs
-//   GET /streams/{name}/index.m3u8                 multivariant playlist
+//   GET /streams/{name}/index.m3u8                 multivariant playlist: the source and its
+//                                                  transcoded renditions
+//   GET /streams/{name}/multiview.m3u8             multivariant playlist of the transcoded
+//                                                  renditions only (for multiview walls)
+//   GET /streams/{name}/thumbnail.jpg              latest picture, JPEG (when transcoding)
 //   GET /streams/{name}/{rendition}/playlist.m3u8  LL-HLS media playlist; _HLS_msn,
 //                                                  _HLS_part (blocking reload), _HLS_skip (delta)
 //   GET /streams/{name}/{rendition}/init-V.mp4     init segment
@@ -11,7 +15,8 @@
 #pragma once
 
 #include "http/router.h"
-#include "package/hls/stream_packager.h"
+#include "api/thumbnail_routes.h"
+#include "package/hls/presentation.h"
 
 #include <functional>
 #include <memory>
@@ -21,8 +26,10 @@
 namespace mirror::api {
 
 struct PlaybackContext {
-  std::function<std::shared_ptr<package::hls::StreamPackager>(const std::string&)> find;
-  std::function<std::vector<std::shared_ptr<package::hls::StreamPackager>>()> list;
+  std::function<std::shared_ptr<package::hls::Presentation>(const std::string&)> find;
+  std::function<std::vector<std::shared_ptr<package::hls::Presentation>>()> list;
+  // Null when there are no thumbnails (transcoding disabled).
+  ThumbnailSource thumbnail;
   // How long a multivariant or media playlist request waits for a stream
   // that has started but has no complete segment yet.
   std::chrono::milliseconds startup_wait{10000};

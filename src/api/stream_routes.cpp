@@ -84,7 +84,7 @@ void declare_stream(const http::ExchangePtr& ex, ingest::RtpIngest* rtp) {
 
 }  // namespace
 
-void register_stream_routes(http::Router& router, ingest::IngestService& ingest) {
+void register_stream_routes(http::Router& router, ingest::IngestService& ingest, StreamDetails details) {
   ingest::StreamTable& streams = ingest.streams();
   router.post("/api/v1/streams",
               [&ingest](const http::ExchangePtr& ex) { declare_stream(ex, ingest.rtp()); });
@@ -97,14 +97,16 @@ void register_stream_routes(http::Router& router, ingest::IngestService& ingest)
     ex->respond(std::move(res));
   });
 
-  router.get("/api/v1/streams/{name}", [&streams](const http::ExchangePtr& ex) {
+  router.get("/api/v1/streams/{name}", [&streams, details](const http::ExchangePtr& ex) {
     const auto name = std::string(ex->request().path_param("name"));
     auto s = ingest::is_valid_stream_name(name) ? streams.find(name) : nullptr;
     if (!s) {
       ex->respond_error(not_found(name));
       return;
     }
-    auto res = http::json_response(200, s->to_json(true).dump());
+    auto doc = s->to_json(true);
+    if (details) details(name, doc);
+    auto res = http::json_response(200, doc.dump());
     res.headers.set("Cache-Control", "no-store");
     ex->respond(std::move(res));
   });

@@ -48,6 +48,93 @@ std::string describe_node(const YAML::Node& node, bool secret) {
   return text.empty() ? what : what + " " + text;
 }
 
+// A rendition as a mapping {name, width, height, bitrate, fps} (fps optional)
+// or as the text form NAME:WIDTHxHEIGHT:BITRATE[:FPS].
+bool parse_rendition_node(const std::string& path, const YAML::Node& item, RenditionConfig& out,
+                          std::vector<std::string>& errors) {
+  if (item.IsScalar()) {
+    if (auto error = schema::parse_rendition(item.Scalar(), out)) {
+      errors.push_back(path + ": " + *error + location(item.Mark()));
+      return false;
+    }
+    return true;
+  }
+  if (!item.IsMap()) {
+    errors.push_back(path + ": expected a rendition {name, width, height, bitrate, fps}, got " +
+                     describe_node(item, false) + location(item.Mark()));
+    return false;
+  }
+  RenditionConfig r;
+  r.name.clear();
+  bool ok = true;
+  bool has_name = false, has_width = false, has_height = false, has_bitrate = false;
+  for (auto it = item.begin(); it != item.end(); ++it) {
+    const std::string field = it->first.IsScalar() ? it->first.Scalar() : std::string("?");
+    const YAML::Node value = it->second;
+    const std::string field_path = path + "." + field;
+    if (!value.IsScalar()) {
+      errors.push_back(field_path + ": expected a value, got " + describe_node(value, false) +
+                       location(value.Mark()));
+      ok = false;
+      continue;
+    }
+    const std::string& text = value.Scalar();
+    std::optional<std::string> error;
+    if (field == "name") {
+      r.name = text;
+      has_name = true;
+    } else if (field == "width") {
+      error = schema::parse_int(text, r.width);
+      has_width = true;
+    } else if (field == "height") {
+      error = schema::parse_int(text, r.height);
+      has_height = true;
+    } else if (field == "bitrate") {
+      auto bitrate = parse_bitrate(text);
+      if (bitrate) {
+        r.bitrate = *bitrate;
+      } else {
+        error = bitrate.error().message;
+      }
+      has_bitrate = true;
+    } else if (field == "fps") {
+      error = schema::parse_int(text, r.fps);
+    } else {
+      // Inside a list a misspelt field would silently fall back to a default.
+      error = "unknown field (name, width, height, bitrate, fps)";
+    }
+    if (error) {
+      errors.push_back(field_path + ": " + *error + location(value.Mark()));
+      ok = false;
+    }
+  }
+  for (const auto& [present, field] : {std::pair{has_name, "name"}, std::pair{has_width, "width"},
+                                       std::pair{has_height, "height"},
+                                       std::pair{has_bitrate, "bitrate"}}) {
+    if (!present) {
+      errors.push_back(path + ": the rendition has no " + field + location(item.Mark()));
+      ok = false;
+    }
+  }
+  if (ok) out = std::move(r);
+  return ok;
+}
+
+void apply_renditions(const std::string& path, const YAML::Node& node,
+                      std::vector<RenditionConfig>& out, std::vector<std::string>& errors) {
+  std::vector<RenditionConfig> values;
+  bool all_valid = true;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    RenditionConfig r;
+    if (parse_rendition_node(path + "[" + std::to_string(i) + "]", node[i], r, errors)) {
+      values.push_back(std::move(r));
+    } else {
+      all_valid = false;
+    }
+  }
+  if (all_valid) out = std::move(values);
+}
+
 // Applies one YAML value to the key it belongs to; problems go to `errors`.
 void apply_value(const ConfigKey& key, const YAML::Node& node, Config& config,
                  std::vector<std::string>& errors) {
@@ -63,7 +150,8 @@ void apply_value(const ConfigKey& key, const YAML::Node& node, Config& config,
   if (node.IsNull()) {
     // "password:" with nothing after it plainly means empty; for numbers and
     // durations there is no such obvious reading.
-    if (key.kind == ValueKind::kString || key.kind == ValueKind::kIntList) {
+    if (key.kind == ValueKind::kString || key.kind == ValueKind::kIntList ||
+        key.kind == ValueKind::kRenditionList) {
       (void)schema::assign_text(key, config, "");
     } else {
       errors.push_back(path + ": has no value; expected " + expected + where);
@@ -89,6 +177,10 @@ void apply_value(const ConfigKey& key, const YAML::Node& node, Config& config,
       }
     }
     if (all_valid) *std::get<std::vector<int>*>(key.field(config)) = std::move(values);
+    return;
+  }
+  if (node.IsSequence() && key.kind == ValueKind::kRenditionList) {
+    apply_renditions(path, node, *std::get<std::vector<RenditionConfig>*>(key.field(config)), errors);
     return;
   }
   errors.push_back(path + ": expected " + expected + ", got " + describe_node(node, key.secret) +
@@ -234,6 +326,25 @@ class YamlWriter {
         for (int value : *std::get<const std::vector<int>*>(field)) out_ << value;
         out_ << YAML::EndSeq;
         return;
+      case ValueKind::kRenditionList: {
+        const auto& list = *std::get<const std::vector<RenditionConfig>*>(field);
+        if (list.empty()) {
+          out_ << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
+          return;
+        }
+        out_ << YAML::BeginSeq;
+        for (const RenditionConfig& r : list) {
+          out_ << YAML::Flow << YAML::BeginMap;
+          out_ << YAML::Key << "name" << YAML::Value << YAML::DoubleQuoted << r.name;
+          out_ << YAML::Key << "width" << YAML::Value << r.width;
+          out_ << YAML::Key << "height" << YAML::Value << r.height;
+          out_ << YAML::Key << "bitrate" << YAML::Value << static_cast<long long>(r.bitrate);
+          out_ << YAML::Key << "fps" << YAML::Value << r.fps;
+          out_ << YAML::EndMap;
+        }
+        out_ << YAML::EndSeq;
+        return;
+      }
     }
   }
 
@@ -305,6 +416,22 @@ LoadedConfig load_config_from_string(std::string_view yaml_text, const Environme
     out.errors.push_back(std::string("cannot load configuration: ") + e.what());
   }
   return out;
+}
+
+std::vector<RenditionConfig> effective_renditions(const TranscodingConfig& config) {
+  std::vector<RenditionConfig> out = config.renditions;
+  if (out.empty()) {
+    out.push_back({std::to_string(config.output_height) + "p", config.output_width,
+                   config.output_height, config.output_bitrate, 0});
+  }
+  for (RenditionConfig& r : out) {
+    if (r.fps == 0) r.fps = config.output_fps;
+  }
+  return out;
+}
+
+bool is_reserved_rendition_name(std::string_view name) {
+  return name == "source" || name == "audio" || name == "transcoded-audio";
 }
 
 std::string to_yaml(const Config& config, bool mask_secrets) {

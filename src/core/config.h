@@ -65,18 +65,43 @@ struct IngestionConfig {
   bool operator==(const IngestionConfig&) const = default;
 };
 
+// One transcoded video rendition (an entry of transcoding.renditions).
+struct RenditionConfig {
+  std::string name;  // its folder in playback URLs: 1-32 of A-Z a-z 0-9 _ -
+  int width = 640;
+  int height = 360;
+  std::int64_t bitrate = 400000;  // video, bits per second
+  int fps = 0;                    // frame-rate cap; 0: transcoding.output_fps
+
+  bool operator==(const RenditionConfig&) const = default;
+};
+
 struct TranscodingConfig {
+  bool enabled = true;  // false: streams pass through untranscoded
   bool use_gpu = true;
   std::vector<int> gpu_devices{0};
   int output_width = 640;
   int output_height = 360;
   std::int64_t output_bitrate = 400000;  // bits per second
+  int output_fps = 30;                   // frame-rate cap; a slower source keeps its rate
+  std::string profile = "baseline";      // H.264 profile: baseline, main or high
   std::int64_t audio_bitrate = 64000;    // bits per second
+  int audio_sample_rate = 48000;         // AAC output; 0: the source's
   int worker_threads = 4;
   int max_queue_size = 100;
+  // Empty: the single rendition the output_* keys describe.
+  std::vector<RenditionConfig> renditions;
 
   bool operator==(const TranscodingConfig&) const = default;
 };
+
+// The renditions to produce: transcoding.renditions, or the one that
+// output_width, output_height, output_bitrate and output_fps describe (named
+// after its height, "360p"). A rendition's fps of 0 becomes output_fps.
+std::vector<RenditionConfig> effective_renditions(const TranscodingConfig& config);
+
+// Rendition folder names the playback URLs already use.
+bool is_reserved_rendition_name(std::string_view name);
 
 struct PackagingConfig {
   std::chrono::nanoseconds part_duration = std::chrono::milliseconds{100};

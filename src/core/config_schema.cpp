@@ -45,6 +45,10 @@ template <>
 struct FieldType<ValueKind::kIntList> {
   using type = std::vector<int>;
 };
+template <>
+struct FieldType<ValueKind::kRenditionList> {
+  using type = std::vector<RenditionConfig>;
+};
 
 template <ValueKind K, class Get, class ConstGet>
 constexpr ConfigKey make_key(std::string_view path, bool secret, Get, ConstGet) {
@@ -92,14 +96,19 @@ constexpr std::array kKeys{
     MIRROR_CONFIG_KEY(kInt, ingestion.max_streams),
     MIRROR_CONFIG_KEY(kDuration, ingestion.reconnect_delay),
 
+    MIRROR_CONFIG_KEY(kBool, transcoding.enabled),
     MIRROR_CONFIG_KEY(kBool, transcoding.use_gpu),
     MIRROR_CONFIG_KEY(kIntList, transcoding.gpu_devices),
     MIRROR_CONFIG_KEY(kInt, transcoding.output_width),
     MIRROR_CONFIG_KEY(kInt, transcoding.output_height),
     MIRROR_CONFIG_KEY(kBitrate, transcoding.output_bitrate),
+    MIRROR_CONFIG_KEY(kInt, transcoding.output_fps),
+    MIRROR_CONFIG_KEY(kString, transcoding.profile),
     MIRROR_CONFIG_KEY(kBitrate, transcoding.audio_bitrate),
+    MIRROR_CONFIG_KEY(kInt, transcoding.audio_sample_rate),
     MIRROR_CONFIG_KEY(kInt, transcoding.worker_threads),
     MIRROR_CONFIG_KEY(kInt, transcoding.max_queue_size),
+    MIRROR_CONFIG_KEY(kRenditionList, transcoding.renditions),
 
     MIRROR_CONFIG_KEY(kDuration, packaging.part_duration),
     MIRROR_CONFIG_KEY(kInt, packaging.playlist_segments),
@@ -167,7 +176,61 @@ std::optional<std::string> parse_int_list(std::string_view text, std::vector<int
   return std::nullopt;
 }
 
+std::optional<std::string> parse_rendition_list(std::string_view text,
+                                                std::vector<RenditionConfig>& out) {
+  std::vector<RenditionConfig> values;
+  if (!trim(text).empty()) {
+    std::size_t start = 0;
+    while (start <= text.size()) {
+      const std::size_t comma = std::min(text.find(',', start), text.size());
+      RenditionConfig value;
+      if (auto error = parse_rendition(text.substr(start, comma - start), value)) return error;
+      values.push_back(std::move(value));
+      start = comma + 1;
+    }
+  }
+  out = std::move(values);
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::optional<std::string> parse_rendition(std::string_view original, RenditionConfig& out) {
+  const std::string_view text = trim(original);
+  const auto fail = [&](std::string_view why) {
+    return quote_value(original, false) + " is not a rendition NAME:WIDTHxHEIGHT:BITRATE[:FPS] (" +
+           std::string(why) + ")";
+  };
+  std::vector<std::string_view> fields;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t colon = text.find(':', start);
+    fields.push_back(trim(text.substr(start, colon == std::string_view::npos ? colon : colon - start)));
+    if (colon == std::string_view::npos) break;
+    start = colon + 1;
+  }
+  if (fields.size() < 3 || fields.size() > 4) return fail("3 or 4 fields separated by ':'");
+  RenditionConfig r;
+  r.name = std::string(fields[0]);
+  const std::size_t x = fields[1].find('x');
+  if (x == std::string_view::npos) return fail("size must be WIDTHxHEIGHT");
+  if (parse_int(fields[1].substr(0, x), r.width) || parse_int(fields[1].substr(x + 1), r.height)) {
+    return fail("size must be WIDTHxHEIGHT");
+  }
+  auto bitrate = parse_bitrate(fields[2]);
+  if (!bitrate) return fail(bitrate.error().message);
+  r.bitrate = *bitrate;
+  if (fields.size() == 4 && parse_int(fields[3], r.fps)) return fail("fps must be an integer");
+  out = std::move(r);
+  return std::nullopt;
+}
+
+std::string format_rendition(const RenditionConfig& r) {
+  std::string out = r.name + ":" + std::to_string(r.width) + "x" + std::to_string(r.height) + ":" +
+                    std::to_string(r.bitrate);
+  if (r.fps != 0) out += ":" + std::to_string(r.fps);
+  return out;
+}
 
 std::span<const ConfigKey> keys() {
   return kKeys;
@@ -218,6 +281,8 @@ std::string_view describe_kind(ValueKind kind) {
       return "a string";
     case ValueKind::kIntList:
       return "a list of integers";
+    case ValueKind::kRenditionList:
+      return "a list of renditions (name, width, height, bitrate, fps)";
   }
   return "a value";
 }
@@ -277,6 +342,8 @@ std::optional<std::string> assign_text(const ConfigKey& key, Config& config,
       return std::nullopt;
     case ValueKind::kIntList:
       return parse_int_list(text, *std::get<std::vector<int>*>(field));
+    case ValueKind::kRenditionList:
+      return parse_rendition_list(text, *std::get<std::vector<RenditionConfig>*>(field));
   }
   return "unsupported value kind";
 }

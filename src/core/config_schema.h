@@ -21,13 +21,13 @@ namespace mirror::core::config_schema {
 
 // How a key's text is parsed and written; kSize and kBitrate are both int64_t
 // fields but read different suffixes.
-enum class ValueKind { kBool, kInt, kSize, kBitrate, kDuration, kString, kIntList };
+enum class ValueKind { kBool, kInt, kSize, kBitrate, kDuration, kString, kIntList, kRenditionList };
 
 using FieldRef = std::variant<bool*, int*, std::int64_t*, std::chrono::nanoseconds*, std::string*,
-                              std::vector<int>*>;
+                              std::vector<int>*, std::vector<RenditionConfig>*>;
 using ConstFieldRef =
     std::variant<const bool*, const int*, const std::int64_t*, const std::chrono::nanoseconds*,
-                 const std::string*, const std::vector<int>*>;
+                 const std::string*, const std::vector<int>*, const std::vector<RenditionConfig>*>;
 
 struct ConfigKey {
   std::string_view path;  // "ingestion.srt.latency"
@@ -58,8 +58,13 @@ std::string_view describe_kind(ValueKind kind);
 std::optional<bool> parse_bool(std::string_view text);
 std::optional<std::string> parse_int(std::string_view text, int& out);
 
+// One rendition written as text: NAME:WIDTHxHEIGHT:BITRATE[:FPS]
+// ("360p:640x360:400k:30"). Errors start with the text.
+std::optional<std::string> parse_rendition(std::string_view text, RenditionConfig& out);
+std::string format_rendition(const RenditionConfig& rendition);
+
 // Parses `text` by the key's kind and stores it in `config`; lists are comma
-// separated ("0,1"). Returns an error message starting with the offending
+// separated ("0,1", "360p:640x360:400k,180p:320x180:150k"). Returns an error message starting with the offending
 // value (without the key), or nullopt on success.
 std::optional<std::string> assign_text(const ConfigKey& key, Config& config, std::string_view text);
 

@@ -4,10 +4,13 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <system_error>
 
@@ -175,12 +178,51 @@ void check_even_dimension(std::string_view key, int value, int high, Violations&
   }
 }
 
+bool is_aac_sample_rate(int rate) {
+  for (int r : {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000}) {
+    if (r == rate) return true;
+  }
+  return false;
+}
+
 void check_transcoding(const Config& c, Violations& v) {
   const TranscodingConfig& t = c.transcoding;
   check_even_dimension("transcoding.output_width", t.output_width, 7680, v);
   check_even_dimension("transcoding.output_height", t.output_height, 4320, v);
   v.check_range<std::int64_t>("transcoding.output_bitrate", t.output_bitrate, 100000, 50000000);
   v.check_range<std::int64_t>("transcoding.audio_bitrate", t.audio_bitrate, 8000, 512000);
+  v.check_range("transcoding.output_fps", t.output_fps, 1, 120);
+  if (t.profile != "baseline" && t.profile != "main" && t.profile != "high") {
+    v.add("transcoding.profile", fmt::format("\"{}\"", t.profile), "must be baseline, main or high");
+  }
+  if (t.audio_sample_rate != 0 && !is_aac_sample_rate(t.audio_sample_rate)) {
+    v.add("transcoding.audio_sample_rate", std::to_string(t.audio_sample_rate),
+          "must be 0 (the source's) or an AAC sample rate: 8000, 11025, 12000, 16000, 22050, "
+          "24000, 32000, 44100, 48000, 64000, 88200 or 96000");
+  }
+  std::set<std::string, std::less<>> names;
+  for (std::size_t i = 0; i < t.renditions.size(); ++i) {
+    const RenditionConfig& r = t.renditions[i];
+    const std::string key = fmt::format("transcoding.renditions[{}]", i);
+    const bool name_ok = !r.name.empty() && r.name.size() <= 32 &&
+                         std::all_of(r.name.begin(), r.name.end(), [](char ch) {
+                           return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' ||
+                                  ch == '-';
+                         });
+    if (!name_ok) {
+      v.add(key + ".name", fmt::format("\"{}\"", r.name.substr(0, 40)),
+            "must be 1-32 characters of A-Z a-z 0-9 _ -");
+    } else if (is_reserved_rendition_name(r.name)) {
+      v.add(key + ".name", fmt::format("\"{}\"", r.name),
+            "is taken by the source's renditions (source, audio, transcoded-audio)");
+    } else if (!names.insert(r.name).second) {
+      v.add(key + ".name", fmt::format("\"{}\"", r.name), "is used by an earlier rendition");
+    }
+    check_even_dimension(key + ".width", r.width, 7680, v);
+    check_even_dimension(key + ".height", r.height, 4320, v);
+    v.check_range<std::int64_t>(key + ".bitrate", r.bitrate, 100000, 50000000);
+    if (r.fps != 0) v.check_range(key + ".fps", r.fps, 1, 120);
+  }
   v.check_range("transcoding.worker_threads", t.worker_threads, 1, 256);
   v.check_at_least("transcoding.max_queue_size", t.max_queue_size, 1);
   for (std::size_t i = 0; i < t.gpu_devices.size(); ++i) {

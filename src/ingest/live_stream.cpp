@@ -104,6 +104,19 @@ nlohmann::json LiveStream::link_stats() const {
   return fn ? fn() : nlohmann::json::object();
 }
 
+void LiveStream::record_ignored_track(media::TrackKind kind, std::string codec) {
+  std::lock_guard lock(mutex_);
+  for (const auto& t : ignored_tracks_) {
+    if (t.kind == kind && t.codec == codec) return;
+  }
+  if (ignored_tracks_.size() < 8) ignored_tracks_.push_back({kind, std::move(codec)});
+}
+
+std::vector<LiveStream::IgnoredTrack> LiveStream::ignored_tracks() const {
+  std::lock_guard lock(mutex_);
+  return ignored_tracks_;
+}
+
 nlohmann::json LiveStream::to_json(bool detailed) const {
   nlohmann::json j;
   j["name"] = name_;
@@ -150,6 +163,11 @@ nlohmann::json LiveStream::to_json(bool detailed) const {
                       {"dropped_frames", subs.dropped_frames},
                       {"dropped_gops", subs.dropped_gops}};
   j["link"] = link_stats ? link_stats() : nlohmann::json::object();
+  nlohmann::json ignored = nlohmann::json::array();
+  for (const auto& t : ignored_tracks()) {
+    ignored.push_back({{"kind", t.kind == media::TrackKind::kVideo ? "video" : "audio"}, {"codec", t.codec}});
+  }
+  j["ignored_tracks"] = std::move(ignored);
   return j;
 }
 

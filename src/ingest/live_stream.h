@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace mirror::ingest {
 
@@ -51,6 +52,8 @@ class LiveStream {
   void record_error(StreamError kind, std::uint64_t n = 1);
   // The next published frame carries a discontinuity (publisher came back).
   void mark_discontinuity() { discontinuity_pending_ = true; }
+  // The source carries a track Mirror does not ingest ("mpeg2-video").
+  void record_ignored_track(media::TrackKind kind, std::string codec);
 
   // --- any thread ---
   // Asks the publisher's transport to hang up (admin DELETE).
@@ -62,6 +65,13 @@ class LiveStream {
   std::uint64_t keyframes() const { return keyframes_.load(std::memory_order_relaxed); }
   double bitrate_bps(int seconds) const { return byte_rate_.per_second(seconds) * 8; }
   std::chrono::system_clock::time_point started_at() const { return started_at_; }
+
+  // Tracks of the source that Mirror does not ingest, by codec name.
+  struct IgnoredTrack {
+    media::TrackKind kind;
+    std::string codec;
+  };
+  std::vector<IgnoredTrack> ignored_tracks() const;
 
   // The transport's link statistics (SRT or RTP figures); empty without a publisher.
   nlohmann::json link_stats() const;
@@ -81,6 +91,7 @@ class LiveStream {
   std::function<nlohmann::json()> link_stats_;
   media::CodecConfigPtr video_config_;
   media::CodecConfigPtr audio_config_;
+  std::vector<IgnoredTrack> ignored_tracks_;  // a few at most
 
   RateMeter byte_rate_;
   RateMeter video_frame_rate_;

@@ -12,7 +12,14 @@ TsIngest::TsIngest(std::shared_ptr<LiveStream> stream)
           [this](const ProgramInfo& p) { on_program(p); },
           [this](std::uint16_t pid, std::uint8_t type) {
             core::log::info("ignoring unsupported elementary stream",
-                            {{"stream", stream_->name()}, {"pid", pid}, {"stream_type", type}});
+                            {{"stream", stream_->name()}, {"pid", pid}, {"stream_type", type},
+                             {"codec", stream_type_name(type)}});
+            // Private data and SCTE-35 carry no picture or sound worth naming.
+            if (is_video_stream_type(type)) {
+              stream_->record_ignored_track(media::TrackKind::kVideo, std::string(stream_type_name(type)));
+            } else if (type != kStreamTypePrivateData && type != kStreamTypeScte35) {
+              stream_->record_ignored_track(media::TrackKind::kAudio, std::string(stream_type_name(type)));
+            }
           },
           nullptr}) {}
 

@@ -4,13 +4,27 @@
 
 namespace mirror::server {
 
-struct PackagingService::Entry {
-  std::shared_ptr<ingest::LiveStream> stream;
+using package::hls::Presentation;
+using package::hls::StreamPackager;
+using package::hls::VariantRole;
+
+struct PackagingService::Feed {
+  std::shared_ptr<ingest::StreamHub> hub;  // a rendition's hub, kept alive here; null for the source
   std::shared_ptr<ingest::Subscription> subscription;
-  std::shared_ptr<package::hls::StreamPackager> packager;
+  std::shared_ptr<StreamPackager> packager;
+  bool source = false;
   std::atomic<bool> due{false};
   bool ended = false;  // packaging thread only
-  std::chrono::steady_clock::time_point ended_at{};
+};
+
+struct PackagingService::Entry {
+  std::shared_ptr<ingest::LiveStream> stream;
+  std::shared_ptr<Presentation> presentation;
+  std::int64_t first_msn = 0;  // shared by every feed, so that aligned renditions number alike
+  std::vector<std::shared_ptr<Feed>> feeds;  // guarded by the service's mutex
+  bool has_source = false;                   // guarded by the service's mutex
+  std::atomic<bool> ended{false};
+  std::atomic<std::int64_t> ended_at_ns{0};  // steady clock
 };
 
 PackagingService::PackagingService(package::hls::PackagerSettings settings,
@@ -20,7 +34,7 @@ PackagingService::PackagingService(package::hls::PackagerSettings settings,
   auto& delay = metrics_.histogram(
       "mirror_hls_part_publish_delay_seconds",
       "From the arrival of a part's last frame at the ingest to the release of the requests "
-      "waiting for the part",
+      "waiting for the part (source renditions)",
       {0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25},
       {"track"});
   settings_.video_publish_delay = &delay.with({"video"});
@@ -29,10 +43,9 @@ PackagingService::PackagingService(package::hls::PackagerSettings settings,
   metrics_.gauge("mirror_hls_held_requests", "Playlist requests held for a part that is not published yet")
       .with_callback({}, [this] {
         double held = 0;
-        for (const auto& p : list()) {
-          for (const char* r : {package::hls::kVideoRendition, package::hls::kAudioRendition}) {
-            held += static_cast<double>(p->store(r)->waiter_count());
-          }
+        for (const auto& f : all_feeds()) {
+          held += static_cast<double>(f->packager->video_store()->waiter_count() +
+                                      f->packager->audio_store()->waiter_count());
         }
         return held;
       });
@@ -76,15 +89,17 @@ void PackagingService::stop(core::Deadline) {
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   std::map<std::string, std::shared_ptr<Entry>> entries;
+  std::vector<std::shared_ptr<Feed>> feeds;
   {
     std::lock_guard lock(mutex_);
     entries.swap(entries_);
     due_.clear();
+    for (const auto& [name, e] : entries) feeds.insert(feeds.end(), e->feeds.begin(), e->feeds.end());
   }
   // Held requests get the final playlists.
-  for (auto& [name, e] : entries) {
-    e->subscription->cancel();
-    e->packager->end();
+  for (const auto& f : feeds) {
+    f->subscription->cancel();
+    f->packager->end();
   }
 }
 
@@ -94,35 +109,95 @@ core::Health PackagingService::health() const {
   return h;
 }
 
-void PackagingService::add(const std::shared_ptr<ingest::LiveStream>& stream) {
-  auto entry = std::make_shared<Entry>();
-  entry->stream = stream;
-  entry->packager = std::make_shared<package::hls::StreamPackager>(stream->name(), settings_);
-  std::weak_ptr<Entry> weak = entry;
-  std::weak_ptr<bool> alive = alive_;
+std::shared_ptr<PackagingService::Entry> PackagingService::entry_for(
+    const std::shared_ptr<ingest::LiveStream>& stream) {
+  std::vector<std::shared_ptr<Feed>> replaced;
+  std::shared_ptr<Entry> entry;
   {
     std::lock_guard lock(mutex_);
     auto it = entries_.find(stream->name());
-    if (it != entries_.end()) {
-      if (it->second->stream == stream) return;  // already packaged
-      it->second->subscription->cancel();
-      it->second->packager->end();
-    }
+    if (it != entries_.end() && it->second->stream == stream) return it->second;
+    if (it != entries_.end()) replaced = it->second->feeds;
+    entry = std::make_shared<Entry>();
+    entry->stream = stream;
+    entry->presentation = std::make_shared<Presentation>(stream->name());
+    // Segment numbers start at the creation time in hundredths of a second
+    // (see PlaylistSettings): one base for every feed of this stream.
+    entry->first_msn = settings_.first_msn >= 0
+                           ? settings_.first_msn
+                           : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                     .count() /
+                                 10;
     entries_[stream->name()] = entry;
   }
-  // Subscribing replays the current GOP, so packaging starts on a keyframe.
-  entry->subscription = stream->hub().subscribe("hls", 4096, [this, weak, alive] {
-    if (!alive.lock()) return;
-    if (auto e = weak.lock()) schedule(e);
-  });
-  schedule(entry);
+  // A new stream took the name: the old one's readers get its final playlists.
+  for (const auto& f : replaced) {
+    f->subscription->cancel();
+    f->packager->end();
+  }
+  return entry;
 }
 
-void PackagingService::schedule(const std::shared_ptr<Entry>& entry) {
-  if (entry->due.exchange(true, std::memory_order_acq_rel)) return;
+void PackagingService::add(const std::shared_ptr<ingest::LiveStream>& stream) {
+  auto entry = entry_for(stream);
   {
     std::lock_guard lock(mutex_);
-    due_.push_back(entry);
+    if (entry->has_source) return;  // already packaged
+    entry->has_source = true;
+  }
+  auto settings = settings_;
+  settings.first_msn = entry->first_msn;
+  auto feed = std::make_shared<Feed>();
+  feed->source = true;
+  feed->packager = std::make_shared<StreamPackager>(stream->name(), settings);
+  attach(entry, feed, stream->hub(), VariantRole::kSource);
+}
+
+void PackagingService::add_renditions(const std::shared_ptr<ingest::LiveStream>& stream,
+                                      std::vector<RenditionFeed> renditions) {
+  if (!started_.load(std::memory_order_acquire)) return;
+  auto entry = entry_for(stream);
+  for (auto& r : renditions) {
+    auto settings = settings_;
+    settings.first_msn = entry->first_msn;
+    // The publish-delay histogram is the source's: a rendition's frames
+    // arrive later by the transcoder's own latency, measured there.
+    settings.video_publish_delay = nullptr;
+    settings.audio_publish_delay = nullptr;
+    package::hls::RenditionNames names;
+    names.video = r.name;
+    names.audio = r.carries_audio ? kTranscodedAudioRendition : "";
+    auto feed = std::make_shared<Feed>();
+    feed->hub = r.hub;
+    feed->packager = std::make_shared<StreamPackager>(stream->name(), settings, std::move(names));
+    attach(entry, feed, *r.hub, VariantRole::kTranscoded);
+  }
+}
+
+void PackagingService::attach(const std::shared_ptr<Entry>& entry, const std::shared_ptr<Feed>& feed,
+                              ingest::StreamHub& hub, VariantRole role) {
+  entry->presentation->add(feed->packager, role);
+  std::weak_ptr<Feed> weak = feed;
+  std::weak_ptr<bool> alive = alive_;
+  // Subscribing replays the current GOP, so packaging starts on a keyframe.
+  auto subscription = hub.subscribe("hls", 4096, [this, weak, alive] {
+    if (!alive.lock()) return;
+    if (auto f = weak.lock()) schedule(f);
+  });
+  {
+    std::lock_guard lock(mutex_);
+    feed->subscription = std::move(subscription);
+    entry->feeds.push_back(feed);
+  }
+  schedule(feed);
+}
+
+void PackagingService::schedule(const std::shared_ptr<Feed>& feed) {
+  if (feed->due.exchange(true, std::memory_order_acq_rel)) return;
+  {
+    std::lock_guard lock(mutex_);
+    due_.push_back(feed);
   }
   wake_.notify_one();
 }
@@ -134,13 +209,15 @@ void PackagingService::run() {
     wake_.wait_until(lock, next_housekeeping, [this] { return stopping_ || !due_.empty(); });
     if (stopping_) break;
     while (!due_.empty()) {
-      auto entry = std::move(due_.front());
+      auto feed = std::move(due_.front());
       due_.pop_front();
-      lock.unlock();
       // Cleared before draining: a frame queued meanwhile schedules it again.
-      entry->due.store(false, std::memory_order_release);
-      if (entry->subscription) drain(*entry);
-      lock.lock();
+      feed->due.store(false, std::memory_order_release);
+      if (feed->subscription) {
+        lock.unlock();
+        drain(*feed);
+        lock.lock();
+      }
     }
     const auto now = std::chrono::steady_clock::now();
     if (now >= next_housekeeping) {
@@ -152,54 +229,72 @@ void PackagingService::run() {
   }
 }
 
-void PackagingService::drain(Entry& entry) {
-  if (entry.ended) return;
+void PackagingService::drain(Feed& feed) {
+  if (feed.ended) return;
   std::uint64_t n = 0;
-  while (auto frame = entry.subscription->pop()) {
-    entry.packager->on_frame(*frame);
+  while (auto frame = feed.subscription->pop()) {
+    feed.packager->on_frame(*frame);
     ++n;
   }
   frames_->inc(n);
-  entry.packager->flush();
-  if (entry.subscription->finished()) {
-    entry.packager->end();
-    entry.ended = true;
-    entry.ended_at = std::chrono::steady_clock::now();
-    core::log::info("stream packaging ended", {{"stream", entry.stream->name()}});
+  feed.packager->flush();
+  if (feed.subscription->finished()) {
+    feed.packager->end();
+    feed.ended = true;
+    core::log::info("stream packaging ended",
+                    {{"stream", feed.packager->stream()},
+                     {"rendition", feed.packager->names().video}});
   }
 }
 
 void PackagingService::housekeeping(std::chrono::steady_clock::time_point now) {
-  std::vector<std::shared_ptr<Entry>> entries;
+  const std::int64_t now_ns = now.time_since_epoch().count();
+  std::vector<std::shared_ptr<Feed>> live;
+  std::vector<std::shared_ptr<Feed>> forgotten;
   {
     std::lock_guard lock(mutex_);
     for (auto it = entries_.begin(); it != entries_.end();) {
-      if (it->second->ended && now - it->second->ended_at > linger_) {
+      Entry& e = *it->second;
+      bool source_ended = false;
+      for (const auto& f : e.feeds) source_ended |= f->source && f->packager->ended();
+      if (source_ended && !e.ended.exchange(true)) e.ended_at_ns.store(now_ns);
+      if (e.ended.load() && now_ns - e.ended_at_ns.load() > linger_.count()) {
+        forgotten.insert(forgotten.end(), e.feeds.begin(), e.feeds.end());
         it = entries_.erase(it);
       } else {
-        entries.push_back(it->second);
+        live.insert(live.end(), e.feeds.begin(), e.feeds.end());
         ++it;
       }
     }
   }
-  for (const auto& e : entries) {
-    for (const char* r : {package::hls::kVideoRendition, package::hls::kAudioRendition}) {
-      e->packager->store(r)->expire(now);
-    }
+  for (const auto& f : forgotten) {
+    f->subscription->cancel();
+    f->packager->end();
+  }
+  for (const auto& f : live) {
+    f->packager->video_store()->expire(now);
+    f->packager->audio_store()->expire(now);
   }
 }
 
-std::shared_ptr<package::hls::StreamPackager> PackagingService::find(const std::string& stream) const {
+std::vector<std::shared_ptr<PackagingService::Feed>> PackagingService::all_feeds() const {
   std::lock_guard lock(mutex_);
-  auto it = entries_.find(stream);
-  return it == entries_.end() ? nullptr : it->second->packager;
+  std::vector<std::shared_ptr<Feed>> out;
+  for (const auto& [name, e] : entries_) out.insert(out.end(), e->feeds.begin(), e->feeds.end());
+  return out;
 }
 
-std::vector<std::shared_ptr<package::hls::StreamPackager>> PackagingService::list() const {
+std::shared_ptr<Presentation> PackagingService::find(const std::string& stream) const {
   std::lock_guard lock(mutex_);
-  std::vector<std::shared_ptr<package::hls::StreamPackager>> out;
+  auto it = entries_.find(stream);
+  return it == entries_.end() ? nullptr : it->second->presentation;
+}
+
+std::vector<std::shared_ptr<Presentation>> PackagingService::list() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::shared_ptr<Presentation>> out;
   out.reserve(entries_.size());
-  for (const auto& [name, e] : entries_) out.push_back(e->packager);
+  for (const auto& [name, e] : entries_) out.push_back(e->presentation);
   return out;
 }
 

@@ -1,19 +1,22 @@
-// PackagingService: subscribes to every live stream's hub and runs its
-// StreamPackager, so that each stream's LL-HLS renditions fill their
-// PartStores as frames arrive. Delivery (HTTP) finds packagers here by name.
+// PackagingService: the LL-HLS packaging of every live stream. Each stream has
+// a Presentation holding one StreamPackager per feed: the stream's own hub
+// (the source) and the hub of each of its transcoded renditions, so that
+// every feed fills its PartStores as frames arrive. Delivery (HTTP) finds
+// presentations here by name.
 //
-// One packaging thread serves all streams: a hub's on_ready marks its stream
-// as due (an atomic flag, then one queue push) and the thread drains due
-// streams' queues in turn, flushing each stream's chunks when its queue is
-// empty. The same thread answers blocking requests whose deadline passed
-// (every 20 ms) and forgets ended streams after `linger` (their final
-// playlists stay readable until then, or until a new stream takes the name).
+// One packaging thread serves all feeds: a hub's on_ready marks its feed as
+// due (an atomic flag, then one queue push) and the thread drains due feeds'
+// queues in turn, flushing each feed's chunks when its queue is empty. The
+// same thread answers blocking requests whose deadline passed (every 20 ms)
+// and forgets ended streams after `linger` (their final playlists stay
+// readable until then, or until a new stream takes the name).
 #pragma once
 
 #include "core/config.h"
 #include "core/metrics.h"
 #include "core/service.h"
 #include "ingest/stream_table.h"
+#include "package/hls/presentation.h"
 #include "package/hls/stream_packager.h"
 
 #include <atomic>
@@ -28,6 +31,15 @@
 
 namespace mirror::server {
 
+// A transcoded rendition of a stream, as a hub of its own.
+struct RenditionFeed {
+  std::string name;  // its folder in playback URLs ("360p")
+  std::shared_ptr<ingest::StreamHub> hub;
+  bool carries_audio = false;  // the stream's transcoded audio travels in this hub
+};
+
+inline constexpr const char* kTranscodedAudioRendition = "transcoded-audio";
+
 class PackagingService final : public core::Service {
  public:
   PackagingService(package::hls::PackagerSettings settings, ingest::StreamTable& streams,
@@ -40,27 +52,36 @@ class PackagingService final : public core::Service {
   void stop(core::Deadline deadline) override;
   core::Health health() const override;
 
+  // Any thread: packages transcoded renditions of `stream` beside its source.
+  void add_renditions(const std::shared_ptr<ingest::LiveStream>& stream,
+                      std::vector<RenditionFeed> renditions);
+
   // Any thread.
-  std::shared_ptr<package::hls::StreamPackager> find(const std::string& stream) const;
-  std::vector<std::shared_ptr<package::hls::StreamPackager>> list() const;
+  std::shared_ptr<package::hls::Presentation> find(const std::string& stream) const;
+  std::vector<std::shared_ptr<package::hls::Presentation>> list() const;
 
  private:
+  struct Feed;
   struct Entry;
+  std::shared_ptr<Entry> entry_for(const std::shared_ptr<ingest::LiveStream>& stream);
   void add(const std::shared_ptr<ingest::LiveStream>& stream);
-  void schedule(const std::shared_ptr<Entry>& entry);
+  void attach(const std::shared_ptr<Entry>& entry, const std::shared_ptr<Feed>& feed,
+              ingest::StreamHub& hub, package::hls::VariantRole role);
+  void schedule(const std::shared_ptr<Feed>& feed);
   void run();
-  void drain(Entry& entry);
+  void drain(Feed& feed);
   void housekeeping(std::chrono::steady_clock::time_point now);
+  std::vector<std::shared_ptr<Feed>> all_feeds() const;
 
   package::hls::PackagerSettings settings_;
   ingest::StreamTable& streams_;
   core::MetricsRegistry& metrics_;
   const std::chrono::nanoseconds linger_;
 
-  mutable std::mutex mutex_;  // entries_, due_
+  mutable std::mutex mutex_;  // entries_, every entry's feeds, due_
   std::condition_variable wake_;
   std::map<std::string, std::shared_ptr<Entry>> entries_;
-  std::deque<std::shared_ptr<Entry>> due_;
+  std::deque<std::shared_ptr<Feed>> due_;
   bool stopping_ = false;
   std::thread thread_;
   std::atomic<bool> started_{false};

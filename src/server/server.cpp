@@ -4,6 +4,8 @@
 #include "api/playback_routes.h"
 #include "api/player_routes.h"
 #include "server/packaging_service.h"
+#include "server/transcoding_service.h"
+#include "api/thumbnail_routes.h"
 #include "api/stream_routes.h"
 #include "ingest/ingest_service.h"
 #include "core/logging.h"
@@ -15,20 +17,8 @@
 #include "state/memory_registry.h"
 #include "storage/local_cache.h"
 
-#include <filesystem>
 
 namespace mirror::server {
-namespace {
-
-// NVDEC/NVENC need the NVIDIA driver, whose control device exists whenever a
-// GPU is usable in this container or host.
-bool nvidia_gpu_present() {
-  std::error_code ec;
-  return std::filesystem::exists("/dev/nvidiactl", ec);
-}
-
-}  // namespace
-
 Server::Server(core::Config config, core::BuildInfo build)
     : config_(std::move(config)), build_(build) {
   register_server_metrics();
@@ -76,8 +66,10 @@ void Server::build_services() {
   services_.add(std::move(registry));
   auto ingest = std::make_unique<ingest::IngestService>(config_.ingestion, registry_view, metrics_);
   ingest::IngestService* ingest_view = ingest.get();
-  services_.add(std::move(ingest));
 
+  // Packaging and transcoding start before ingest (so that they see every
+  // stream from its first frame) and stop after it (so that every stream's
+  // last frames are transcoded and packaged).
   package::hls::PackagerSettings packaging;
   packaging.part_duration = config_.packaging.part_duration;
   packaging.segment_length = config_.storage.dvr.segment_length;
@@ -86,6 +78,22 @@ void Server::build_services() {
   PackagingService* packager_view = packager.get();
   services_.add(std::move(packager));
 
+  auto transcoder = std::make_unique<TranscodingService>(
+      config_.transcoding, config_.storage.dvr.segment_length, ingest_view->streams(), metrics_,
+      [packager_view](const std::shared_ptr<ingest::LiveStream>& stream, std::vector<RenditionFeed> feeds) {
+        packager_view->add_renditions(stream, std::move(feeds));
+      });
+  TranscodingService* transcoder_view = transcoder.get();
+  services_.add(std::move(transcoder));
+  services_.add(std::move(ingest));
+
+  api::ThumbnailSource thumbnails;
+  if (config_.transcoding.enabled) {
+    thumbnails = [transcoder_view](const std::string& name, api::ThumbnailReply reply) {
+      transcoder_view->thumbnail(name, std::move(reply));
+    };
+  }
+
   // Delivery: players' HTTP on server.http_port. Players fetch several parts a
   // second: per-request lines only at debug level.
   auto delivery = make_http_service("delivery", config_.server.http_port, core::log::Level::kDebug);
@@ -93,6 +101,7 @@ void Server::build_services() {
   api::PlaybackContext playback;
   playback.find = [packager_view](const std::string& name) { return packager_view->find(name); };
   playback.list = [packager_view] { return packager_view->list(); };
+  playback.thumbnail = thumbnails;
   api::register_playback_routes(d.router(), std::move(playback));
   api::register_player_routes(d.router());
   delivery_ = delivery.get();
@@ -108,7 +117,21 @@ void Server::build_services() {
   ctx.metrics_path = config_.monitoring.metrics_path;
   ctx.health_path = config_.monitoring.health_check_path;
   api::register_admin_routes(p.router(), std::move(ctx));
-  api::register_stream_routes(p.router(), *ingest_view);
+  api::StreamDetails details = [transcoder_view, packager_view](const std::string& name, nlohmann::json& out) {
+    if (auto presentation = packager_view->find(name)) {
+      out["playback"] = {{"url", "/streams/" + name + "/index.m3u8"},
+                         {"player", "/?stream=" + name}};
+    }
+    if (auto transcode = transcoder_view->stream_json(name)) {
+      out["playback"]["multiview_url"] = "/streams/" + name + "/multiview.m3u8";
+      out["playback"]["thumbnail_url"] = "/streams/" + name + "/thumbnail.jpg";
+      out["transcode"] = std::move(*transcode);
+    }
+  };
+  api::register_stream_routes(p.router(), *ingest_view, std::move(details));
+  if (thumbnails) {
+    api::register_thumbnail_route(p.router(), "/api/v1/streams/{name}/thumbnail.jpg", thumbnails, "no-cache");
+  }
   admin_ = admin.get();
   services_.add(std::move(admin));
 
@@ -138,12 +161,6 @@ core::Status Server::start() {
   if (!tls) return tls.error();
   core::log::info(tls->generated ? "using self-signed TLS certificate" : "using TLS certificate",
                   {{"cert", tls->cert_file}, {"spki_sha256", tls->spki_sha256}});
-
-  if (config_.transcoding.use_gpu && !nvidia_gpu_present()) {
-    // One line, once: the transcoder will encode and decode on the CPU.
-    core::log::warn("transcoding.use_gpu is set but no NVIDIA GPU is present; using the CPU",
-                    {{"checked", "/dev/nvidiactl"}});
-  }
 
   io_pool_->start();
   if (auto st = services_.start(); !st) {

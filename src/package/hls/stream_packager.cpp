@@ -36,12 +36,13 @@ PlaylistSettings playlist_settings(const PackagerSettings& settings) {
 
 }  // namespace
 
-StreamPackager::StreamPackager(std::string stream, PackagerSettings settings)
+StreamPackager::StreamPackager(std::string stream, PackagerSettings settings, RenditionNames names)
     : stream_(std::move(stream)),
       settings_(settings),
-      video_store_(std::make_shared<PartStore>(kVideoRendition, media::TrackKind::kVideo,
+      names_(std::move(names)),
+      video_store_(std::make_shared<PartStore>(names_.video, media::TrackKind::kVideo,
                                                playlist_settings(settings))),
-      audio_store_(std::make_shared<PartStore>(kAudioRendition, media::TrackKind::kAudio,
+      audio_store_(std::make_shared<PartStore>(names_.audio, media::TrackKind::kAudio,
                                                playlist_settings(settings))),
       video_(video_store_),
       audio_(audio_store_) {
@@ -398,8 +399,8 @@ void StreamPackager::end() {
 }
 
 std::shared_ptr<PartStore> StreamPackager::store(std::string_view rendition) const {
-  if (rendition == kVideoRendition) return video_store_;
-  if (rendition == kAudioRendition) return audio_store_;
+  if (rendition == names_.video) return video_store_;
+  if (rendition == names_.audio) return audio_store_;
   return nullptr;
 }
 
@@ -414,51 +415,6 @@ bool StreamPackager::ended() const { return ended_.load(std::memory_order_acquir
 StreamPackager::Summary StreamPackager::summary() const {
   std::lock_guard lock(summary_mutex_);
   return summary_;
-}
-
-std::string StreamPackager::multivariant_playlist() const {
-  const Summary s = summary();
-  const bool video = s.has_video && video_store_->ready();
-  const bool audio = s.has_audio && audio_store_->ready();
-  if (!video && !audio) return {};
-  auto average = [](const PartStore& store) {
-    const double secs = store.published_seconds();
-    return secs > 0 ? static_cast<double>(store.bytes_published()) * 8 / secs : 0.0;
-  };
-  std::string out = "#EXTM3U\n#EXT-X-VERSION:6\n";
-  double peak = 0;
-  double avg = 0;
-  std::string codecs;
-  if (audio) {
-    peak += audio_store_->peak_bitrate();
-    avg += average(*audio_store_);
-    codecs = s.audio_codec;
-  }
-  if (video) {
-    peak += video_store_->peak_bitrate();
-    avg += average(*video_store_);
-    codecs = audio ? s.video_codec + "," + s.audio_codec : s.video_codec;
-  }
-  // BANDWIDTH must not be below any segment's rate; round up a little.
-  const auto bandwidth = static_cast<std::uint64_t>(std::ceil(std::max(peak, avg) * 1.05)) + 1;
-  const auto average_bandwidth = static_cast<std::uint64_t>(std::ceil(avg)) + 1;
-  if (video && audio) {
-    out += fmt::format(
-        "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"audio\",DEFAULT=YES,AUTOSELECT=YES,"
-        "CHANNELS=\"{}\",URI=\"{}/playlist.m3u8\"\n",
-        std::max(1, s.channels), kAudioRendition);
-  }
-  if (video) {
-    out += fmt::format("#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS=\"{}\",RESOLUTION={}x{}",
-                       bandwidth, average_bandwidth, codecs, s.width, s.height);
-    if (s.frame_rate > 0) out += fmt::format(",FRAME-RATE={:.3f}", s.frame_rate);
-    if (audio) out += ",AUDIO=\"audio\"";
-    out += fmt::format("\n{}/playlist.m3u8\n", kVideoRendition);
-  } else {
-    out += fmt::format("#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS=\"{}\"\n{}/playlist.m3u8\n",
-                       bandwidth, average_bandwidth, codecs, kAudioRendition);
-  }
-  return out;
 }
 
 }  // namespace mirror::package::hls

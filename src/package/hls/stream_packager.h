@@ -1,6 +1,8 @@
-// StreamPackager: the LL-HLS packaging of one live stream's source rendition.
-// Frames come in decode order from the stream's hub; video and audio become
-// two CMAF renditions ("source" and "audio"), each with its PartStore.
+// StreamPackager: the LL-HLS packaging of one feed of a live stream: its
+// source, or one of its transcoded renditions. Frames come in decode order
+// from the feed's hub; video and audio become two CMAF renditions (named
+// "source" and "audio" for the source), each with its PartStore. A
+// Presentation gathers a stream's packagers under one multivariant playlist.
 //
 // Where things are cut:
 // - video segments start on keyframes and last at least segment_length (a
@@ -51,12 +53,19 @@ struct PackagerSettings {
 inline constexpr const char* kVideoRendition = "source";
 inline constexpr const char* kAudioRendition = "audio";
 
+// The folder names of a packager's two renditions in playback URLs.
+struct RenditionNames {
+  std::string video = kVideoRendition;
+  std::string audio = kAudioRendition;
+};
+
 class StreamPackager {
  public:
-  StreamPackager(std::string stream, PackagerSettings settings);
+  StreamPackager(std::string stream, PackagerSettings settings, RenditionNames names = {});
   ~StreamPackager();
 
   const std::string& stream() const { return stream_; }
+  const RenditionNames& names() const { return names_; }
 
   // ---- packaging thread ----
   void on_frame(const media::MediaFrame& frame);
@@ -69,11 +78,11 @@ class StreamPackager {
   // ---- any thread ----
   // The rendition's store, or null for an unknown name.
   std::shared_ptr<PartStore> store(std::string_view rendition) const;
-  // True once the main rendition has a complete segment.
+  std::shared_ptr<PartStore> video_store() const { return video_store_; }
+  std::shared_ptr<PartStore> audio_store() const { return audio_store_; }
+  // True once every track that has media has a complete segment.
   bool ready() const;
   bool ended() const;
-  // The multivariant playlist (empty before ready()).
-  std::string multivariant_playlist() const;
   // Codecs and sizes for listings.
   struct Summary {
     bool has_video = false;
@@ -111,6 +120,7 @@ class StreamPackager {
 
   const std::string stream_;
   const PackagerSettings settings_;
+  const RenditionNames names_;
   std::shared_ptr<PartStore> video_store_;
   std::shared_ptr<PartStore> audio_store_;
   TrackPackager video_;

@@ -185,6 +185,34 @@ TEST_F(ConfigYamlTest, AcceptsCommaListForGpuDevices) {
   EXPECT_EQ(loaded.config.transcoding.gpu_devices, (std::vector<int>{0, 1}));
 }
 
+TEST_F(ConfigYamlTest, ReadsRenditionsAsMappingsOrText) {
+  const LoadedConfig loaded = load(
+      "transcoding:\n"
+      "  renditions:\n"
+      "    - {name: 360p, width: 640, height: 360, bitrate: 400k}\n"
+      "    - name: small\n"
+      "      width: 320\n"
+      "      height: 180\n"
+      "      bitrate: 150000\n"
+      "      fps: 15\n"
+      "    - \"tiny:160x90:100k:10\"\n");
+  EXPECT_THAT(loaded.errors, IsEmpty());
+  EXPECT_EQ(loaded.config.transcoding.renditions,
+            (std::vector<RenditionConfig>{{"360p", 640, 360, 400000, 0},
+                                          {"small", 320, 180, 150000, 15},
+                                          {"tiny", 160, 90, 100000, 10}}));
+}
+
+TEST_F(ConfigYamlTest, RejectsRenditionWithUnknownOrMissingField) {
+  const LoadedConfig loaded = load(
+      "transcoding:\n"
+      "  renditions:\n"
+      "    - {name: a, width: 640, height: 360, bitrat: 400k}\n");
+  EXPECT_THAT(loaded.errors, names("transcoding.renditions[0].bitrat", "unknown field"));
+  EXPECT_THAT(loaded.errors, names("transcoding.renditions[0]", "has no bitrate"));
+  EXPECT_THAT(loaded.config.transcoding.renditions, IsEmpty());
+}
+
 TEST_F(ConfigYamlTest, ReportsSyntaxErrorWithLineAndColumn) {
   const LoadedConfig loaded = load("server:\n  admin_port: 8080\n  http_port: [8000\n");
   ASSERT_EQ(loaded.errors.size(), 1u);
@@ -318,6 +346,21 @@ TEST_F(ConfigEnvTest, OverridesListWithCommas) {
   const LoadedConfig loaded = load("", {{"MIRROR_TRANSCODING_GPU_DEVICES", "0,1, 3"}});
   EXPECT_THAT(loaded.errors, IsEmpty());
   EXPECT_EQ(loaded.config.transcoding.gpu_devices, (std::vector<int>{0, 1, 3}));
+}
+
+TEST_F(ConfigEnvTest, OverridesRenditionsWithTextForm) {
+  const LoadedConfig loaded =
+      load("", {{"MIRROR_TRANSCODING_RENDITIONS", "360p:640x360:400k, 180p:320x180:150k:15"}});
+  EXPECT_THAT(loaded.errors, IsEmpty());
+  EXPECT_EQ(loaded.config.transcoding.renditions,
+            (std::vector<RenditionConfig>{{"360p", 640, 360, 400000, 0}, {"180p", 320, 180, 150000, 15}}));
+}
+
+TEST_F(ConfigEnvTest, RejectsMalformedRenditionText) {
+  for (const char* text : {"360p", "360p:640:400k", "360p:640x360:fast", "a:1x2:3:4:5", "a:640x360:400k:x"}) {
+    const LoadedConfig loaded = load("", {{"MIRROR_TRANSCODING_RENDITIONS", text}});
+    EXPECT_THAT(loaded.errors, names("MIRROR_TRANSCODING_RENDITIONS", "is not a rendition")) << text;
+  }
 }
 
 TEST_F(ConfigEnvTest, EmptyListVariableClearsList) {
@@ -629,6 +672,45 @@ TEST_F(ConfigValidateTest, RejectsZeroMaxQueueSize) {
               Contains("transcoding.max_queue_size: 0 must be at least 1"));
 }
 
+TEST_F(ConfigValidateTest, DefaultRenditionComesFromTheOutputKeys) {
+  TranscodingConfig t;
+  EXPECT_EQ(effective_renditions(t), (std::vector<RenditionConfig>{{"360p", 640, 360, 400000, 30}}));
+  t.output_width = 1280;
+  t.output_height = 720;
+  t.output_fps = 25;
+  t.renditions = {{"a", 320, 180, 150000, 0}, {"b", 640, 360, 400000, 15}};
+  EXPECT_EQ(effective_renditions(t),
+            (std::vector<RenditionConfig>{{"a", 320, 180, 150000, 25}, {"b", 640, 360, 400000, 15}}));
+}
+
+TEST_F(ConfigValidateTest, RejectsBadRenditions) {
+  const auto violations = violations_after([](Config& c) {
+    c.transcoding.renditions = {{"source", 640, 360, 400000, 0},
+                                {"a/b", 640, 360, 400000, 0},
+                                {"x", 641, 360, 400000, 0},
+                                {"y", 640, 360, 1000, 0},
+                                {"z", 640, 360, 400000, 500},
+                                {"z", 640, 360, 400000, 0}};
+  });
+  EXPECT_THAT(violations, names("transcoding.renditions[0].name", "is taken"));
+  EXPECT_THAT(violations, names("transcoding.renditions[1].name", "1-32 characters"));
+  EXPECT_THAT(violations, names("transcoding.renditions[2].width", "641"));
+  EXPECT_THAT(violations, names("transcoding.renditions[3].bitrate", "1000"));
+  EXPECT_THAT(violations, names("transcoding.renditions[4].fps", "500"));
+  EXPECT_THAT(violations, names("transcoding.renditions[5].name", "earlier rendition"));
+}
+
+TEST_F(ConfigValidateTest, RejectsUnknownProfileRateAndSampleRate) {
+  const auto violations = violations_after([](Config& c) {
+    c.transcoding.profile = "extended";
+    c.transcoding.output_fps = 0;
+    c.transcoding.audio_sample_rate = 47999;
+  });
+  EXPECT_THAT(violations, names("transcoding.profile", "\"extended\""));
+  EXPECT_THAT(violations, names("transcoding.output_fps", "0"));
+  EXPECT_THAT(violations, names("transcoding.audio_sample_rate", "47999"));
+}
+
 TEST_F(ConfigValidateTest, RejectsNegativeGpuDevice) {
   EXPECT_THAT(violations_after([](Config& c) {
                 c.transcoding.gpu_devices = {0, -1};
@@ -765,7 +847,19 @@ Config unusual_config(const std::string& dir) {
   c.ingestion.rtp = {false, 7002, 268435456, 999us};
   c.ingestion.max_streams = 1000;
   c.ingestion.reconnect_delay = 7ns;
-  c.transcoding = {false, {}, 1920, 1080, 6000000, 128000, 256, 1};
+  c.transcoding.enabled = false;
+  c.transcoding.use_gpu = false;
+  c.transcoding.gpu_devices = {};
+  c.transcoding.output_width = 1920;
+  c.transcoding.output_height = 1080;
+  c.transcoding.output_bitrate = 6000000;
+  c.transcoding.output_fps = 60;
+  c.transcoding.profile = "high";
+  c.transcoding.audio_bitrate = 128000;
+  c.transcoding.audio_sample_rate = 0;
+  c.transcoding.worker_threads = 256;
+  c.transcoding.max_queue_size = 1;
+  c.transcoding.renditions = {{"720p", 1280, 720, 3000000, 25}, {"yes", 320, 180, 150000, 0}};
   c.packaging = {333ms, 3};
   c.storage.s3 = {true, "http://minio:9000", "null", "yes", "AKIA", "~", false};
   c.storage.local = {dir + "/cache", 1, 36h};

@@ -1,5 +1,7 @@
 #include "package/hls/stream_packager.h"
 
+#include "package/hls/presentation.h"
+
 #include "package_test_util.h"
 #include "support/playlist_text.h"
 
@@ -147,7 +149,9 @@ TEST(StreamPackagerTest, AudioFollowsTheVideoCuts) {
   // Each reports the other.
   EXPECT_TRUE(contains(video, "#EXT-X-RENDITION-REPORT:URI=\"../audio/playlist.m3u8\""));
   EXPECT_TRUE(contains(audio, "#EXT-X-RENDITION-REPORT:URI=\"../source/playlist.m3u8\""));
-  const std::string mv = p.multivariant_playlist();
+  Presentation presentation("cam");
+  presentation.add(std::shared_ptr<StreamPackager>(&p, [](StreamPackager*) {}), VariantRole::kSource);
+  const std::string mv = presentation.multivariant_playlist(VariantScope::kAll);
   EXPECT_NE(mv.find("CODECS=\"avc1.64001f,mp4a.40.2\""), std::string::npos) << mv;
   EXPECT_NE(mv.find("RESOLUTION=1280x720"), std::string::npos);
   EXPECT_NE(mv.find("AUDIO=\"audio\""), std::string::npos);
@@ -361,7 +365,9 @@ TEST(StreamPackagerTest, DropsVideoBeforeTheFirstKeyframe) {
   for (int i = 1; i < 10; ++i) p.on_frame(video_frame(config, i * 3000, false));
   EXPECT_EQ(p.skipped_frames(), 9u);
   EXPECT_FALSE(p.ready());
-  EXPECT_TRUE(p.multivariant_playlist().empty());
+  Presentation presentation("cam");
+  presentation.add(std::shared_ptr<StreamPackager>(&p, [](StreamPackager*) {}), VariantRole::kSource);
+  EXPECT_TRUE(presentation.multivariant_playlist(VariantScope::kAll).empty());
 }
 
 }  // namespace

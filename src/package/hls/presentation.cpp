@@ -1,0 +1,206 @@
+#include "package/hls/presentation.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <initializer_list>
+#include <optional>
+
+namespace mirror::package::hls {
+namespace {
+
+double average_bitrate(const PartStore& store) {
+  const double secs = store.published_seconds();
+  return secs > 0 ? static_cast<double>(store.bytes_published()) * 8 / secs : 0.0;
+}
+
+// Browsers decode H.264 (and AAC); a source in anything else goes after the
+// renditions made for them, so that players starting with the first variant
+// start with something they can play.
+bool browsers_decode(const StreamPackager::Summary& s) {
+  return !s.has_video || s.video_codec.starts_with("avc");
+}
+
+struct AudioGroup {
+  std::shared_ptr<PartStore> store;
+  StreamPackager::Summary summary;
+};
+
+}  // namespace
+
+Presentation::Presentation(std::string stream) : stream_(std::move(stream)) {}
+
+Presentation::~Presentation() {
+  // Stores may outlive this presentation (held by readers): cut their link back.
+  for (const Feed& f : feeds()) {
+    f.packager->video_store()->set_report_source({});
+    f.packager->audio_store()->set_report_source({});
+  }
+}
+
+void Presentation::add(std::shared_ptr<StreamPackager> packager, VariantRole role) {
+  {
+    std::lock_guard lock(mutex_);
+    feeds_.push_back({packager, role});
+  }
+  for (const auto& store : {packager->video_store(), packager->audio_store()}) {
+    const PartStore* self = store.get();
+    store->set_report_source([this, self] { return reports_for(self); });
+  }
+}
+
+std::vector<Presentation::Feed> Presentation::feeds() const {
+  std::lock_guard lock(mutex_);
+  return feeds_;
+}
+
+std::shared_ptr<StreamPackager> Presentation::source() const {
+  std::lock_guard lock(mutex_);
+  for (const Feed& f : feeds_) {
+    if (f.role == VariantRole::kSource) return f.packager;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<PartStore> Presentation::store(std::string_view rendition) const {
+  for (const Feed& f : feeds()) {
+    if (auto s = f.packager->store(rendition)) return s;
+  }
+  return nullptr;
+}
+
+Presentation::Rendition Presentation::rendition(std::string_view name) const {
+  for (const Feed& f : feeds()) {
+    auto store = f.packager->store(name);
+    if (!store) continue;
+    const auto s = f.packager->summary();
+    // A feed's track without media is no rendition (an audio-only source has
+    // no video rendition), unless the feed has no media yet at all.
+    const bool video = store->kind() == media::TrackKind::kVideo;
+    if (video ? (!s.has_video && s.has_audio) : !s.has_audio) return {};
+    return {f.packager, store};
+  }
+  return {};
+}
+
+bool Presentation::ended() const {
+  auto src = source();
+  return src != nullptr && src->ended();
+}
+
+std::vector<RenditionReport> Presentation::reports_for(const PartStore* self) const {
+  std::vector<RenditionReport> out;
+  for (const Feed& f : feeds()) {
+    for (const auto& other : {f.packager->video_store(), f.packager->audio_store()}) {
+      if (other.get() == self) continue;
+      auto last = other->last_part();
+      if (!last) continue;
+      out.push_back({fmt::format("../{}/playlist.m3u8", other->rendition()), last->msn, last->part});
+    }
+  }
+  return out;
+}
+
+std::shared_ptr<PartStore> Presentation::pending(VariantScope scope) const {
+  for (const Feed& f : feeds()) {
+    if (scope == VariantScope::kTranscoded && f.role != VariantRole::kTranscoded) continue;
+    const auto& p = *f.packager;
+    if (p.ended()) continue;  // what it has is all it will have
+    const auto s = p.summary();
+    if (!s.has_video && !s.has_audio) return p.video_store();
+    if (s.has_video && !p.video_store()->ready()) return p.video_store();
+    if (s.has_audio && !p.audio_store()->ready()) return p.audio_store();
+  }
+  return nullptr;
+}
+
+std::string Presentation::multivariant_playlist(VariantScope scope) const {
+  const auto all = feeds();
+  std::vector<Feed> in_scope;
+  for (const Feed& f : all) {
+    if (scope == VariantScope::kAll || f.role == VariantRole::kTranscoded) in_scope.push_back(f);
+  }
+  // Order: source first when browsers decode it, else after the renditions.
+  std::stable_sort(in_scope.begin(), in_scope.end(), [](const Feed& a, const Feed& b) {
+    auto rank = [](const Feed& f) {
+      if (f.role == VariantRole::kTranscoded) return 1;
+      return browsers_decode(f.packager->summary()) ? 0 : 2;
+    };
+    return rank(a) < rank(b);
+  });
+
+  // The shared audio of the transcoded renditions: the first transcoded feed
+  // with playable audio.
+  std::optional<AudioGroup> transcoded_audio;
+  for (const Feed& f : all) {
+    if (f.role != VariantRole::kTranscoded) continue;
+    const auto s = f.packager->summary();
+    if (s.has_audio && f.packager->audio_store()->ready()) {
+      transcoded_audio = AudioGroup{f.packager->audio_store(), s};
+      break;
+    }
+  }
+
+  std::string media;
+  std::string variants;
+  std::vector<std::string> groups_written;
+  auto write_group = [&](const AudioGroup& g) {
+    const std::string& name = g.store->rendition();
+    if (std::find(groups_written.begin(), groups_written.end(), name) != groups_written.end()) return;
+    groups_written.push_back(name);
+    media += fmt::format(
+        "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"{0}\",NAME=\"{0}\",DEFAULT=YES,AUTOSELECT=YES,"
+        "CHANNELS=\"{1}\",URI=\"{0}/playlist.m3u8\"\n",
+        name, std::max(1, g.summary.channels));
+  };
+  auto bandwidths = [](std::initializer_list<const PartStore*> stores) {
+    double peak = 0;
+    double avg = 0;
+    for (const PartStore* s : stores) {
+      if (s == nullptr) continue;
+      peak += s->peak_bitrate();
+      avg += average_bitrate(*s);
+    }
+    // BANDWIDTH must not be below any segment's rate; round up a little.
+    return std::pair{static_cast<std::uint64_t>(std::ceil(std::max(peak, avg) * 1.05)) + 1,
+                     static_cast<std::uint64_t>(std::ceil(avg)) + 1};
+  };
+
+  for (const Feed& f : in_scope) {
+    const auto& p = *f.packager;
+    const auto s = p.summary();
+    const bool video = s.has_video && p.video_store()->ready();
+    const bool audio = s.has_audio && p.audio_store()->ready();
+    if (video) {
+      std::optional<AudioGroup> group;
+      if (audio) {
+        group = AudioGroup{p.audio_store(), s};
+      } else if (f.role == VariantRole::kTranscoded && transcoded_audio) {
+        group = transcoded_audio;
+      }
+      const auto [bandwidth, average] =
+          bandwidths({p.video_store().get(), group ? group->store.get() : nullptr});
+      std::string codecs = s.video_codec;
+      if (group) codecs += "," + group->summary.audio_codec;
+      variants += fmt::format(
+          "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS=\"{}\",RESOLUTION={}x{}",
+          bandwidth, average, codecs, s.width, s.height);
+      if (s.frame_rate > 0) variants += fmt::format(",FRAME-RATE={:.3f}", s.frame_rate);
+      if (group) {
+        write_group(*group);
+        variants += fmt::format(",AUDIO=\"{}\"", group->store->rendition());
+      }
+      variants += fmt::format("\n{}/playlist.m3u8\n", p.video_store()->rendition());
+    } else if (audio && !s.has_video) {
+      // A feed without video is an audio-only variant.
+      const auto [bandwidth, average] = bandwidths({p.audio_store().get()});
+      variants += fmt::format("#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS=\"{}\"\n{}/playlist.m3u8\n",
+                              bandwidth, average, s.audio_codec, p.audio_store()->rendition());
+    }
+  }
+  if (variants.empty()) return {};
+  return "#EXTM3U\n#EXT-X-VERSION:6\n" + media + variants;
+}
+
+}  // namespace mirror::package::hls

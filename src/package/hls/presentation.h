@@ -1,0 +1,82 @@
+// Presentation: every LL-HLS rendition of one live stream under one name: the
+// source's video and audio, and each transcoded rendition with the transcoded
+// audio. It finds a rendition by its folder name, links all of them by
+// EXT-X-RENDITION-REPORT, and writes the two multivariant playlists:
+// - everything (index.m3u8): the source first when browsers decode it (H.264),
+//   after the transcoded renditions when they mostly do not (HEVC);
+// - transcoded only (multiview.m3u8): what a wall of small players may climb
+//   to, never the full-rate source.
+// Each feed of the stream (the source, each transcoded rendition) has its own
+// StreamPackager; the transcoded ones share the audio of the first transcoded
+// feed that carries audio.
+//
+// Threads: add() from the packaging thread; everything else from any thread.
+// The presentation's mutex only guards its list of packagers and is never held
+// while calling into a PartStore, so a store may ask it for reports while
+// holding its own lock.
+#pragma once
+
+#include "package/hls/part_store.h"
+#include "package/hls/stream_packager.h"
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mirror::package::hls {
+
+enum class VariantRole { kSource, kTranscoded };
+
+// Which variants a multivariant playlist lists.
+enum class VariantScope { kAll, kTranscoded };
+
+class Presentation {
+ public:
+  explicit Presentation(std::string stream);
+  ~Presentation();
+  Presentation(const Presentation&) = delete;
+  Presentation& operator=(const Presentation&) = delete;
+
+  const std::string& stream() const { return stream_; }
+
+  // Adds a feed's packager; its renditions join the reports of all others.
+  void add(std::shared_ptr<StreamPackager> packager, VariantRole role);
+
+  // ---- any thread ----
+  std::shared_ptr<StreamPackager> source() const;
+  // Packagers with their roles, in the order they were added.
+  struct Feed {
+    std::shared_ptr<StreamPackager> packager;
+    VariantRole role;
+  };
+  std::vector<Feed> feeds() const;
+  // The store of a rendition folder ("source", "audio", "360p", ...), or null.
+  std::shared_ptr<PartStore> store(std::string_view rendition) const;
+  // The same with the packager that fills it; both null for an unknown name
+  // or a track the feed does not have.
+  struct Rendition {
+    std::shared_ptr<StreamPackager> packager;
+    std::shared_ptr<PartStore> store;
+  };
+  Rendition rendition(std::string_view name) const;
+  // The source has ended (the transcoded feeds end with it).
+  bool ended() const;
+
+  // The store a multivariant request should wait for: a rendition in scope
+  // that has media (or may still get some) but no complete segment yet. Null
+  // when everything in scope is playable, or gone for good.
+  std::shared_ptr<PartStore> pending(VariantScope scope) const;
+  // The multivariant playlist of `scope`; empty while nothing in it is playable.
+  std::string multivariant_playlist(VariantScope scope) const;
+
+ private:
+  std::vector<RenditionReport> reports_for(const PartStore* self) const;
+
+  const std::string stream_;
+  mutable std::mutex mutex_;  // feeds_ only; a leaf lock
+  std::vector<Feed> feeds_;
+};
+
+}  // namespace mirror::package::hls

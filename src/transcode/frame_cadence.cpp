@@ -1,0 +1,59 @@
+#include "transcode/frame_cadence.h"
+
+extern "C" {
+#include <libavutil/rational.h>
+}
+
+#include <algorithm>
+#include <cmath>
+
+namespace mirror::transcode {
+
+Rate rate_from_fps(double fps) {
+  if (!(fps > 0) || !std::isfinite(fps)) return {};
+  const AVRational q = av_d2q(fps, 1001000);
+  return {q.num, q.den};
+}
+
+FrameCadence::FrameCadence(Rate source, int max_fps) {
+  max_fps = std::max(1, max_fps);
+  // A source within a hair of the cap keeps its rate: 30000/1001 under 30.
+  if (source.valid() && source.value() <= max_fps + 1e-6) {
+    output_ = source;
+  } else {
+    output_ = {max_fps, 1};
+  }
+  period_ = 90000.0 * output_.den / output_.num;
+  source_period_ = source.valid() ? 90000.0 * source.den / source.num : 0.0;
+}
+
+int FrameCadence::frames_per_keyframe(std::chrono::nanoseconds interval) const {
+  const double frames = std::chrono::duration<double>(interval).count() * output_.value();
+  return std::max(1, static_cast<int>(std::lround(frames)));
+}
+
+void FrameCadence::restart(std::int64_t origin90k) {
+  started_ = true;
+  origin_ = origin90k;
+}
+
+std::int64_t FrameCadence::nearest_slot(double pts90k) const {
+  return static_cast<std::int64_t>(std::floor((pts90k - static_cast<double>(origin_)) / period_ + 0.5));
+}
+
+std::optional<std::int64_t> FrameCadence::slot_of(std::int64_t pts90k) const {
+  const std::int64_t slot = nearest_slot(static_cast<double>(pts90k));
+  if (source_period_ > 0 && source_period_ < period_ - 1e-6) {
+    // Faster source: the picture one source period earlier decides. If it
+    // falls into the same slot, that one fills it.
+    const std::int64_t before = nearest_slot(static_cast<double>(pts90k) - source_period_);
+    if (before == slot) return std::nullopt;
+  }
+  return slot;
+}
+
+std::int64_t FrameCadence::time_of(std::int64_t slot) const {
+  return origin_ + std::llround(static_cast<double>(slot) * period_);
+}
+
+}  // namespace mirror::transcode
