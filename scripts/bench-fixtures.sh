@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Makes (once) the reference benchmark fixtures in build/fixtures and prints the
-# path of the one asked for: h264 (1080p50 H.264 50 Mbit/s + AAC, 60 s, ~380 MB)
-# or hevc (1080p50 HEVC 50 Mbit/s + AAC, 4 s).
+# path of the one asked for:
+#   h264     1080p50 H.264 50 Mbit/s + AAC, 60 s, ~380 MB (x264 ultrafast, no B-frames)
+#   h264-10  the same, 10 s
+#   hevc     1080p50 HEVC 50 Mbit/s + AAC, 10 s, from x265's own GOP structure
+#            (preset faster: open GOP, 4 B-frames in a pyramid), keyframe every 1 s
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=build/fixtures
@@ -21,12 +24,20 @@ case "${1:-h264}" in
     fi
     echo "$sixty"
     ;;
+  h264-10)
+    echo "$ten"
+    ;;
   hevc)
-    hevc="$dir/hevc_1080p50_50M_4s.ts"
+    hevc="$dir/hevc_1080p50_50M_10s.ts"
     if [[ ! -f "$hevc" ]]; then
-      ffmpeg -hide_banner -loglevel error -y -i "$ten" -t 4 -c:v libx265 -preset ultrafast \
-        -x265-params log-level=error -b:v 50M -g 50 -c:a copy -f mpegts "$hevc.tmp" && mv "$hevc.tmp" "$hevc"
+      ffmpeg -hide_banner -loglevel error -y -i "$ten" -c:v libx265 -preset faster \
+        -x265-params log-level=error:keyint=50 -b:v 50M -maxrate 50M -bufsize 50M -c:a copy \
+        -f mpegts "$hevc.tmp" && mv "$hevc.tmp" "$hevc"
     fi
     echo "$hevc"
+    ;;
+  *)
+    echo "bench-fixtures: unknown fixture $1 (h264, h264-10, hevc)" >&2
+    exit 2
     ;;
 esac

@@ -103,8 +103,9 @@ TranscodingService::TranscodingService(core::TranscodingConfig config, std::chro
       on_renditions_(std::move(on_renditions)) {
   latency_ = &metrics_
                   .histogram("mirror_transcode_latency_seconds",
-                             "From a source frame's arrival at the ingest to its encoded picture in a "
-                             "rendition (queueing, decoding, scaling, encoding)",
+                             "From the arrival of the source frame that completed a picture (the "
+                             "decoder's output) to the picture encoded in a rendition: queueing, "
+                             "decoding, scaling, encoding; not the source's own B-frame reordering",
                              {0.01, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2})
                   .get();
   metrics_.gauge("mirror_transcode_streams", "Streams being transcoded")
@@ -123,7 +124,7 @@ TranscodingService::~TranscodingService() {
   alive_.reset();
 }
 
-transcode::TranscodeSettings TranscodingService::settings_for_stream() const {
+transcode::TranscodeSettings TranscodingService::settings_for_stream(std::size_t streams) const {
   transcode::TranscodeSettings s;
   for (const auto& r : core::effective_renditions(config_)) {
     s.renditions.push_back({r.name, r.width, r.height, r.bitrate, r.fps});
@@ -132,10 +133,13 @@ transcode::TranscodeSettings TranscodingService::settings_for_stream() const {
   s.audio_bitrate = config_.audio_bitrate;
   s.audio_sample_rate = config_.audio_sample_rate;
   s.keyframe_interval = segment_length_;
-  // Frame threads sized to the pool, but no more than the machine has: each
-  // one adds a picture of delay.
+  // Frame threads sized to the pool: its share for each stream being
+  // transcoded, and no more than the machine has. One stream alone gets the
+  // cores (headroom for a heavy source); with many, each decoder gets one
+  // thread and the pool runs them side by side, which spends the least CPU.
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  s.decoder_threads = std::clamp(config_.worker_threads, 1, cores);
+  const int share = config_.worker_threads / static_cast<int>(std::max<std::size_t>(1, streams));
+  s.decoder_threads = std::clamp(share, 1, cores);
   return s;
 }
 
@@ -234,7 +238,12 @@ void TranscodingService::add(const std::shared_ptr<ingest::LiveStream>& stream) 
     placement.gpu = entry->gpu;
     placement.path = entry->gpu && entry->gpu->nvenc() ? TranscodePath::kGpu : TranscodePath::kHybrid;
   }
-  auto settings = settings_for_stream();
+  std::size_t streams = 1;
+  {
+    std::lock_guard lock(mutex_);
+    streams += entries_.size();
+  }
+  auto settings = settings_for_stream(streams);
   std::vector<RenditionFeed> feeds;
   for (std::size_t i = 0; i < settings.renditions.size(); ++i) {
     auto hub = std::make_shared<ingest::StreamHub>(stream->name() + "/" + settings.renditions[i].name);

@@ -76,7 +76,7 @@ class TranscodingService final : public core::Service {
   void remove_metrics(const Entry& entry);
   void housekeeping();
   std::shared_ptr<Entry> find(const std::string& stream) const;
-  transcode::TranscodeSettings settings_for_stream() const;
+  transcode::TranscodeSettings settings_for_stream(std::size_t streams) const;
 
   const core::TranscodingConfig config_;
   const std::chrono::nanoseconds segment_length_;

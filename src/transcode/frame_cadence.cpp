@@ -24,7 +24,6 @@ FrameCadence::FrameCadence(Rate source, int max_fps) {
     output_ = {max_fps, 1};
   }
   period_ = 90000.0 * output_.den / output_.num;
-  source_period_ = source.valid() ? 90000.0 * source.den / source.num : 0.0;
 }
 
 int FrameCadence::frames_per_keyframe(std::chrono::nanoseconds interval) const {
@@ -37,23 +36,27 @@ void FrameCadence::restart(std::int64_t origin90k) {
   origin_ = origin90k;
 }
 
-std::int64_t FrameCadence::nearest_slot(double pts90k) const {
-  return static_cast<std::int64_t>(std::floor((pts90k - static_cast<double>(origin_)) / period_ + 0.5));
-}
-
-std::optional<std::int64_t> FrameCadence::slot_of(std::int64_t pts90k) const {
-  const std::int64_t slot = nearest_slot(static_cast<double>(pts90k));
-  if (source_period_ > 0 && source_period_ < period_ - 1e-6) {
-    // Faster source: the picture one source period earlier decides. If it
-    // falls into the same slot, that one fills it.
-    const std::int64_t before = nearest_slot(static_cast<double>(pts90k) - source_period_);
-    if (before == slot) return std::nullopt;
-  }
-  return slot;
+std::int64_t FrameCadence::slot_of(std::int64_t pts90k) const {
+  return static_cast<std::int64_t>(
+      std::floor(static_cast<double>(pts90k - origin_) / period_ + 0.5));
 }
 
 std::int64_t FrameCadence::time_of(std::int64_t slot) const {
   return origin_ + std::llround(static_cast<double>(slot) * period_);
+}
+
+bool SlotClaims::free(std::int64_t slot) const {
+  return std::find(slots_.begin(), slots_.end(), slot) == slots_.end();
+}
+
+void SlotClaims::claim(std::int64_t slot) {
+  if (free(slot)) slots_.push_back(slot);
+  // Bounded whatever the input: far more than any decoder's reorder depth.
+  if (slots_.size() > 64) slots_.erase(slots_.begin());
+}
+
+void SlotClaims::output(std::int64_t last_output) {
+  std::erase_if(slots_, [last_output](std::int64_t s) { return s <= last_output; });
 }
 
 }  // namespace mirror::transcode

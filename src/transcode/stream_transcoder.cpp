@@ -51,6 +51,7 @@ struct StreamTranscoder::Rendition {
   FrameCadence cadence;
   int keyframe_every = 15;
   std::optional<std::int64_t> last_slot;
+  SlotClaims claims;
   std::unique_ptr<PictureScaler> scaler;
   std::unique_ptr<VideoEncoder> encoder;
   bool failed = false;
@@ -232,24 +233,47 @@ void StreamTranscoder::on_video(const media::MediaFrame& frame) {
   }
   const auto ref = media::picture_reference(frame.codec, frame.payload.bytes());
   if (ref.known && frame.codec == media::Codec::kHevc) max_temporal_id_ = std::max(max_temporal_id_, ref.temporal_id);
-  if (cadence_started_ && ref.known && !ref.reference && !frame.keyframe &&
-      (frame.codec != media::Codec::kHevc || ref.temporal_id >= max_temporal_id_)) {
-    // Nothing refers to this picture: decode it only if a rendition wants it.
+  if (!cadence_started_ && frame.keyframe) {
+    // With the stream's own frame rate known, the grid starts here and
+    // pictures can be left undecoded from the start.
+    const Rate source = rate_from_fps(decoder_config_->frame_rate);
+    if (source.valid()) start_cadence(frame.pts, source);
+  }
+  if (cadence_started_) {
+    // Which renditions still need a picture for this one's slot.
     bool wanted = false;
     for (const auto& r : renditions_) {
       if (r->failed || finished_[r->index]) continue;
-      const auto slot = r->cadence.slot_of(frame.pts);
-      wanted |= slot && (!r->last_slot || *slot > *r->last_slot);
+      const std::int64_t slot = r->cadence.slot_of(frame.pts);
+      wanted |= (!r->last_slot || slot > *r->last_slot) && r->claims.free(slot);
     }
-    if (!wanted) {
+    const bool disposable = ref.known && !ref.reference && !frame.keyframe &&
+                            (frame.codec != media::Codec::kHevc || ref.temporal_id >= max_temporal_id_);
+    if (disposable && !wanted) {
+      // Nothing refers to this picture and its slot has one already.
       not_decoded_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
+    for (const auto& r : renditions_) r->claims.claim(r->cadence.slot_of(frame.pts));
   }
   arrivals_.emplace_back(frame.pts, frame.arrival);
   while (arrivals_.size() > 128) arrivals_.pop_front();
+  completed_by_ = frame.arrival;
   decoder_->decode(frame, [this](AVFrame* picture) { on_picture(picture); });
   decode_errors_.store(video_errors_before_ + decoder_->errors(), std::memory_order_relaxed);
+}
+
+void StreamTranscoder::start_cadence(std::int64_t origin90k, Rate source) {
+  for (auto& r : renditions_) {
+    r->cadence = FrameCadence(source, r->spec.max_fps);
+    r->cadence.restart(origin90k);
+    r->keyframe_every = r->cadence.frames_per_keyframe(settings_.keyframe_interval);
+    r->last_slot.reset();
+    r->claims.clear();
+    std::lock_guard lock(status_mutex_);
+    status_.renditions[r->index].frame_rate = r->cadence.output_rate().value();
+  }
+  cadence_started_ = true;
 }
 
 std::chrono::system_clock::time_point StreamTranscoder::arrival_of(std::int64_t pts) const {
@@ -267,10 +291,10 @@ void StreamTranscoder::on_picture(AVFrame* picture) {
   }
   if (thumbnails_.wanted()) make_thumbnail();
   if (!cadence_started_) {
-    // The grid starts at the first picture; its rate is the stream's, from
-    // its timing information or, without it, from the pictures' spacing.
-    Rate source = rate_from_fps(decoder_config_ ? decoder_config_->frame_rate : 0.0);
-    if (!source.valid() && arrivals_.size() >= 2) {
+    // No frame rate in the stream's timing information: it is measured from
+    // the spacing of the pictures seen so far, and the grid starts here.
+    Rate source;
+    if (arrivals_.size() >= 2) {
       std::int64_t step = 0;
       for (std::size_t i = 1; i < arrivals_.size(); ++i) {
         const std::int64_t d = arrivals_[i].first - arrivals_[i - 1].first;
@@ -278,23 +302,16 @@ void StreamTranscoder::on_picture(AVFrame* picture) {
       }
       if (step > 0 && step < k90kHz) source = rate_from_fps(static_cast<double>(k90kHz) / step);
     }
-    for (auto& r : renditions_) {
-      r->cadence = FrameCadence(source, r->spec.max_fps);
-      r->cadence.restart(picture->pts);
-      r->keyframe_every = r->cadence.frames_per_keyframe(settings_.keyframe_interval);
-      r->last_slot.reset();
-      std::lock_guard lock(status_mutex_);
-      status_.renditions[r->index].frame_rate = r->cadence.output_rate().value();
-    }
-    cadence_started_ = true;
+    start_cadence(picture->pts, source);
   }
   const auto arrival = arrival_of(picture->pts);
   system_copy_ready_ = false;
   for (auto& r : renditions_) {
     if (r->failed || finished_[r->index]) continue;
-    const auto slot = r->cadence.slot_of(picture->pts);
-    if (!slot || (r->last_slot && *slot <= *r->last_slot)) continue;  // surplus picture
-    encode_rendition(*r, *picture, *slot, arrival);
+    const std::int64_t slot = r->cadence.slot_of(picture->pts);
+    if (r->last_slot && slot <= *r->last_slot) continue;  // the slot is filled: a surplus picture
+    encode_rendition(*r, *picture, slot, arrival);
+    r->claims.output(slot);
   }
 }
 
@@ -335,10 +352,9 @@ bool StreamTranscoder::open_encoder(Rendition& r, const AVFrame& picture) {
   o.color_trc = picture.color_trc;
   o.colorspace = picture.colorspace;
   const std::size_t index = r.index;
-  auto encoder = VideoEncoder::open(o, [this, index](media::MediaFrame f) {
-    if (latency_ != nullptr && f.arrival.time_since_epoch().count() != 0) {
-      latency_->observe(
-          std::chrono::duration<double>(std::chrono::system_clock::now() - f.arrival).count());
+  auto encoder = VideoEncoder::open(o, [this, index](media::MediaFrame f, std::chrono::system_clock::time_point started) {
+    if (latency_ != nullptr && started.time_since_epoch().count() != 0) {
+      latency_->observe(std::chrono::duration<double>(std::chrono::system_clock::now() - started).count());
     }
     {
       std::lock_guard lock(status_mutex_);
@@ -394,7 +410,7 @@ void StreamTranscoder::encode_rendition(Rendition& r, const AVFrame& picture, st
   std::uint64_t repeated = 0;
   for (std::int64_t s = first; s <= slot; ++s) {
     const bool keyframe = !r.last_slot || s % r.keyframe_every == 0;
-    auto st = r.encoder->encode(**prepared, s, r.cadence.time_of(s), keyframe, arrival);
+    auto st = r.encoder->encode(**prepared, s, r.cadence.time_of(s), keyframe, arrival, completed_by_);
     if (!st) {
       transcode_log().log(stream_ + "/" + r.spec.name + "/encode", core::log::Level::kWarn,
                           "picture not encoded",
@@ -472,6 +488,8 @@ void StreamTranscoder::publish(std::size_t index, media::MediaFrame frame) {
 }
 
 void StreamTranscoder::drain_video() {
+  // What comes out now was completed by the end of the input.
+  completed_by_ = std::chrono::system_clock::now();
   if (decoder_) {
     decoder_->drain([this](AVFrame* picture) { on_picture(picture); });
     video_errors_before_ += decoder_->errors();
@@ -481,6 +499,7 @@ void StreamTranscoder::drain_video() {
     r->encoder.reset();
     r->scaler.reset();
     r->last_slot.reset();
+    r->claims.clear();
     r->failed = false;
   }
   decoder_.reset();

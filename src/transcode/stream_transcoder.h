@@ -120,6 +120,7 @@ class StreamTranscoder {
   void on_audio(const media::MediaFrame& frame);
   bool open_decoder(const media::MediaFrame& frame);
   void on_picture(AVFrame* picture);
+  void start_cadence(std::int64_t origin90k, Rate source);
   void encode_rendition(Rendition& r, const AVFrame& picture, std::int64_t slot,
                         std::chrono::system_clock::time_point arrival);
   core::Result<const AVFrame*> prepare(Rendition& r, const AVFrame& picture);
@@ -152,6 +153,9 @@ class StreamTranscoder {
   int max_temporal_id_ = 0;
   std::optional<std::int64_t> last_video_dts_;
   std::deque<std::pair<std::int64_t, std::chrono::system_clock::time_point>> arrivals_;
+  // Arrival of the source frame being decoded: the pictures it completes are
+  // timed from it (the source's own reordering delay is not the transcoder's).
+  std::chrono::system_clock::time_point completed_by_{};
   av::FramePtr latest_keyframe_;
   // The current picture in system memory when NVDEC left it on the GPU and a
   // rendition needs it on the CPU (downloaded once per picture).

@@ -5,6 +5,7 @@
 
 extern "C" {
 #include <libavcodec/avcodec.h>
+#include <libavutil/buffer.h>
 #include <libavutil/hwcontext.h>
 #include <libavutil/mem.h>
 #include <libavutil/opt.h>
@@ -94,11 +95,16 @@ bool VideoDecoder::decode(const media::MediaFrame& frame, const PictureSink& sin
   if (payload.empty()) return true;
   av_packet_unref(packet_.get());
   // The payload is shared and has no padding after it: the decoder gets a copy.
-  if (av_new_packet(packet_.get(), static_cast<int>(payload.size())) < 0) {
+  AVBufferRef* buffer = packet_buffer(payload.size() + AV_INPUT_BUFFER_PADDING_SIZE);
+  if (buffer == nullptr) {
     ++refused_;
     return false;
   }
+  packet_->buf = buffer;
+  packet_->data = buffer->data;
+  packet_->size = static_cast<int>(payload.size());
   std::memcpy(packet_->data, payload.data(), payload.size());
+  std::memset(packet_->data + payload.size(), 0, AV_INPUT_BUFFER_PADDING_SIZE);
   packet_->pts = frame.pts;
   packet_->dts = frame.dts;
   if (frame.keyframe) packet_->flags |= AV_PKT_FLAG_KEY;
@@ -117,6 +123,22 @@ bool VideoDecoder::decode(const media::MediaFrame& frame, const PictureSink& sin
   }
   receive(sink);
   return true;
+}
+
+AVBufferRef* VideoDecoder::packet_buffer(std::size_t size) {
+  if (size > (std::size_t{1} << 28)) return nullptr;
+  std::size_t index = 0;
+  std::size_t capacity = 64 * 1024;
+  while (capacity < size) {
+    capacity *= 2;
+    ++index;
+  }
+  while (pools_.size() <= index) pools_.emplace_back(nullptr, [](AVBufferPool* p) { av_buffer_pool_uninit(&p); });
+  if (!pools_[index]) {
+    pools_[index].reset(av_buffer_pool_init(capacity, nullptr));
+    if (!pools_[index]) return nullptr;
+  }
+  return av_buffer_pool_get(pools_[index].get());
 }
 
 void VideoDecoder::receive(const PictureSink& sink) {

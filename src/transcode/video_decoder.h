@@ -19,8 +19,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 extern "C" {
+struct AVBufferPool;
 struct AVBufferRef;
 struct AVFrame;
 }
@@ -68,8 +70,14 @@ class VideoDecoder final : public av::CodecErrorCounter {
   VideoDecoder() = default;
   void receive(const PictureSink& sink);
 
+  // Packet buffers, reused: a copy of each access unit (with the zeroed
+  // padding FFmpeg reads past the end) without a fresh allocation, and its
+  // page faults, per picture. One pool per power-of-two size.
+  AVBufferRef* packet_buffer(std::size_t size);
+
   av::CodecContextPtr context_;
   av::PacketPtr packet_;
+  std::vector<std::unique_ptr<AVBufferPool, void (*)(AVBufferPool*)>> pools_;
   av::FramePtr picture_;
   bool on_gpu_ = false;
   std::uint64_t refused_ = 0;

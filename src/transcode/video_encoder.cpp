@@ -83,13 +83,14 @@ core::Result<std::unique_ptr<VideoEncoder>> VideoEncoder::open(const Options& op
   e->assembler_ = std::make_unique<media::VideoAccessUnitAssembler>(
       media::Codec::kH264, [self](media::MediaFrame f) {
         ++self->frames_out_;
-        self->sink_(std::move(f));
+        self->sink_(std::move(f), self->started_);
       });
   return e;
 }
 
 core::Status VideoEncoder::encode(const AVFrame& picture, std::int64_t index, std::int64_t time90k,
-                                  bool keyframe, std::chrono::system_clock::time_point arrival) {
+                                  bool keyframe, std::chrono::system_clock::time_point arrival,
+                                  std::chrono::system_clock::time_point started) {
   av_frame_unref(input_.get());
   if (const int ret = av_frame_ref(input_.get(), &picture); ret < 0) {
     return core::Error(core::ErrorCode::kInternal, "cannot reference a picture: " + av::error_text(ret));
@@ -97,7 +98,7 @@ core::Status VideoEncoder::encode(const AVFrame& picture, std::int64_t index, st
   input_->pts = index;
   input_->pict_type = keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
   input_->sample_aspect_ratio = AVRational{1, 1};
-  pending_.push_back({index, time90k, arrival});
+  pending_.push_back({index, time90k, arrival, started});
   if (pending_.size() > 256) pending_.pop_front();  // an encoder that never answers
   const int ret = avcodec_send_frame(context_.get(), input_.get());
   av_frame_unref(input_.get());
@@ -117,6 +118,7 @@ void VideoEncoder::receive() {
       if (pending_.front().index == packet_->pts) {
         time90k = pending_.front().time90k;
         arrival = pending_.front().arrival;
+        started_ = pending_.front().started;
         found = true;
       }
       pending_.pop_front();

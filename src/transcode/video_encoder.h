@@ -46,7 +46,9 @@ class VideoEncoder final : public av::CodecErrorCounter {
     // Colour description of the source, written into the VUI.
     int color_primaries = 2, color_trc = 2, colorspace = 2;  // 2: unspecified
   };
-  using FrameSink = std::function<void(media::MediaFrame)>;
+  // An encoded picture, and when the source frame that completed it (the
+  // decoder's output) arrived: what the transcoder's own latency counts from.
+  using FrameSink = std::function<void(media::MediaFrame frame, std::chrono::system_clock::time_point started)>;
 
   static core::Result<std::unique_ptr<VideoEncoder>> open(const Options& options, FrameSink sink);
   ~VideoEncoder();
@@ -54,9 +56,10 @@ class VideoEncoder final : public av::CodecErrorCounter {
   VideoEncoder& operator=(const VideoEncoder&) = delete;
 
   // Encodes `picture` as output frame number `index` (in 1/rate units from
-  // the start of the grid) at `time90k`. `arrival` is the source frame's.
+  // the start of the grid) at `time90k`. `arrival` is the source picture's
+  // (it becomes the output frame's), `started` see FrameSink.
   core::Status encode(const AVFrame& picture, std::int64_t index, std::int64_t time90k, bool keyframe,
-                      std::chrono::system_clock::time_point arrival);
+                      std::chrono::system_clock::time_point arrival, std::chrono::system_clock::time_point started);
   // Every access unit still inside (none with x264's zerolatency).
   void drain();
 
@@ -81,9 +84,11 @@ class VideoEncoder final : public av::CodecErrorCounter {
     std::int64_t index;
     std::int64_t time90k;
     std::chrono::system_clock::time_point arrival;
+    std::chrono::system_clock::time_point started;
   };
   std::deque<Pending> pending_;
   std::uint64_t frames_out_ = 0;
+  std::chrono::system_clock::time_point started_{};  // of the access unit being assembled
 };
 
 }  // namespace mirror::transcode
