@@ -1,0 +1,163 @@
+#include "package/hls/presentation.h"
+
+#include "package_test_util.h"
+
+#include <gtest/gtest.h>
+
+namespace mirror::package::hls {
+namespace {
+
+using testing::audio_config;
+using testing::audio_frame;
+using testing::video_config;
+using testing::video_frame;
+
+PackagerSettings settings() {
+  PackagerSettings s;
+  s.first_msn = 1000;
+  return s;
+}
+
+// Two seconds of 30 fps video (GOP 15) and 48 kHz audio into `p`.
+void feed(StreamPackager& p, media::CodecConfigPtr video, bool with_audio = true, bool with_video = true) {
+  auto audio = audio_config();
+  std::int64_t audio_pts = 0;
+  for (int i = 0; i < 60; ++i) {
+    const std::int64_t dts = 900000 + i * 3000;
+    if (with_video) p.on_frame(video_frame(video, dts, i % 15 == 0, 2000));
+    while (with_audio && audio_pts * 90000 / 48000 < dts - 900000 + 3000) {
+      p.on_frame(audio_frame(audio, audio_pts + std::int64_t{900000} * 48000 / 90000));
+      audio_pts += 1024;
+    }
+    p.flush();
+  }
+}
+
+media::CodecConfigPtr small_video() {
+  auto c = std::make_shared<media::CodecConfig>(*video_config());
+  c->width = 640;
+  c->height = 360;
+  c->codec_string = "avc1.42c01e";
+  return c;
+}
+
+std::shared_ptr<StreamPackager> rendition(const std::string& name, bool audio) {
+  RenditionNames names;
+  names.video = name;
+  names.audio = audio ? "transcoded-audio" : "";
+  return std::make_shared<StreamPackager>("cam", settings(), names);
+}
+
+TEST(PresentationTest, H264SourceComesFirstAndEachVariantHasItsAudio) {
+  Presentation p("cam");
+  auto source = std::make_shared<StreamPackager>("cam", settings());
+  auto small = rendition("360p", true);
+  p.add(source, VariantRole::kSource);
+  p.add(small, VariantRole::kTranscoded);
+  feed(*source, video_config());
+  feed(*small, small_video());
+  EXPECT_EQ(p.pending(VariantScope::kAll), nullptr);
+  const std::string all = p.multivariant_playlist(VariantScope::kAll);
+  const auto source_at = all.find("source/playlist.m3u8");
+  const auto small_at = all.find("360p/playlist.m3u8");
+  ASSERT_NE(source_at, std::string::npos) << all;
+  ASSERT_NE(small_at, std::string::npos) << all;
+  EXPECT_LT(source_at, small_at);
+  EXPECT_NE(all.find("GROUP-ID=\"audio\""), std::string::npos);
+  EXPECT_NE(all.find("GROUP-ID=\"transcoded-audio\""), std::string::npos);
+  EXPECT_NE(all.find("CODECS=\"avc1.42c01e,mp4a.40.2\",RESOLUTION=640x360,FRAME-RATE=30.000,AUDIO=\"transcoded-audio\""),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("RESOLUTION=1280x720,FRAME-RATE=30.000,AUDIO=\"audio\""), std::string::npos) << all;
+
+  const std::string multiview = p.multivariant_playlist(VariantScope::kTranscoded);
+  EXPECT_EQ(multiview.find("source/"), std::string::npos) << multiview;
+  EXPECT_EQ(multiview.find("GROUP-ID=\"audio\""), std::string::npos) << multiview;
+  EXPECT_NE(multiview.find("360p/playlist.m3u8"), std::string::npos);
+}
+
+TEST(PresentationTest, HevcSourceComesAfterTheRenditionsBrowsersDecode) {
+  Presentation p("cam");
+  auto source = std::make_shared<StreamPackager>("cam", settings());
+  auto small = rendition("360p", true);
+  p.add(source, VariantRole::kSource);
+  p.add(small, VariantRole::kTranscoded);
+  // Packaged as H.264 here, but named as HEVC, which is all the order looks at.
+  auto hevc = std::make_shared<media::CodecConfig>(*video_config());
+  hevc->codec_string = "hvc1.1.6.L120.90";
+  feed(*source, hevc);
+  feed(*small, small_video());
+  const std::string all = p.multivariant_playlist(VariantScope::kAll);
+  EXPECT_LT(all.find("360p/playlist.m3u8"), all.find("source/playlist.m3u8")) << all;
+  EXPECT_NE(all.find("hvc1.1.6.L120.90"), std::string::npos);
+}
+
+TEST(PresentationTest, FurtherRenditionsShareTheTranscodedAudio) {
+  Presentation p("cam");
+  auto source = std::make_shared<StreamPackager>("cam", settings());
+  auto first = rendition("360p", true);
+  auto second = rendition("180p", false);
+  p.add(source, VariantRole::kSource);
+  p.add(first, VariantRole::kTranscoded);
+  p.add(second, VariantRole::kTranscoded);
+  feed(*source, video_config());
+  feed(*first, small_video());
+  feed(*second, small_video(), /*with_audio=*/false);
+  const std::string multiview = p.multivariant_playlist(VariantScope::kTranscoded);
+  EXPECT_NE(multiview.find("AUDIO=\"transcoded-audio\"\n180p/playlist.m3u8"), std::string::npos) << multiview;
+  // Only one EXT-X-MEDIA for the shared group.
+  EXPECT_EQ(multiview.find("GROUP-ID=\"transcoded-audio\""), multiview.rfind("GROUP-ID=\"transcoded-audio\""));
+  // Unused audio store of the second feed is no rendition.
+  EXPECT_EQ(p.rendition("").store, nullptr);
+  EXPECT_NE(p.rendition("180p").store, nullptr);
+  EXPECT_NE(p.rendition("transcoded-audio").store, nullptr);
+}
+
+TEST(PresentationTest, WaitsForARenditionWithoutMediaUntilItEnds) {
+  Presentation p("cam");
+  auto source = std::make_shared<StreamPackager>("cam", settings());
+  auto small = rendition("360p", true);
+  p.add(source, VariantRole::kSource);
+  p.add(small, VariantRole::kTranscoded);
+  feed(*source, video_config());
+  EXPECT_EQ(p.pending(VariantScope::kAll), small->video_store());
+  EXPECT_EQ(p.pending(VariantScope::kTranscoded), small->video_store());
+  // The transcoder gave up on it (an undecodable source): nothing to wait for.
+  small->end();
+  EXPECT_EQ(p.pending(VariantScope::kAll), nullptr);
+  EXPECT_TRUE(p.multivariant_playlist(VariantScope::kTranscoded).empty());
+  EXPECT_NE(p.multivariant_playlist(VariantScope::kAll).find("source/playlist.m3u8"), std::string::npos);
+}
+
+TEST(PresentationTest, EveryPlaylistReportsEveryOtherRendition) {
+  Presentation p("cam");
+  auto source = std::make_shared<StreamPackager>("cam", settings());
+  auto small = rendition("360p", true);
+  p.add(source, VariantRole::kSource);
+  p.add(small, VariantRole::kTranscoded);
+  feed(*source, video_config());
+  feed(*small, small_video());
+  const std::string text(p.store("360p")->playlist(false).view());
+  for (const char* other : {"../source/", "../audio/", "../transcoded-audio/"}) {
+    EXPECT_NE(text.find(std::string("#EXT-X-RENDITION-REPORT:URI=\"") + other), std::string::npos) << other;
+  }
+  EXPECT_EQ(text.find("URI=\"../360p/"), std::string::npos);
+}
+
+TEST(PresentationTest, AudioOnlySourceHasNoVideoRendition) {
+  Presentation p("radio");
+  auto source = std::make_shared<StreamPackager>("radio", settings());
+  p.add(source, VariantRole::kSource);
+  auto audio = audio_config();
+  for (int i = 0; i < 200; ++i) {
+    source->on_frame(audio_frame(audio, i * 1024));
+    source->flush();
+  }
+  EXPECT_EQ(p.rendition("source").store, nullptr);
+  EXPECT_NE(p.rendition("audio").store, nullptr);
+  const std::string all = p.multivariant_playlist(VariantScope::kAll);
+  EXPECT_NE(all.find("CODECS=\"mp4a.40.2\"\naudio/playlist.m3u8"), std::string::npos) << all;
+}
+
+}  // namespace
+}  // namespace mirror::package::hls
