@@ -313,12 +313,29 @@ class StreamCheck {
   }
 
   // §4.4.5.4: each report is checked against the reported rendition's own
-  // playlist, fetched right after.
+  // playlist, fetched right after. A media playlist may be listed by more
+  // than one multivariant playlist of the stream (Mirror's multiview.m3u8
+  // lists the transcoded renditions of index.m3u8), so a report may name a
+  // rendition this multivariant does not list: it must then still be a
+  // media playlist in the stream's folder, and is checked the same way.
   async checkRenditionReports(r, current) {
+    const streamFolder = new URL('.', this.url).href;
     for (const report of current.playlist.renditionReports) {
       if (!report.uri) continue;
       const targetUrl = new URL(report.uri, current.url).href;
       const target = this.renditions.find((o) => o.url === targetUrl);
+      if (!target && targetUrl.startsWith(streamFolder)) {
+        // Its own rules are checked with the multivariant that lists it;
+        // here it only has to exist and bear the report out.
+        const res = await this.request(targetUrl, PLAIN_TIMEOUT_MS);
+        const unlisted = !res.error && res.status === 200 ? readPlaylist(res.body.toString('utf8')) : undefined;
+        if (unlisted?.kind !== 'media') {
+          this.report([violation('rendition-report', current.url, report, `${targetUrl} is no media playlist of this stream`)]);
+          continue;
+        }
+        this.report(checkRenditionReport(current.playlist, current.url, report, unlisted, targetUrl));
+        continue;
+      }
       if (!target) {
         this.report([violation('rendition-report', current.url, report, `${targetUrl} is no rendition of this stream`)]);
         continue;
