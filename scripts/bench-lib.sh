@@ -56,10 +56,15 @@ stop_mirror() {
 
 # 640x360 30 fps x264 zerolatency (GOP 1 s) + AAC in one PES per frame: light
 # enough to leave the CPU to the server and a browser on a small machine.
+# LIVE_CODEC=hevc sends x265 (ultrafast, GOP 1 s, its own B-frames) instead.
 start_live_sender() {
+  local video=(-c:v libx264 -preset ultrafast -tune zerolatency -g 30 -sc_threshold 0)
+  if [ "${LIVE_CODEC:-h264}" = hevc ]; then
+    video=(-c:v libx265 -preset ultrafast -x265-params keyint=30:log-level=error)
+  fi
   ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=640x360:rate=30 \
     -f lavfi -i sine=frequency=440:sample_rate=48000 \
-    -c:v libx264 -preset ultrafast -tune zerolatency -g 30 -sc_threshold 0 -pix_fmt yuv420p \
+    "${video[@]}" -pix_fmt yuv420p \
     -c:a aac -b:a 64k -pes_payload_size 0 -f mpegts \
     "srt://127.0.0.1:$((port_base + 3))?mode=caller&pkt_size=1316&streamid=$1" &
   sender=$!

@@ -11,3 +11,8 @@ echo "== TS demux + access units against ffmpeg (1080p50 H.264, 50 Mbit/s, 60 s)
 build/bench/bench/bench_ts_ingest "$(bash scripts/bench-fixtures.sh h264)" 3
 echo "== live SRT ingest (1, 5 and 25 publishers)"
 bash scripts/bench-srt-ingest.sh
+echo "== transcoding against ffmpeg (1080p50 HEVC and H.264, 50 Mbit/s, 10 s), with SSIM"
+build/bench/bench/bench_transcode "$(bash scripts/bench-fixtures.sh hevc)" 3 --ssim
+build/bench/bench/bench_transcode "$(bash scripts/bench-fixtures.sh h264-10)" 3 --ssim
+echo "== live transcoding: HEVC 1080p50 streams at once, latency"
+bash scripts/bench-transcode-live.sh

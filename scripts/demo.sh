@@ -47,7 +47,25 @@ setsid ffmpeg -hide_banner -loglevel error -re \
   -c:a aac -b:a 128k -pes_payload_size 0 \
   -f mpegts "srt://127.0.0.1:${srt_port}?mode=caller&pkt_size=1316&streamid=demo" &
 sender=$!
-trap 'trap - INT TERM EXIT; kill $sender 2>/dev/null; kill -TERM $pid 2>/dev/null; wait $pid' INT TERM EXIT
+senders="$sender"
+trap 'trap - INT TERM EXIT; kill $senders 2>/dev/null; kill -TERM $pid 2>/dev/null; wait $pid' INT TERM EXIT
+
+# With DEMO_HEVC=1, a second stream in HEVC (x265's own GOP structure: open
+# GOP, B-frames), which browsers cannot decode: the player shows it through
+# its H.264 rendition.
+hevc_note="An HEVC source as well: make demo DEMO_HEVC=1 (stream \"demo-hevc\")."
+if [[ "${DEMO_HEVC:-0}" == 1 ]]; then
+  label_hevc="drawtext=fontfile=${font}:fontsize=28:fontcolor=white:box=1:boxcolor=black@0.5:boxborderw=8:x=24:y=24:text='Mirror demo (HEVC source)'"
+  setsid ffmpeg -hide_banner -loglevel error -re \
+    -f lavfi -i "testsrc2=size=1280x720:rate=30,${clock},${label_hevc}" \
+    -f lavfi -i sine=frequency=660:sample_rate=48000 \
+    -c:v libx265 -preset ultrafast -x265-params keyint=30:log-level=error -pix_fmt yuv420p \
+    -c:a aac -b:a 128k -pes_payload_size 0 \
+    -f mpegts "srt://127.0.0.1:${srt_port}?mode=caller&pkt_size=1316&streamid=demo-hevc" &
+  senders="$senders $!"
+  hevc_note="HEVC source \"demo-hevc\" (played through its H.264 rendition):
+  player:   http://127.0.0.1:${http_port}/?stream=demo-hevc"
+fi
 
 # The player needs the first complete segment (about a second).
 for _ in $(seq 1 100); do
@@ -64,11 +82,14 @@ done
 cat <<MSG
 
 Mirror is running (pid $pid), with a test stream "demo" published over SRT.
-  player:   http://127.0.0.1:${http_port}/?stream=demo
-  playlist: http://127.0.0.1:${http_port}/streams/demo/index.m3u8
-  streams:  http://127.0.0.1:${admin_port}/api/v1/streams
-  health:   http://127.0.0.1:${admin_port}/health
-  metrics:  http://127.0.0.1:${admin_port}/metrics
+  player:    http://127.0.0.1:${http_port}/?stream=demo
+  playlist:  http://127.0.0.1:${http_port}/streams/demo/index.m3u8 (source and 640x360 rendition)
+  multiview: http://127.0.0.1:${http_port}/streams/demo/multiview.m3u8 (the 640x360 rendition only)
+  thumbnail: http://127.0.0.1:${http_port}/streams/demo/thumbnail.jpg
+  streams:   http://127.0.0.1:${admin_port}/api/v1/streams/demo (transcoding, audio levels)
+  health:    http://127.0.0.1:${admin_port}/health
+  metrics:   http://127.0.0.1:${admin_port}/metrics
+${hevc_note}
 Publish your own: ffmpeg ... -f mpegts "srt://HOST:${srt_port}?streamid=NAME"
 Open the player in a browser; press Ctrl-C here to stop.
 

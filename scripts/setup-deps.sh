@@ -48,13 +48,19 @@ if ((${#missing[@]})); then
   fi
   echo "setup-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # Installing redis-server, nginx or prometheus would start them as services
+  # listening on their public ports. Tests start their own, on loopback. A
+  # policy-rc.d that refuses every start keeps the packages' services down
+  # for this install only; one the machine already has is left as it is, and
+  # no process that was running before is touched.
+  policy=/usr/sbin/policy-rc.d
+  if [[ ! -e "$policy" ]]; then
+    printf '#!/bin/sh\n# mirror setup-deps: no service starts during this install\nexit 101\n' > "$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
-  # Debian starts no services in containers, but make sure nothing we installed
-  # is left listening on a public port.
-  for svc in redis-server nginx prometheus; do
-    pkill -x "$svc" 2>/dev/null || true
-  done
 fi
 
 # npm packages pinned by package-lock.json; reinstall only when the lock changed.

@@ -21,6 +21,7 @@
   const MEDIA_RECOVERY_WINDOW_MS = 60000;
   const ERRORS_SHOWN = 5;
   const STREAM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+  const VIEW = new URLSearchParams(window.location.search).get('view');
   const HLS_MIME = 'application/vnd.apple.mpegurl';
 
   const $ = (id) => document.getElementById(id);
@@ -175,6 +176,9 @@
 
   function describeSource(entry) {
     const parts = [];
+    if (session && session.url && entry.multiview_url && session.url === entry.multiview_url) {
+      parts.push('played through its H.264 rendition:');
+    }
     const v = entry.video;
     const a = entry.audio;
     if (v) {
@@ -258,7 +262,7 @@
       s.seenInList = true;
       setNowState(entry.state);
       if (entry.state === 'live' || entry.state === 'reconnecting') {
-        start(s, entry.url || defaultUrl(s.name));
+        start(s, playbackUrl(entry));
         return;
       }
       setStatus(s, 'waiting', entry.state === 'ended'
@@ -295,6 +299,17 @@
     if (!s.ended && s.seenInList && (!entry || entry.state === 'ended')) {
       markEnded(s, entry ? 'the publisher has left' : 'the stream is gone');
     }
+  }
+
+  // Browsers decode H.264 but mostly not HEVC: an HEVC source plays through
+  // its H.264 renditions (the stream's multiview playlist); any other source
+  // through its full playlist, source first.
+  // With ?view=multiview the page plays the renditions only, as a wall does.
+  function playbackUrl(entry) {
+    const codec = entry.video && typeof entry.video.codec === 'string' ? entry.video.codec : '';
+    const multiview = typeof entry.multiview_url === 'string' ? entry.multiview_url : null;
+    if (multiview && (/^(hvc1|hev1)/.test(codec) || VIEW === 'multiview')) return multiview;
+    return entry.url || defaultUrl(entry.name);
   }
 
   function defaultUrl(name) {
@@ -367,8 +382,9 @@
       if (s !== session) return;
       window.mirror = { hls, video: ui.video, stream: s.name };
     });
-    hls.on(Hls.Events.MANIFEST_PARSED, () => {
+    hls.on(Hls.Events.MANIFEST_PARSED, (event, data) => {
       if (s !== session) return;
+      pinBestLevel(hls, data.levels);
       noteLoad(s);
       playWhenAllowed(s);
     });
@@ -393,6 +409,21 @@
 
     hls.loadSource(url);
     hls.attachMedia(ui.video);
+  }
+
+  // One stream on a monitoring page plays at the best quality the browser
+  // decodes (hls.js has dropped the variants it cannot play), never switching:
+  // hls.js's automatic switching takes a held LL-HLS request (a part not
+  // produced yet) for a slow network, abandons it and switches down, and a
+  // switch between variants with different audio groups (source audio,
+  // transcoded audio) races its own audio buffer at startup.
+  function pinBestLevel(hls, levels) {
+    if (!Array.isArray(levels) || levels.length < 2) return;
+    let best = 0;
+    levels.forEach((level, i) => {
+      if ((level.bitrate || 0) > (levels[best].bitrate || 0)) best = i;
+    });
+    hls.currentLevel = best;
   }
 
   function noteLoad(s) {
@@ -602,9 +633,11 @@
     if (typeof latency !== 'number' || typeof target !== 'number') return;
     const behind = latency - target;
     const ahead = bufferedAhead(video);
+    // Faster only with a few parts in hand: playing at 1.15x eats into the
+    // buffer, and a buffer of one part stalls on the first late one.
     let rate = 1;
-    if (behind > 0.1 && ahead > 0.2) rate = CATCH_UP_RATE;
-    else if (video.playbackRate > 1 && behind > 0.03 && ahead > 0.1) rate = video.playbackRate;
+    if (behind > 0.1 && ahead > 0.3) rate = CATCH_UP_RATE;
+    else if (video.playbackRate > 1 && behind > 0.03 && ahead > 0.25) rate = video.playbackRate;
     if (video.playbackRate !== rate) video.playbackRate = rate;
   }
 

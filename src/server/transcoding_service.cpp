@@ -22,6 +22,8 @@ constexpr std::chrono::milliseconds kMaxLag{1000};
 constexpr int kFramesPerTurn = 8;
 // A stream that lost a GOP this recently is "degraded".
 constexpr std::chrono::seconds kDegradedFor{10};
+// The transcode workers' nice value above the process's.
+constexpr int kWorkerNice = 5;
 
 nlohmann::json decibels(double db) {
   // JSON has no -inf: silence is null.
@@ -106,7 +108,8 @@ TranscodingService::TranscodingService(core::TranscodingConfig config, std::chro
                              "From the arrival of the source frame that completed a picture (the "
                              "decoder's output) to the picture encoded in a rendition: queueing, "
                              "decoding, scaling, encoding; not the source's own B-frame reordering",
-                             {0.01, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2})
+                             {0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.06, 0.075, 0.1, 0.125,
+                              0.15, 0.2, 0.3, 0.5, 1, 2})
                   .get();
   metrics_.gauge("mirror_transcode_streams", "Streams being transcoded")
       .with_callback({}, [this] {
@@ -162,7 +165,9 @@ core::Status TranscodingService::start() {
                       {{"reason", gpus_.refusal()}});
     }
   }
-  pool_ = std::make_unique<transcode::WorkerPool>(config_.worker_threads, "transcode");
+  // Below the ingest, packaging and delivery threads: when the machine is
+  // short of CPU the renditions wait (and drop GOPs), the sources never do.
+  pool_ = std::make_unique<transcode::WorkerPool>(config_.worker_threads, "transcode", kWorkerNice);
   pool_->start();
   {
     std::lock_guard lock(mutex_);

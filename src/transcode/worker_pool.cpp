@@ -1,12 +1,15 @@
 #include "transcode/worker_pool.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 
 namespace mirror::transcode {
 
-WorkerPool::WorkerPool(int threads, std::string name) : threads_(std::max(1, threads)), name_(std::move(name)) {}
+WorkerPool::WorkerPool(int threads, std::string name, int nice)
+    : threads_(std::max(1, threads)), name_(std::move(name)), nice_(nice) {}
 
 WorkerPool::~WorkerPool() { stop(); }
 
@@ -19,6 +22,12 @@ void WorkerPool::start() {
     workers_.emplace_back([this, i] {
       const std::string thread_name = (name_ + "-" + std::to_string(i)).substr(0, 15);
       pthread_setname_np(pthread_self(), thread_name.c_str());
+      if (nice_ != 0) {
+        // Per thread on Linux; a refusal (no permission to lower a nice
+        // value) leaves the thread at the process's priority.
+        const id_t tid = static_cast<id_t>(gettid());
+        setpriority(PRIO_PROCESS, tid, getpriority(PRIO_PROCESS, tid) + nice_);
+      }
       work();
     });
   }

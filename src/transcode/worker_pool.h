@@ -4,6 +4,11 @@
 // busy stream cannot starve the others. Scheduling costs an atomic exchange
 // when the job is already queued or running.
 //
+// The workers can run at a lower CPU priority (a nice value, which the
+// decoder and encoder threads they start inherit), so that on a busy machine
+// transcoding waits rather than the ingest, packaging and delivery of the
+// sources.
+//
 // Threads: schedule() from any thread; run() of a job on one worker at a
 // time, with everything the previous turn wrote visible to the next.
 #pragma once
@@ -33,7 +38,8 @@ class WorkerPool {
     std::atomic<int> state_{kIdle};
   };
 
-  explicit WorkerPool(int threads, std::string name = "transcode");
+  // `nice`: added to each worker's nice value (0: the process's priority).
+  explicit WorkerPool(int threads, std::string name = "transcode", int nice = 0);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
@@ -50,6 +56,7 @@ class WorkerPool {
 
   const int threads_;
   const std::string name_;
+  const int nice_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::shared_ptr<Job>> queue_;

@@ -5,6 +5,7 @@
 //   node tests/browser/play.mjs --page http://127.0.0.1:PORT/ --stream NAME \
 //        [--seconds 30] [--json -|FILE] [--max-stall-ms 300] \
 //        [--allow-error DETAILS]... [--start-timeout-ms 10000] [--keep-samples]
+//        [--warmup-ms 0]
 //
 // The page (PAGE?stream=NAME) plays the stream with hls.js and sets
 // window.mirror = { hls, video } once it has attached it. An init script
@@ -17,7 +18,9 @@
 // navigation, currentTime advanced by at least 80 % of the wall time since
 // then, no stall lasted longer than --max-stall-ms, hls.js raised no fatal
 // error and no other error than the --allow-error ones (hls.js `details`
-// names such as bufferStalledError). Exit status 0 when it passes, 1 with
+// names such as bufferStalledError); stalls and non-fatal errors that begin
+// within --warmup-ms of the start are reported but forgiven. Exit status 0
+// when it passes, 1 with
 // the reasons when not, 2 on a usage error.
 //
 // Output (--json - to stdout, --json FILE to a file; see analysePlayback):
@@ -34,6 +37,7 @@
 //   level: { live, partTarget, partHoldBack, holdBack, targetDuration,
 //            canBlockReload, canSkipUntil, targetLatency }
 //   quality: { totalFrames, droppedFrames }, pageErrors, sampleCount,
+//   playlistUrl (the multivariant playlist hls.js loaded),
 //   samples (with --keep-samples)
 
 import { writeFile } from 'node:fs/promises';
@@ -141,6 +145,7 @@ function collectProbe() {
     level: null,
     quality: null,
     buffered: probe.trackBuffered ? probe.trackBuffered() : null,
+    playlistUrl: probe.hls ? probe.hls.url || null : null,
   };
   if (probe.hls) {
     const d = probe.hls.latestLevelDetails;
@@ -166,6 +171,7 @@ function collectProbe() {
 // after the player attached and returns analysePlayback's verdict.
 export async function playStream({
   page, stream, seconds = 30, maxStallMs = 300, allowErrors = [], startTimeoutMs = 10000, keepSamples = false,
+  warmupMs = 0,
 }) {
   const url = new URL(page);
   url.searchParams.set('stream', stream);
@@ -197,7 +203,7 @@ export async function playStream({
     await browser.close();
   }
   const result = analysePlayback(data ?? { attachedAt: null, samples: [], hlsErrors: [], videoEvents: [] }, {
-    navigationStart, maxStallMs, allowErrors, startTimeoutMs, keepSamples,
+    navigationStart, maxStallMs, allowErrors, startTimeoutMs, keepSamples, warmupMs,
   });
   if (attachProblem) result.reasons.unshift(attachProblem);
   result.ok = result.reasons.length === 0;
@@ -207,7 +213,7 @@ export async function playStream({
 
 // Judges what the probe recorded. Pure, so tests can feed it samples.
 // Times in the result are milliseconds since navigation.
-export function analysePlayback(data, { navigationStart, maxStallMs = 300, allowErrors = [], startTimeoutMs = 10000, keepSamples = false }) {
+export function analysePlayback(data, { navigationStart, maxStallMs = 300, allowErrors = [], startTimeoutMs = 10000, keepSamples = false, warmupMs = 0 }) {
   const since = (t) => (t === null || t === undefined ? null : Math.round(t - navigationStart));
   const samples = data.samples;
   const reasons = [];
@@ -280,10 +286,15 @@ export function analysePlayback(data, { navigationStart, maxStallMs = 300, allow
         `(${Math.round((advancedS / (wallMs / 1000)) * 100)} %, needs ${MIN_ADVANCE_RATIO * 100} %)`);
     }
   }
-  // One sample interval of stillness is the sampling's own jitter.
+  // One sample interval of stillness is the sampling's own jitter. Stalls
+  // and non-fatal errors that begin in the warm-up (the first --warmup-ms of
+  // playback: hls.js seeking to the live edge and catching up) are listed
+  // but do not fail the run.
+  const warmupEnd = startedMs === null ? null : startedMs + warmupMs;
+  const inWarmup = (atMs) => warmupMs > 0 && warmupEnd !== null && atMs !== null && atMs < warmupEnd;
   const realStalls = stalls.filter((s) => s.durationMs > SAMPLE_INTERVAL_MS * 1.5);
   const longestStallMs = realStalls.reduce((m, s) => Math.max(m, s.durationMs), 0);
-  for (const s of realStalls.filter((x) => x.durationMs > maxStallMs)) {
+  for (const s of realStalls.filter((x) => x.durationMs > maxStallMs && !inWarmup(x.atMs))) {
     reasons.push(`stall of ${s.durationMs} ms at currentTime ${round(s.currentTime, 3)}${s.ongoing ? ' (still stalled at the end)' : ''}, limit ${maxStallMs} ms`);
   }
 
@@ -293,7 +304,7 @@ export function analysePlayback(data, { navigationStart, maxStallMs = 300, allow
   for (const e of hlsErrors) {
     if (e.fatal) reasons.push(`fatal hls.js error ${e.details} at ${e.atMs} ms${e.reason ? `: ${e.reason}` : ''}`);
   }
-  const unexpected = hlsErrors.filter((e) => !e.fatal && !allowErrors.includes(e.details));
+  const unexpected = hlsErrors.filter((e) => !e.fatal && !allowErrors.includes(e.details) && !inWarmup(e.atMs));
   const unexpectedKinds = [...new Set(unexpected.map((e) => e.details))];
   for (const details of unexpectedKinds) {
     const n = unexpected.filter((e) => e.details === details).length;
@@ -316,12 +327,14 @@ export function analysePlayback(data, { navigationStart, maxStallMs = 300, allow
     longestStallMs,
     jumps,
     hlsErrors,
+    warmupMs,
     videoEvents: { counts, list: data.videoEvents.map((e) => ({ atMs: since(e.t), type: e.type, currentTime: round(e.currentTime, 3) })) },
     latencyMs: summary(latencyMs),
     glassLatencyMs: summary(glassLatencyMs),
     level: data.level ?? null,
     quality: data.quality ?? null,
     buffered: data.buffered ?? null,
+    playlistUrl: data.playlistUrl ?? null,
     sampleCount: samples.length,
   };
   if (keepSamples) result.samples = samples.map((s) => ({ ...s, atMs: since(s.t) }));
@@ -366,6 +379,7 @@ async function main() {
         json: { type: 'string' },
         'max-stall-ms': { type: 'string', default: '300' },
         'allow-error': { type: 'string', multiple: true, default: [] },
+        'warmup-ms': { type: 'string', default: '0' },
         'start-timeout-ms': { type: 'string', default: '10000' },
         'keep-samples': { type: 'boolean', default: false },
       },
@@ -378,7 +392,7 @@ async function main() {
   const startTimeoutMs = Number(values['start-timeout-ms']);
   if (values.error || !values.page || !values.stream || !(seconds > 0) || !(maxStallMs >= 0) || !(startTimeoutMs > 0)) {
     process.stderr.write(`${values.error ? `${values.error}\n` : ''}usage: node tests/browser/play.mjs --page URL --stream NAME ` +
-      '[--seconds 30] [--json -|FILE] [--max-stall-ms 300] [--allow-error DETAILS]... [--start-timeout-ms 10000] [--keep-samples]\n');
+      '[--seconds 30] [--json -|FILE] [--max-stall-ms 300] [--allow-error DETAILS]... [--start-timeout-ms 10000] [--keep-samples] [--warmup-ms 0]\n');
     process.exit(2);
   }
   let result;
@@ -386,6 +400,7 @@ async function main() {
     result = await playStream({
       page: values.page, stream: values.stream, seconds, maxStallMs,
       allowErrors: values['allow-error'], startTimeoutMs, keepSamples: values['keep-samples'],
+      warmupMs: Number(values['warmup-ms']),
     });
   } catch (err) {
     // Chromium did not start, or the page could not be driven at all.

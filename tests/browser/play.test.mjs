@@ -174,6 +174,23 @@ describe('analysePlayback', () => {
     assert.equal(analysePlayback(data(list, errors), { navigationStart: 0, allowErrors: ['bufferStalledError'] }).ok, true);
   });
 
+  it('forgives what goes wrong in the warm-up, and only there', () => {
+    // Frozen for 600 ms one second into playback, and again at 4 s.
+    const clock = (i) => (i <= 10 ? i * 0.1 : i < 16 ? 1.0 : i <= 40 ? (i - 5) * 0.1 : i < 46 ? 3.5 : (i - 10) * 0.1);
+    const errors = [
+      { t: 2000, type: 'mediaError', details: 'bufferAppendError', fatal: false, reason: '' },
+      { t: 5500, type: 'networkError', details: 'aborted', fatal: false, reason: '' },
+    ];
+    const r = analysePlayback(data(samples(60, clock), errors), { navigationStart: 0, maxStallMs: 300, warmupMs: 2000 });
+    assert.equal(r.stalls.length, 2);
+    assert.ok(!r.reasons.some((x) => /bufferAppendError/.test(x)), r.reasons.join('; '));
+    assert.ok(r.reasons.some((x) => /aborted/.test(x)), r.reasons.join('; '));
+    assert.equal(r.reasons.filter((x) => /stall of/.test(x)).length, 1, r.reasons.join('; '));
+    // A fatal error fails the run even in the warm-up.
+    const fatal = [{ t: 1500, type: 'mediaError', details: 'bufferAppendError', fatal: true, reason: '' }];
+    assert.equal(analysePlayback(data(samples(30, (i) => i * 0.1), fatal), { navigationStart: 0, warmupMs: 5000 }).ok, false);
+  });
+
   it('does not count a seek as playback', () => {
     // Seeking from 0 to the live edge at 3 s, then playing on.
     const list = samples(40, (i) => (i < 3 ? 0 : 3 + (i - 3) * 0.1));

@@ -215,12 +215,12 @@ TEST_F(Transcode, TimestampsStayOnTheSourceClock) {
   publish("sync", "testsrc2=size=1280x720:rate=30", kH264);
   ASSERT_TRUE(wait_ok("/streams/sync/360p/playlist.m3u8")) << mirror_->process().stderr_text();
   std::this_thread::sleep_for(5s);
-  // The last seconds of the rendition (it runs a little behind), and the
-  // source's whole window around them.
-  const auto sv = packets(save(download("sync", "source", 30.0), "sv.mp4"), "v:0");
-  const auto sa = packets(save(download("sync", "audio", 30.0), "sa.mp4"), "a:0");
+  // The last seconds of the rendition (it runs a little behind), then the
+  // source's whole window, which covers them.
   auto rv = packets(save(download("sync", "360p", 2.0), "rv.mp4"), "v:0");
   auto ra = packets(save(download("sync", "transcoded-audio", 2.0), "ra.mp4"), "a:0");
+  const auto sv = packets(save(download("sync", "source", 30.0), "sv.mp4"), "v:0");
+  const auto sa = packets(save(download("sync", "audio", 30.0), "sa.mp4"), "a:0");
   ASSERT_FALSE(sv.empty() || sa.empty() || rv.empty() || ra.empty());
   std::erase_if(rv, [&](const Packet& p) { return p.pts > sv.back().pts; });
   std::erase_if(ra, [&](const Packet& p) { return p.pts > sa.back().pts; });
