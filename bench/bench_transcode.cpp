@@ -22,7 +22,6 @@
 // Usage: bench_transcode FILE [repeat] [--ssim] [--no-reference] [--threads N]
 #include "cpu_time.h"
 #include "core/logging.h"
-#include "ingest/live_stream.h"
 #include "ingest/ts_ingest.h"
 #include "media/annexb.h"
 #include "transcode/stream_transcoder.h"
@@ -46,24 +45,6 @@
 namespace {
 
 using mirror::media::MediaFrame;
-
-std::vector<MediaFrame> demux(const std::vector<std::uint8_t>& data) {
-  auto stream = std::make_shared<mirror::ingest::LiveStream>("bench", "srt");
-  auto sub = stream->hub().subscribe("bench", 1 << 20);
-  std::vector<MediaFrame> frames;
-  {
-    mirror::ingest::TsIngest ingest(stream);
-    const auto now = std::chrono::system_clock::now();
-    for (std::size_t i = 0; i < data.size(); i += 1316) {
-      const std::size_t n = std::min<std::size_t>(1316, data.size() - i);
-      ingest.push(std::span<const std::uint8_t>(data.data() + i, n), now);
-      while (auto f = sub->pop()) frames.push_back(std::move(*f));
-    }
-    ingest.finish();
-  }
-  while (auto f = sub->pop()) frames.push_back(std::move(*f));
-  return frames;
-}
 
 double stream_seconds(const std::vector<MediaFrame>& frames) {
   std::int64_t lo = INT64_MAX, hi = INT64_MIN;
@@ -224,7 +205,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot read %s\n", file.c_str());
     return 1;
   }
-  const auto frames = demux(data);
+  const auto frames = mirror::ingest::demux_ts(data);
   const double seconds = stream_seconds(frames);
   MirrorRun best;
   best.cpu_s = 1e9;

@@ -3,6 +3,8 @@
 #include "core/logging.h"
 #include "ingest/mpegts/stream_type.h"
 
+#include <algorithm>
+
 namespace mirror::ingest {
 
 TsIngest::TsIngest(std::shared_ptr<LiveStream> stream)
@@ -114,6 +116,24 @@ void TsIngest::account_errors() {
     stream_->record_error(StreamError::kBitstream, bitstream - seen_bitstream_errors_);
   }
   seen_bitstream_errors_ = bitstream;
+}
+
+std::vector<media::MediaFrame> demux_ts(std::span<const std::uint8_t> ts, std::size_t chunk) {
+  std::vector<media::MediaFrame> frames;
+  auto stream = std::make_shared<LiveStream>("file", "file");
+  auto sub = stream->hub().subscribe("file", std::size_t{1} << 20);
+  {
+    TsIngest ingest(stream);
+    const auto now = std::chrono::system_clock::now();
+    chunk = std::max<std::size_t>(chunk, 1);
+    for (std::size_t i = 0; i < ts.size(); i += chunk) {
+      ingest.push(ts.subspan(i, std::min(chunk, ts.size() - i)), now);
+      while (auto f = sub->pop()) frames.push_back(std::move(*f));
+    }
+    ingest.finish();
+  }
+  while (auto f = sub->pop()) frames.push_back(std::move(*f));
+  return frames;
 }
 
 }  // namespace mirror::ingest

@@ -16,6 +16,8 @@
 
 #include <memory>
 #include <optional>
+#include <span>
+#include <vector>
 
 namespace mirror::ingest {
 
@@ -54,5 +56,10 @@ class TsIngest final : public ByteSink {
   TsDemuxerStats seen_{};  // demuxer figures already added to the stream
   std::uint64_t seen_bitstream_errors_ = 0;
 };
+
+// Every frame of an MPEG-TS held in memory, as its stream's hub would deliver
+// them (fed in `chunk`-byte pieces, as SRT delivers them; every frame's
+// arrival is now). For files, tests and benchmarks.
+std::vector<media::MediaFrame> demux_ts(std::span<const std::uint8_t> ts, std::size_t chunk = 1316);
 
 }  // namespace mirror::ingest

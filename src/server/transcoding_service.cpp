@@ -69,13 +69,17 @@ class TranscodingService::Job final : public transcode::WorkerPool::Job {
         if (frame->keyframe) {
           const bool late = frame->arrival.time_since_epoch().count() != 0 && now - frame->arrival > kMaxLag;
           if (late) {
-            // Behind: this whole GOP is left out, never a part of one.
+            // Behind: this whole GOP is left out, never a part of one. The
+            // renditions repeat their last picture meanwhile, so that their
+            // video keeps pace with the audio, which goes on.
             skipping_ = true;
             transcoder.on_input_dropped();
+            transcoder.on_video_skipped(*frame);
             continue;
           }
           skipping_ = false;
         } else if (skipping_) {
+          transcoder.on_video_skipped(*frame);
           continue;
         }
       }

@@ -51,6 +51,7 @@ PictureScaler::PictureScaler(int width, int height, AVPixelFormat format)
 core::Result<const AVFrame*> PictureScaler::scale(const AVFrame& in) {
   if (in.width == width_ && in.height == height_ && in.format == format_ &&
       (in.sample_aspect_ratio.num == in.sample_aspect_ratio.den || in.sample_aspect_ratio.num == 0)) {
+    made_ = false;
     return &in;  // already what the encoder wants
   }
   const bool in_full = full_range(in);
@@ -106,6 +107,7 @@ core::Result<const AVFrame*> PictureScaler::scale(const AVFrame& in) {
   out_->color_primaries = in.color_primaries;
   out_->color_trc = in.color_trc;
   out_->sample_aspect_ratio = AVRational{1, 1};
+  made_ = true;
   return out_.get();
 }
 

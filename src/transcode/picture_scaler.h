@@ -32,6 +32,8 @@ class PictureScaler {
   // The picture at the output size and format. The frame stays valid until
   // the next call; its pts and colour properties are the picture's.
   core::Result<const AVFrame*> scale(const AVFrame& picture);
+  // The last picture scale() made (not one it passed through), or null.
+  const AVFrame* last_output() const { return made_ ? out_.get() : nullptr; }
 
  private:
   void fill_borders(const FitRect& fit);
@@ -44,6 +46,7 @@ class PictureScaler {
   int in_width_ = 0, in_height_ = 0, in_format_ = -1, in_range_ = -1;
   FitRect fit_;
   av::FramePtr out_;
+  bool made_ = false;  // out_ holds the last picture returned
 };
 
 }  // namespace mirror::transcode

@@ -158,6 +158,30 @@ void StreamTranscoder::on_input_dropped() {
   need_keyframe_ = true;
 }
 
+void StreamTranscoder::on_video_skipped(const media::MediaFrame& frame) {
+  not_decoded_.fetch_add(1, std::memory_order_relaxed);
+  if (!cadence_started_) return;
+  const auto now = std::chrono::system_clock::now();
+  for (auto& r : renditions_) {
+    if (r->failed || finished_[r->index] || !r->encoder || !r->last_slot || !r->scaler) continue;
+    const AVFrame* last = r->scaler->last_output();
+    if (last == nullptr) continue;
+    const std::int64_t slot = r->cadence.slot_of(frame.pts);
+    // Not past a real picture's slot: bounded by kMaxFillSeconds like any hole.
+    const double max_fill = static_cast<double>(kMaxFillSeconds) * r->cadence.output_rate().value();
+    if (slot <= *r->last_slot || static_cast<double>(slot - *r->last_slot) > max_fill) continue;
+    std::uint64_t repeated = 0;
+    for (std::int64_t s = *r->last_slot + 1; s <= slot; ++s) {
+      (void)r->encoder->encode(*last, s, r->cadence.time_of(s), s % r->keyframe_every == 0, frame.arrival, now);
+      r->last_slot = s;
+      ++repeated;
+    }
+    r->claims.output(slot);
+    std::lock_guard lock(status_mutex_);
+    status_.renditions[r->index].duplicated += repeated;
+  }
+}
+
 bool StreamTranscoder::open_decoder(const media::MediaFrame& frame) {
   VideoDecoder::Options options;
   options.threads = settings_.decoder_threads;

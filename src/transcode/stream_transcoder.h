@@ -106,6 +106,10 @@ class StreamTranscoder {
   // Video frames were left out (the transcoder fell behind); the next video
   // frame starts a new GOP.
   void on_input_dropped();
+  // A video frame left out on purpose (its GOP is being skipped): the
+  // renditions repeat their last picture in its slot, so their timeline (and
+  // the audio that waits for it in the packager) goes on.
+  void on_video_skipped(const media::MediaFrame& frame);
   // The source ended: everything inside goes out, every rendition finishes.
   void end();
 

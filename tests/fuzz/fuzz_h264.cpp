@@ -2,6 +2,7 @@
 // read past the input, every frame well-formed, and the same frames whether
 // the stream arrives whole or in pieces.
 #include "media/annexb.h"
+#include "media/picture_reference.h"
 #include "media/h264.h"
 #include "media/video_access_unit.h"
 
@@ -33,6 +34,10 @@ Output assemble(std::span<const std::uint8_t> stream, std::size_t chunk) {
             })) {
           __builtin_trap();
         }
+        // What the transcoder reads of every access unit before deciding
+        // whether to decode it.
+        const auto ref = mirror::media::picture_reference(mirror::media::Codec::kH264, bytes);
+        if (ref.temporal_id < 0 || ref.temporal_id > 6) __builtin_trap();
         out.payloads.emplace_back(bytes.begin(), bytes.end());
         out.pts.push_back(frame.pts);
         out.keyframes.push_back(frame.keyframe);

@@ -41,6 +41,15 @@ media::CodecConfigPtr small_video() {
   return c;
 }
 
+// A presentation of a 720p source and a 360p rendition with the transcoded
+// audio, both fed (the rendition unless `feed_rendition` is false).
+struct SourceAndRendition {
+  Presentation presentation{"cam"};
+  std::shared_ptr<StreamPackager> source = std::make_shared<StreamPackager>("cam", settings());
+  std::shared_ptr<StreamPackager> small;
+  explicit SourceAndRendition(media::CodecConfigPtr source_video, bool feed_rendition = true);
+};
+
 std::shared_ptr<StreamPackager> rendition(const std::string& name, bool audio) {
   RenditionNames names;
   names.video = name;
@@ -48,14 +57,17 @@ std::shared_ptr<StreamPackager> rendition(const std::string& name, bool audio) {
   return std::make_shared<StreamPackager>("cam", settings(), names);
 }
 
+SourceAndRendition::SourceAndRendition(media::CodecConfigPtr source_video, bool feed_rendition)
+    : small(rendition("360p", true)) {
+  presentation.add(source, VariantRole::kSource);
+  presentation.add(small, VariantRole::kTranscoded);
+  feed(*source, std::move(source_video));
+  if (feed_rendition) feed(*small, small_video());
+}
+
 TEST(PresentationTest, H264SourceComesFirstAndEachVariantHasItsAudio) {
-  Presentation p("cam");
-  auto source = std::make_shared<StreamPackager>("cam", settings());
-  auto small = rendition("360p", true);
-  p.add(source, VariantRole::kSource);
-  p.add(small, VariantRole::kTranscoded);
-  feed(*source, video_config());
-  feed(*small, small_video());
+  SourceAndRendition s(video_config());
+  auto& p = s.presentation;
   EXPECT_EQ(p.pending(VariantScope::kAll), nullptr);
   const std::string all = p.multivariant_playlist(VariantScope::kAll);
   const auto source_at = all.find("source/playlist.m3u8");
@@ -77,17 +89,11 @@ TEST(PresentationTest, H264SourceComesFirstAndEachVariantHasItsAudio) {
 }
 
 TEST(PresentationTest, HevcSourceComesAfterTheRenditionsBrowsersDecode) {
-  Presentation p("cam");
-  auto source = std::make_shared<StreamPackager>("cam", settings());
-  auto small = rendition("360p", true);
-  p.add(source, VariantRole::kSource);
-  p.add(small, VariantRole::kTranscoded);
   // Packaged as H.264 here, but named as HEVC, which is all the order looks at.
   auto hevc = std::make_shared<media::CodecConfig>(*video_config());
   hevc->codec_string = "hvc1.1.6.L120.90";
-  feed(*source, hevc);
-  feed(*small, small_video());
-  const std::string all = p.multivariant_playlist(VariantScope::kAll);
+  SourceAndRendition s(hevc);
+  const std::string all = s.presentation.multivariant_playlist(VariantScope::kAll);
   EXPECT_LT(all.find("360p/playlist.m3u8"), all.find("source/playlist.m3u8")) << all;
   EXPECT_NE(all.find("hvc1.1.6.L120.90"), std::string::npos);
 }
@@ -114,12 +120,9 @@ TEST(PresentationTest, FurtherRenditionsShareTheTranscodedAudio) {
 }
 
 TEST(PresentationTest, WaitsForARenditionWithoutMediaUntilItEnds) {
-  Presentation p("cam");
-  auto source = std::make_shared<StreamPackager>("cam", settings());
-  auto small = rendition("360p", true);
-  p.add(source, VariantRole::kSource);
-  p.add(small, VariantRole::kTranscoded);
-  feed(*source, video_config());
+  SourceAndRendition s(video_config(), /*feed_rendition=*/false);
+  auto& p = s.presentation;
+  auto& small = s.small;
   EXPECT_EQ(p.pending(VariantScope::kAll), small->video_store());
   EXPECT_EQ(p.pending(VariantScope::kTranscoded), small->video_store());
   // The transcoder gave up on it (an undecodable source): nothing to wait for.
@@ -130,14 +133,8 @@ TEST(PresentationTest, WaitsForARenditionWithoutMediaUntilItEnds) {
 }
 
 TEST(PresentationTest, EveryPlaylistReportsEveryOtherRendition) {
-  Presentation p("cam");
-  auto source = std::make_shared<StreamPackager>("cam", settings());
-  auto small = rendition("360p", true);
-  p.add(source, VariantRole::kSource);
-  p.add(small, VariantRole::kTranscoded);
-  feed(*source, video_config());
-  feed(*small, small_video());
-  const std::string text(p.store("360p")->playlist(false).view());
+  SourceAndRendition s(video_config());
+  const std::string text(s.presentation.store("360p")->playlist(false).view());
   for (const char* other : {"../source/", "../audio/", "../transcoded-audio/"}) {
     EXPECT_NE(text.find(std::string("#EXT-X-RENDITION-REPORT:URI=\"") + other), std::string::npos) << other;
   }

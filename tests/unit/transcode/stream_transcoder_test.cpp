@@ -297,6 +297,42 @@ TEST(StreamTranscoderTest, DroppedInputResumesOnTheNextKeyframe) {
   EXPECT_GT(t.status().renditions[0].duplicated, 20u);
 }
 
+TEST(StreamTranscoderTest, SkippedVideoKeepsTheRenditionInStepWithItsAudio) {
+  const auto frames = load(mirror::testing::h264_aac_720p30_ts());
+  ASSERT_FALSE(frames.empty());
+  Collected c;
+  StreamTranscoder t("cam", default_settings(), {}, collect(c));
+  int keyframes = 0;
+  bool skipping = false;
+  std::int64_t last_skipped = 0;
+  std::size_t out_before_resume = 0;
+  for (const auto& f : frames) {
+    if (f.kind == TrackKind::kVideo && f.keyframe) {
+      ++keyframes;
+      if (keyframes == 2) {
+        skipping = true;
+        t.on_input_dropped();
+      } else if (skipping) {
+        // Before the next picture is decoded, the skipped GOP's slots are
+        // already filled.
+        out_before_resume = c.video[0].size();
+        skipping = false;
+      }
+    }
+    if (skipping && f.kind == TrackKind::kVideo) {
+      t.on_video_skipped(f);
+      last_skipped = std::max(last_skipped, f.pts);
+      continue;
+    }
+    t.on_frame(f);
+  }
+  t.end();
+  ASSERT_GT(out_before_resume, 0u);
+  EXPECT_GE(c.video[0][out_before_resume - 1].pts, last_skipped - 3000);
+  expect_constant_rate_rendition(c.video[0], 3000, 15);
+  EXPECT_GE(t.status().renditions[0].duplicated, 28u);
+}
+
 TEST(StreamTranscoderTest, ThumbnailIsAJpegOfTheRenditionSize) {
   const auto frames = load(mirror::testing::h264_aac_720p30_ts());
   ASSERT_FALSE(frames.empty());

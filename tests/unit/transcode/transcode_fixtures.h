@@ -3,7 +3,6 @@
 // MediaFrames a stream's hub would deliver.
 #pragma once
 
-#include "ingest/live_stream.h"
 #include "ingest/ts_ingest.h"
 #include "media/media_frame.h"
 #include "support/fixtures.h"
@@ -18,24 +17,9 @@
 namespace mirror::transcode::testing {
 
 inline std::vector<media::MediaFrame> frames_of(const std::string& ts_path) {
-  std::vector<media::MediaFrame> frames;
   std::ifstream in(ts_path, std::ios::binary);
-  std::vector<std::uint8_t> data((std::istreambuf_iterator<char>(in)), {});
-  if (data.empty()) return frames;
-  auto stream = std::make_shared<ingest::LiveStream>("fixture", "srt");
-  auto sub = stream->hub().subscribe("test", 1 << 20);
-  {
-    ingest::TsIngest ingest(stream);
-    const auto now = std::chrono::system_clock::now();
-    for (std::size_t i = 0; i < data.size(); i += 1316) {
-      const std::size_t n = std::min<std::size_t>(1316, data.size() - i);
-      ingest.push(std::span<const std::uint8_t>(data.data() + i, n), now);
-      while (auto f = sub->pop()) frames.push_back(std::move(*f));
-    }
-    ingest.finish();
-  }
-  while (auto f = sub->pop()) frames.push_back(std::move(*f));
-  return frames;
+  const std::vector<std::uint8_t> data((std::istreambuf_iterator<char>(in)), {});
+  return ingest::demux_ts(data);
 }
 
 // 3 s of 640x360 at 50 fps from x265's own GOP structure (open GOP, B-frames
