@@ -183,7 +183,9 @@ int main(int argc, char** argv) {
   int repeat = 3;
   bool ssim = false;
   bool reference = true;
-  // As the server sizes them: transcoding.worker_threads (4) capped by the cores.
+  // The most frame threads a decoder may take, as the server allows one
+  // stream alone: transcoding.worker_threads (4) capped by the cores. (The
+  // decoder takes one per 1080p60 of pixel rate within that.)
   int threads = std::min(4, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {

@@ -37,7 +37,7 @@ storage:
   local:
     cache_dir: $work/cache
 YAML
-  "$build_dir/mirror" -c "$work/mirror.yaml" -l warn 2>"$work/mirror.log" &
+  "$build_dir/mirror" -c "$work/mirror.yaml" -l warn 2>"${MIRROR_LOG:-$work/mirror.log}" &
   pid=$!
   for _ in $(seq 1 100); do
     curl -fsS "http://127.0.0.1:$port_base/ready" >/dev/null 2>&1 && return 0

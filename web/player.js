@@ -423,7 +423,10 @@
     levels.forEach((level, i) => {
       if ((level.bitrate || 0) > (levels[best].bitrate || 0)) best = i;
     });
-    hls.currentLevel = best;
+    // Where loading starts and stays; unlike currentLevel, this flushes
+    // nothing and aborts no load.
+    hls.startLevel = best;
+    hls.loadLevel = best;
   }
 
   function noteLoad(s) {

@@ -61,7 +61,8 @@ std::uint64_t LiveStream::errors(StreamError kind) const {
   return errors_[static_cast<std::size_t>(kind)].load(std::memory_order_relaxed);
 }
 
-void LiveStream::publish(const media::MediaFrame& frame) {
+void LiveStream::publish(media::MediaFrame frame) {
+  frame.received = std::chrono::steady_clock::now();
   if (frame.config_changed && frame.config) {
     std::lock_guard lock(mutex_);
     (frame.kind == media::TrackKind::kVideo ? video_config_ : audio_config_) = frame.config;
@@ -85,12 +86,9 @@ void LiveStream::publish(const media::MediaFrame& frame) {
     set_state(StreamState::kLive);
   }
   if (discontinuity_pending_) {
-    media::MediaFrame copy = frame;
-    copy.discontinuity = true;
+    frame.discontinuity = true;
     discontinuity_pending_ = false;
     last_keyframe_dts_.store(-1, std::memory_order_relaxed);
-    hub_.publish(copy);
-    return;
   }
   hub_.publish(frame);
 }

@@ -48,7 +48,7 @@ class LiveStream {
   void clear_publisher();
   void record_bytes(std::size_t n);
   // Publishes the frame to the hub and keeps the stream's figures.
-  void publish(const media::MediaFrame& frame);
+  void publish(media::MediaFrame frame);
   void record_error(StreamError kind, std::uint64_t n = 1);
   // The next published frame carries a discontinuity (publisher came back).
   void mark_discontinuity() { discontinuity_pending_ = true; }

@@ -606,7 +606,7 @@ core::Result<std::vector<int>> RtpIngest::declare(const std::string& name, const
     } else if (t->kind != Impl::Track::Kind::kAac) {
       t->video = std::make_unique<media::VideoAccessUnitAssembler>(
           t->kind == Impl::Track::Kind::kHevc ? media::Codec::kHevc : media::Codec::kH264,
-          [live = stream->live](media::MediaFrame f) { live->publish(f); }, 0);
+          [live = stream->live](media::MediaFrame f) { live->publish(std::move(f)); }, 0);
     }
   }
   std::vector<int> ports;

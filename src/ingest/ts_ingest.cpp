@@ -48,7 +48,7 @@ void TsIngest::on_program(const ProgramInfo& program) {
     if (is_video && video == nullptr) video = &s;
     if (s.stream_type == kStreamTypeAacAdts && audio == nullptr) audio = &s;
   }
-  auto publish = [this](media::MediaFrame f) { stream_->publish(f); };
+  auto publish = [this](media::MediaFrame f) { stream_->publish(std::move(f)); };
   if (video == nullptr) {
     video_.reset();
   } else if (!video_ || video_->pid != video->pid) {

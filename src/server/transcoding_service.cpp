@@ -109,8 +109,8 @@ TranscodingService::TranscodingService(core::TranscodingConfig config, std::chro
       on_renditions_(std::move(on_renditions)) {
   latency_ = &metrics_
                   .histogram("mirror_transcode_latency_seconds",
-                             "From the arrival of the source frame that completed a picture (the "
-                             "decoder's output) to the picture encoded in a rendition: queueing, "
+                             "From the ingest's publishing of the source frame that completed a picture "
+                             "(the decoder's output) to the picture encoded in a rendition: queueing, "
                              "decoding, scaling, encoding; not the source's own B-frame reordering",
                              {0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.06, 0.075, 0.1, 0.125,
                               0.15, 0.2, 0.3, 0.5, 1, 2})
@@ -140,10 +140,11 @@ transcode::TranscodeSettings TranscodingService::settings_for_stream(std::size_t
   s.audio_bitrate = config_.audio_bitrate;
   s.audio_sample_rate = config_.audio_sample_rate;
   s.keyframe_interval = segment_length_;
-  // Frame threads sized to the pool: its share for each stream being
-  // transcoded, and no more than the machine has. One stream alone gets the
-  // cores (headroom for a heavy source); with many, each decoder gets one
-  // thread and the pool runs them side by side, which spends the least CPU.
+  // Frame threads sized to the pool: at most its share for each stream being
+  // transcoded, and no more than the machine has; a decoder takes fewer when
+  // its source needs fewer (StreamTranscoder). With many streams each
+  // decoder gets one thread and the pool runs them side by side, which
+  // spends the least CPU.
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int share = config_.worker_threads / static_cast<int>(std::max<std::size_t>(1, streams));
   s.decoder_threads = std::clamp(share, 1, cores);

@@ -9,6 +9,7 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cmath>
 
 namespace mirror::transcode {
 namespace {
@@ -161,7 +162,7 @@ void StreamTranscoder::on_input_dropped() {
 void StreamTranscoder::on_video_skipped(const media::MediaFrame& frame) {
   not_decoded_.fetch_add(1, std::memory_order_relaxed);
   if (!cadence_started_) return;
-  const auto now = std::chrono::system_clock::now();
+  const auto now = std::chrono::steady_clock::now();
   for (auto& r : renditions_) {
     if (r->failed || finished_[r->index] || !r->encoder || !r->last_slot || !r->scaler) continue;
     const AVFrame* last = r->scaler->last_output();
@@ -184,7 +185,13 @@ void StreamTranscoder::on_video_skipped(const media::MediaFrame& frame) {
 
 bool StreamTranscoder::open_decoder(const media::MediaFrame& frame) {
   VideoDecoder::Options options;
-  options.threads = settings_.decoder_threads;
+  // Frame threads cost CPU (5-20 % more per picture) and a picture of delay
+  // each: a decoder gets as many as its source needs, one per 1080p60 of
+  // pixel rate, within the pool's share (settings_.decoder_threads).
+  const auto& c = *frame.config;
+  const double pixel_rate = static_cast<double>(c.width) * c.height * (c.frame_rate > 0 ? c.frame_rate : 30.0);
+  const int needed = std::max(1, static_cast<int>(std::ceil(pixel_rate / (1920.0 * 1080.0 * 60.0) - 1e-9)));
+  options.threads = std::clamp(needed, 1, std::max(1, settings_.decoder_threads));
   if (placement_.path != TranscodePath::kCpu && placement_.gpu && !renditions_.empty()) {
     // NVDEC scales to the first rendition's size (fitted, square pixels).
     options.cuda_device = placement_.gpu->cuda();
@@ -282,7 +289,7 @@ void StreamTranscoder::on_video(const media::MediaFrame& frame) {
   }
   arrivals_.emplace_back(frame.pts, frame.arrival);
   while (arrivals_.size() > 128) arrivals_.pop_front();
-  completed_by_ = frame.arrival;
+  completed_by_ = frame.received.time_since_epoch().count() != 0 ? frame.received : std::chrono::steady_clock::now();
   decoder_->decode(frame, [this](AVFrame* picture) { on_picture(picture); });
   decode_errors_.store(video_errors_before_ + decoder_->errors(), std::memory_order_relaxed);
 }
@@ -376,9 +383,9 @@ bool StreamTranscoder::open_encoder(Rendition& r, const AVFrame& picture) {
   o.color_trc = picture.color_trc;
   o.colorspace = picture.colorspace;
   const std::size_t index = r.index;
-  auto encoder = VideoEncoder::open(o, [this, index](media::MediaFrame f, std::chrono::system_clock::time_point started) {
+  auto encoder = VideoEncoder::open(o, [this, index](media::MediaFrame f, std::chrono::steady_clock::time_point started) {
     if (latency_ != nullptr && started.time_since_epoch().count() != 0) {
-      latency_->observe(std::chrono::duration<double>(std::chrono::system_clock::now() - started).count());
+      latency_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     }
     {
       std::lock_guard lock(status_mutex_);
@@ -513,7 +520,7 @@ void StreamTranscoder::publish(std::size_t index, media::MediaFrame frame) {
 
 void StreamTranscoder::drain_video() {
   // What comes out now was completed by the end of the input.
-  completed_by_ = std::chrono::system_clock::now();
+  completed_by_ = std::chrono::steady_clock::now();
   if (decoder_) {
     decoder_->drain([this](AVFrame* picture) { on_picture(picture); });
     video_errors_before_ += decoder_->errors();

@@ -157,9 +157,10 @@ class StreamTranscoder {
   int max_temporal_id_ = 0;
   std::optional<std::int64_t> last_video_dts_;
   std::deque<std::pair<std::int64_t, std::chrono::system_clock::time_point>> arrivals_;
-  // Arrival of the source frame being decoded: the pictures it completes are
-  // timed from it (the source's own reordering delay is not the transcoder's).
-  std::chrono::system_clock::time_point completed_by_{};
+  // When the source frame being decoded was complete at the ingest: the
+  // pictures it completes are timed from it (neither its own transmission
+  // nor the source's B-frame reordering is the transcoder's delay).
+  std::chrono::steady_clock::time_point completed_by_{};
   av::FramePtr latest_keyframe_;
   // The current picture in system memory when NVDEC left it on the GPU and a
   // rendition needs it on the CPU (downloaded once per picture).

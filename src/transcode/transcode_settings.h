@@ -33,7 +33,7 @@ struct TranscodeSettings {
   int audio_sample_rate = 48000;          // 0: the source's
   // A keyframe starts every segment of a rendition: its length in time.
   std::chrono::nanoseconds keyframe_interval = std::chrono::milliseconds{500};
-  int decoder_threads = 1;  // frame threads of the video decoder
+  int decoder_threads = 1;  // most frame threads a video decoder may use (the pool's share)
   // Thumbnails are refreshed at most this often.
   std::chrono::nanoseconds thumbnail_interval = std::chrono::seconds{2};
 };

@@ -90,7 +90,7 @@ core::Result<std::unique_ptr<VideoEncoder>> VideoEncoder::open(const Options& op
 
 core::Status VideoEncoder::encode(const AVFrame& picture, std::int64_t index, std::int64_t time90k,
                                   bool keyframe, std::chrono::system_clock::time_point arrival,
-                                  std::chrono::system_clock::time_point started) {
+                                  std::chrono::steady_clock::time_point started) {
   av_frame_unref(input_.get());
   if (const int ret = av_frame_ref(input_.get(), &picture); ret < 0) {
     return core::Error(core::ErrorCode::kInternal, "cannot reference a picture: " + av::error_text(ret));

@@ -48,7 +48,7 @@ class VideoEncoder final : public av::CodecErrorCounter {
   };
   // An encoded picture, and when the source frame that completed it (the
   // decoder's output) arrived: what the transcoder's own latency counts from.
-  using FrameSink = std::function<void(media::MediaFrame frame, std::chrono::system_clock::time_point started)>;
+  using FrameSink = std::function<void(media::MediaFrame frame, std::chrono::steady_clock::time_point started)>;
 
   static core::Result<std::unique_ptr<VideoEncoder>> open(const Options& options, FrameSink sink);
   ~VideoEncoder();
@@ -59,7 +59,7 @@ class VideoEncoder final : public av::CodecErrorCounter {
   // the start of the grid) at `time90k`. `arrival` is the source picture's
   // (it becomes the output frame's), `started` see FrameSink.
   core::Status encode(const AVFrame& picture, std::int64_t index, std::int64_t time90k, bool keyframe,
-                      std::chrono::system_clock::time_point arrival, std::chrono::system_clock::time_point started);
+                      std::chrono::system_clock::time_point arrival, std::chrono::steady_clock::time_point started);
   // Every access unit still inside (none with x264's zerolatency).
   void drain();
 
@@ -84,11 +84,11 @@ class VideoEncoder final : public av::CodecErrorCounter {
     std::int64_t index;
     std::int64_t time90k;
     std::chrono::system_clock::time_point arrival;
-    std::chrono::system_clock::time_point started;
+    std::chrono::steady_clock::time_point started;
   };
   std::deque<Pending> pending_;
   std::uint64_t frames_out_ = 0;
-  std::chrono::system_clock::time_point started_{};  // of the access unit being assembled
+  std::chrono::steady_clock::time_point started_{};  // of the access unit being assembled
 };
 
 }  // namespace mirror::transcode

@@ -123,7 +123,8 @@ class StreamCheck {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
       const body = Buffer.from(await res.arrayBuffer());
-      return { url, status: res.status, headers: res.headers, body, ms: performance.now() - t0 };
+      const t1 = performance.now();
+      return { url, status: res.status, headers: res.headers, body, ms: t1 - t0, sentAt: t0, receivedAt: t1 };
     } catch (err) {
       const reason = err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : err.message;
       return { url, error: reason, ms: performance.now() - t0 };
@@ -247,7 +248,7 @@ class StreamCheck {
     // compareDeltaUpdate; recording it, or placing its media by its
     // numbers, would report a wrong skip count again, as renumbered
     // segments.
-    if (!directives.skip) this.report(r.timeline.record(playlist, url));
+    if (!directives.skip) this.report(r.timeline.record(playlist, url, { sentAt: res.sentAt, receivedAt: res.receivedAt }));
     if (ordered) this.report(r.timeline.advance(playlist, url));
     this.report(checkRenditionReportCoverage(playlist, url, r.others));
     if (playlist.targetDuration?.value >= 1) r.targetDuration = playlist.targetDuration.value;

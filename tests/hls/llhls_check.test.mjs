@@ -11,6 +11,7 @@ import http from 'node:http';
 import { checkStream } from './llhls_check.mjs';
 import { readPlaylist, strictParse } from './llhls_playlist.mjs';
 import { checkMediaPlaylist } from './llhls_rules.mjs';
+import { RenditionTimeline } from './llhls_timeline.mjs';
 
 const PART_TARGET = 0.1;
 const PARTS_PER_SEGMENT = 10;
@@ -350,5 +351,31 @@ describe('hls-parser strictness', () => {
   it('still refuses what the draft refuses', () => {
     const text = lines.join('\n').replace('PART-HOLD-BACK=0.300', 'PART-HOLD-BACK=0.050');
     assert.equal(strictParse(text).ok, false);
+  });
+});
+
+// Playlists fetched at the same time may arrive in either order: only one
+// asked for after another arrived is newer than it.
+describe('rendition timeline ordering', () => {
+  const header = ['#EXTM3U', '#EXT-X-VERSION:9', '#EXT-X-TARGETDURATION:1', '#EXT-X-PART-INF:PART-TARGET=0.5',
+    '#EXT-X-MEDIA-SEQUENCE:4', '#EXT-X-MAP:URI="init-0.mp4"', '#EXTINF:1.0,', 'seg-4.m4s'];
+  const writing = readPlaylist([...header,
+    '#EXT-X-PART:DURATION=0.5,URI="part-5.0.m4s",INDEPENDENT=YES', ''].join('\n'));
+  const complete = readPlaylist([...header,
+    '#EXT-X-PART:DURATION=0.5,URI="part-5.0.m4s",INDEPENDENT=YES', '#EXT-X-PART:DURATION=0.5,URI="part-5.1.m4s"',
+    '#EXTINF:1.0,', 'seg-5.m4s', ''].join('\n'));
+  const url = 'http://127.0.0.1:1/streams/demo/source/playlist.m3u8';
+
+  it('accepts an older answer that arrives after a newer one', () => {
+    const timeline = new RenditionTimeline(url);
+    assert.deepEqual(timeline.record(complete, url, { sentAt: 10, receivedAt: 20 }), []);
+    assert.deepEqual(timeline.record(writing, url, { sentAt: 5, receivedAt: 30 }), []);
+  });
+
+  it('names a segment that is unfinished again in a later answer', () => {
+    const timeline = new RenditionTimeline(url);
+    assert.deepEqual(timeline.record(complete, url, { sentAt: 10, receivedAt: 20 }), []);
+    const out = timeline.record(writing, url, { sentAt: 25, receivedAt: 30 });
+    assert.deepEqual(out.map((v) => v.rule).sort(), ['part-stable', 'segment-stable']);
   });
 });

@@ -4,7 +4,11 @@
 // already listed changes).
 //
 // record() holds for any playlist of the rendition, in any order: it checks
-// that a segment or part, once seen, keeps its URI and duration. advance()
+// that a segment or part, once seen, keeps its URI and duration. Whether a
+// playlist is older than another is known only from the times of the
+// requests: one sent after another's answer arrived was written after it.
+// Playlists fetched concurrently (a rendition report's target checked while
+// that rendition's own reload loop runs) may arrive in either order. advance()
 // expects the playlists of one client's reload loop, in the order it got
 // them: the media sequence and the live edge only move forward, and the
 // preload hint names the next part that appears.
@@ -30,9 +34,13 @@ export class RenditionTimeline {
   }
 
   // Checks `playlist` (fetched from `url`) against everything recorded, and
-  // records what is new. Returns the violations.
-  record(playlist, url) {
+  // records what is new. `timing` ({ sentAt, receivedAt }, performance.now()
+  // milliseconds) places the playlist in time; without it the playlist counts
+  // as written after everything recorded before. Returns the violations.
+  record(playlist, url, timing = {}) {
     const out = [];
+    const sentAt = timing.sentAt ?? Infinity;
+    const receivedAt = timing.receivedAt ?? performance.now();
     for (const s of playlist.segments) {
       const known = this.segments.get(s.msn);
       if (s.complete) {
@@ -44,6 +52,7 @@ export class RenditionTimeline {
           mapUri: s.mapUri,
         };
         if (!known) {
+          entry.seenAt = receivedAt;
           this.segments.set(s.msn, entry);
         } else {
           if (known.uri !== entry.uri) {
@@ -58,23 +67,26 @@ export class RenditionTimeline {
               `segment ${s.msn} was dated ${new Date(known.pdtMs).toISOString()}, now ${s.pdt.text}`));
           }
           known.pdtMs ??= entry.pdtMs;
+          known.seenAt = Math.min(known.seenAt, receivedAt);
         }
-      } else if (known) {
+      } else if (known && sentAt > known.seenAt) {
         out.push(violation('segment-stable', url, s.parts[0],
           `segment ${s.msn} was complete in an earlier reload and is listed as still being written`));
       }
-      this.recordParts(s, url, out);
+      this.recordParts(s, url, out, sentAt, receivedAt);
     }
     return out;
   }
 
-  recordParts(segment, url, out) {
+  recordParts(segment, url, out, sentAt, receivedAt) {
     if (segment.parts.length === 0) return;
     let entry = this.parts.get(segment.msn);
     if (!entry) {
-      entry = { list: [], finalCount: undefined, discontinuity: segment.discontinuity };
+      // countSeenAt: when the longest list of parts so far arrived.
+      entry = { list: [], finalCount: undefined, discontinuity: segment.discontinuity, countSeenAt: receivedAt };
       this.parts.set(segment.msn, entry);
     }
+    if (segment.parts.length > entry.list.length) entry.countSeenAt = receivedAt;
     for (const p of segment.parts) {
       const now = { uri: p.uri && new URL(p.uri, url).href, duration: p.duration, independent: p.independent };
       const before = entry.list[p.index];
@@ -99,7 +111,7 @@ export class RenditionTimeline {
           `completed segment ${segment.msn} listed ${entry.finalCount} parts before, ${segment.parts.length} now`));
       }
       entry.finalCount ??= segment.parts.length;
-    } else if (entry.list.length > segment.parts.length) {
+    } else if (entry.list.length > segment.parts.length && sentAt > entry.countSeenAt) {
       out.push(violation('part-stable', url, segment.parts.at(-1),
         `segment ${segment.msn} listed ${entry.list.length} parts before, only ${segment.parts.length} now`));
     }

@@ -6,10 +6,14 @@
 namespace mirror::package::hls {
 namespace {
 
-// A decimal number in [0, max]. `canonical`: no leading zeros either, so that
-// one file has one name (a cache must not hold "part-06.3" beside "part-6.3").
+// A decimal number in [0, max], digits only (no sign: "-0" is not a name of 0).
+// `canonical`: no leading zeros either, so that one file has one name (a cache
+// must not hold "part-06.3" beside "part-6.3").
 std::optional<std::int64_t> parse_number(std::string_view text, std::int64_t max, bool canonical = false) {
   if (text.empty() || text.size() > 18) return std::nullopt;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
   if (canonical && text.size() > 1 && text.front() == '0') return std::nullopt;
   std::int64_t v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);

@@ -106,7 +106,7 @@ void PartStore::append(std::vector<core::SharedBytes> chunk) {
                      std::make_move_iterator(chunk.end()));
 }
 
-void PartStore::close_part(double duration, bool next_starts_segment, bool ends_segment) {
+void PartStore::close_part(double duration, bool next_starts_segment) {
   Releases releases;
   {
   std::lock_guard lock(mutex_);
@@ -124,25 +124,12 @@ void PartStore::close_part(double duration, bool next_starts_segment, bool ends_
   next_starts_segment_ = next_starts_segment;
   last_part_ = PartPosition{seg->msn, static_cast<int>(seg->parts.size()) - 1};
   last_part_packed_.store((last_part_->msn << 16) | last_part_->part, std::memory_order_release);
-  // The segment's last part completes it in the same publish: no playlist
-  // ever shows the whole segment as still being written.
-  if (ends_segment) complete_segment_locked(*seg);
   if (ready_.load(std::memory_order_relaxed)) {
     render_locked();
     releases = release_waiters_locked();
   }
   }
   run(releases);
-}
-
-void PartStore::complete_segment_locked(Segment& seg) {
-  seg.complete = true;
-  compact_locked(seg);
-  last_segment_ = seg.msn;
-  // EXT-X-TARGETDURATION must cover every segment, rounded (RFC 8216bis §4.4.3.1).
-  target_duration_ = std::max(target_duration_, static_cast<int>(std::lround(seg.duration)));
-  trim_window_locked();
-  ready_.store(true, std::memory_order_release);
 }
 
 void PartStore::close_segment() {
@@ -162,7 +149,13 @@ void PartStore::close_segment() {
     --next_msn_;
     return;
   }
-  complete_segment_locked(*seg);
+  seg->complete = true;
+  compact_locked(*seg);
+  last_segment_ = seg->msn;
+  // EXT-X-TARGETDURATION must cover every segment, rounded (RFC 8216bis §4.4.3.1).
+  target_duration_ = std::max(target_duration_, static_cast<int>(std::lround(seg->duration)));
+  trim_window_locked();
+  ready_.store(true, std::memory_order_release);
   render_locked();
   releases = release_waiters_locked();
   }

@@ -102,9 +102,8 @@ class PartStore {
   void append(std::vector<core::SharedBytes> chunk);
   // Publishes the open part. `next` is where the packager expects the next
   // part to be (the preload hint): the next index, or part 0 of the next
-  // segment when a keyframe is due. `ends_segment`: the part is the
-  // segment's last, and the segment is completed in the same publish.
-  void close_part(double duration, bool next_starts_segment, bool ends_segment = false);
+  // segment when a keyframe is due.
+  void close_part(double duration, bool next_starts_segment);
   // Completes the open segment (its EXTINF is the sum of its parts).
   void close_segment();
   // The stream ended: the playlist gets EXT-X-ENDLIST; every waiter is answered.
@@ -192,7 +191,6 @@ class PartStore {
   void render_locked();
   std::string render_text_locked(bool skip) const;
   void compact_locked(Segment& segment);
-  void complete_segment_locked(Segment& segment);
   void trim_window_locked();
   Segment* open_segment_locked();
   PartPosition hint_locked() const;

@@ -239,8 +239,8 @@ void StreamPackager::on_video(const media::MediaFrame& frame) {
 }
 
 void StreamPackager::cut_video(bool end_segment, bool next_starts_segment) {
-  video_.close_part(next_starts_segment, end_segment);
-  if (end_segment) video_.close_segment();  // one without an open part
+  video_.close_part(next_starts_segment);
+  if (end_segment) video_.close_segment();
   boundaries_.push_back({to_90k(video_.end_time(), video_.config()->timescale), end_segment});
   advance_audio();
 }
@@ -291,7 +291,7 @@ void StreamPackager::advance_audio() {
                                                  to_90k(audio_pending_.front().pts, config.timescale) >=
                                                      b.time90k - half90k);
       if (!reached) break;
-      audio_.close_part(b.ends_segment, b.ends_segment);
+      audio_.close_part(b.ends_segment);
       if (b.ends_segment) audio_.close_segment();
       boundaries_.pop_front();
     }
@@ -357,7 +357,7 @@ void StreamPackager::advance_audio() {
       if (audio_.end_time() - audio_.part_start() >= audio_part_ticks_ - audio_frame_ticks_ / 2) {
         const bool end_segment =
             audio_.end_time() - audio_.segment_start() >= seg_ticks - audio_frame_ticks_ / 2;
-        audio_.close_part(end_segment, end_segment);
+        audio_.close_part(end_segment);
         if (end_segment) audio_.close_segment();
       }
     }

@@ -71,16 +71,15 @@ void TrackPackager::flush() {
   store_->append(std::move(chunk));
 }
 
-void TrackPackager::close_part(bool next_starts_segment, bool ends_segment) {
+void TrackPackager::close_part(bool next_starts_segment) {
   if (!part_open_) return;
   flush();
   const double timescale = config_ ? config_->timescale : 90000.0;
   // A source whose clock stepped back inside the part (and was not caught as
   // a break) must not make the playlist lie: never a negative duration.
   const std::int64_t length = std::max<std::int64_t>(0, end_time_ - part_start_);
-  store_->close_part(static_cast<double>(length) / timescale, next_starts_segment, ends_segment);
+  store_->close_part(static_cast<double>(length) / timescale, next_starts_segment);
   part_open_ = false;
-  if (ends_segment) segment_open_ = false;
   if (publish_delay_ != nullptr && last_arrival_.time_since_epoch().count() != 0) {
     publish_delay_->observe(
         std::chrono::duration<double>(std::chrono::system_clock::now() - last_arrival_).count());

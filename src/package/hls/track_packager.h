@@ -58,9 +58,8 @@ class TrackPackager {
   void add(const media::MediaFrame& frame, std::uint32_t duration);
   // Writes the queued samples as one chunk.
   void flush();
-  // Flushes and publishes the open part; with `ends_segment` it is the
-  // segment's last and the segment is complete with it.
-  void close_part(bool next_starts_segment, bool ends_segment = false);
+  // Flushes and publishes the open part.
+  void close_part(bool next_starts_segment);
   void close_segment();
 
  private:

@@ -26,7 +26,7 @@ TEST(DeliveryRequestTest, RejectsMalformedValues) {
   for (const char* q : {"_HLS_msn=abc", "_HLS_msn=-1", "_HLS_msn=", "_HLS_msn", "_HLS_msn=1.5",
                         "_HLS_msn=0x10", "_HLS_msn=99999999999999999999", "_HLS_msn=1&_HLS_part=65536",
                         "_HLS_msn=1&_HLS_part=-2", "_HLS_msn=1&_HLS_skip=NO", "_HLS_msn=%00",
-                        "_HLS_msn=%4", "_HLS_msn=+1", "_HLS_msn=70368744177664"}) {
+                        "_HLS_msn=%4", "_HLS_msn=+1", "_HLS_msn=-0", "_HLS_msn=70368744177664"}) {
     EXPECT_FALSE(parse_delivery_directives(q).error.empty()) << q;
   }
 }
@@ -47,7 +47,7 @@ TEST(DeliveryRequestTest, NamesRenditionFiles) {
   for (const char* bad : {"", "seg-.m4s", "seg-1.mp4", "part-1.m4s", "part-1.2.3.m4s", "part-.1.m4s",
                           "part-1.99999.m4s", "init--1.mp4", "seg-99999999999999999999.m4s",
                           "../seg-1.m4s", "playlist.m3u8x", "seg-+1.m4s", "part-06.3.m4s",
-                          "part-6.03.m4s", "seg-00.m4s"}) {
+                          "part-6.03.m4s", "seg-00.m4s", "seg--0.m4s", "part--0.1.m4s", "part-1.-0.m4s"}) {
     EXPECT_EQ(parse_rendition_file(bad).kind, Kind::kUnknown) << bad;
   }
 }
