@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# What `make test` runs. With no argument: the dev build with every test, the
-# unit and integration tests under ASan+UBSan, the unit tests under TSan, and
-# each fuzz target for MIRROR_FUZZ_SECONDS (default 20) seconds. With
-# arguments: only the named stages (dev, asan, tsan, fuzz).
+# What `make test` runs. With no argument: the dev build with every test; the
+# asan build (clang, ASan + UBSan, the libFuzzer targets beside the tests)
+# with the unit and integration tests; the tsan build (clang) with the unit
+# and integration tests; then each fuzz target for MIRROR_FUZZ_SECONDS
+# (default 20) seconds from the asan build. With arguments: only the named
+# stages (dev, asan, tsan, fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,13 +17,16 @@ declare -A seconds
 for stage in "${stages[@]}"; do
   start=$(date +%s)
   echo "== ${stage}: configure and build"
-  cmake --preset "$stage" >/dev/null
-  if [[ $stage == tsan ]]; then
-    # ThreadSanitizer runs the unit tests only: build nothing else.
-    cmake --build --preset "$stage" -j "$jobs" --target unit_tests
-  else
-    cmake --build --preset "$stage" -j "$jobs"
-  fi
+  case $stage in
+    # The fuzz targets live in the asan build.
+    fuzz) cmake --preset asan >/dev/null ;;
+    *) cmake --preset "$stage" >/dev/null ;;
+  esac
+  case $stage in
+    # ThreadSanitizer runs the unit and integration tests: build nothing else.
+    tsan) cmake --build --preset tsan -j "$jobs" --target unit_tests integration_tests mirror ;;
+    *) cmake --build --preset "$stage" -j "$jobs" ;;
+  esac
   echo "== ${stage}: tests"
   ctest --preset "$stage" -j "$jobs" --no-tests=error
   seconds[$stage]=$(($(date +%s) - start))

@@ -33,15 +33,19 @@ class TsIngest final : public ByteSink {
   const TsDemuxerStats& demuxer_stats() const { return demuxer_.stats(); }
 
  private:
+  // Constructors instead of member initialisers: std::optional of a nested
+  // class must see it default-constructible before the enclosing class ends.
   struct VideoTrack {
+    VideoTrack() : pts(33), dts(33) {}
     std::uint16_t pid = 0;
-    media::TimestampUnwrapper pts{33};
-    media::TimestampUnwrapper dts{33};
+    media::TimestampUnwrapper pts;
+    media::TimestampUnwrapper dts;
     std::unique_ptr<media::VideoAccessUnitAssembler> assembler;
   };
   struct AudioTrack {
+    AudioTrack() : pts(33) {}
     std::uint16_t pid = 0;
-    media::TimestampUnwrapper pts{33};
+    media::TimestampUnwrapper pts;
     std::unique_ptr<media::AacFramer> framer;
   };
 

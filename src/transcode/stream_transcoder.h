@@ -151,7 +151,6 @@ class StreamTranscoder {
   std::vector<std::unique_ptr<Rendition>> renditions_;
   bool cadence_started_ = false;
   bool video_seen_ = false;
-  bool video_skipped_ = false;  // undecodable: ignored until the codec changes
   bool need_keyframe_ = true;
   bool audio_only_ = false;
   int max_temporal_id_ = 0;

@@ -121,7 +121,6 @@ SrtListener::SrtListener(core::SrtConfig config, StreamTable& streams, ByteSinkF
     : config_(std::move(config)),
       streams_(streams),
       sinks_(std::move(sinks)),
-      metrics_(metrics),
       bind_address_(std::move(bind_address)),
       rejected_(metrics.counter("mirror_ingest_rejected_total",
                                 "Publishers refused in the handshake, by reason",

@@ -75,7 +75,6 @@ class SrtListener {
   core::SrtConfig config_;
   StreamTable& streams_;
   ByteSinkFactory sinks_;
-  core::MetricsRegistry& metrics_;
   std::string bind_address_;
 
   int listener_ = -1;

@@ -358,17 +358,19 @@ std::string PartStore::render_text_locked(bool skip) const {
   } else {
     out += fmt::format("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{}\"\n", part_uri(hint_locked()));
   }
-  if (report_source_) {
-    for (const auto& r : report_source_()) {
-      out += fmt::format("#EXT-X-RENDITION-REPORT:URI=\"{}\",LAST-MSN={},LAST-PART={}\n", r.uri,
-                         r.last_msn, r.last_part);
-    }
+  for (const auto& r : reports_) {
+    out += fmt::format("#EXT-X-RENDITION-REPORT:URI=\"{}\",LAST-MSN={},LAST-PART={}\n", r.uri, r.last_msn,
+                       r.last_part);
   }
   return out;
 }
 
 void PartStore::render_locked() {
   ++version_;
+  // The delta update of this version, rendered later on demand, reports the
+  // same positions of the other renditions as the full playlist: a client
+  // that compares the two (or switches between them) sees one state.
+  reports_ = report_source_ ? report_source_() : std::vector<RenditionReport>{};
   full_playlist_ = core::SharedBytes::from_string(render_text_locked(false));
 }
 

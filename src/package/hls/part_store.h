@@ -217,6 +217,7 @@ class PartStore {
   std::function<std::vector<RenditionReport>()> report_source_;
   core::SharedBytes full_playlist_;
   core::SharedBytes delta_playlist_;
+  std::vector<RenditionReport> reports_;  // of version_, for both playlists
   std::uint64_t version_ = 0;        // bumps on every publish
   std::uint64_t delta_version_ = ~std::uint64_t{0};
   double published_seconds_ = 0;

@@ -372,3 +372,49 @@ TEST(StreamPackagerTest, DropsVideoBeforeTheFirstKeyframe) {
 
 }  // namespace
 }  // namespace mirror::package::hls
+
+namespace mirror::package::hls {
+namespace {
+
+std::vector<std::string> report_lines(const core::SharedBytes& playlist) {
+  std::vector<std::string> out;
+  std::istringstream in{std::string(playlist.view())};
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("#EXT-X-RENDITION-REPORT")) out.push_back(line);
+  }
+  return out;
+}
+
+// The delta update of a playlist version is rendered when first asked for,
+// possibly after other renditions moved on: it must still report what the
+// full playlist of the same version reports.
+TEST(StreamPackagerReportsTest, DeltaUpdateReportsWhatItsFullPlaylistReports) {
+  PackagerSettings settings;
+  settings.first_msn = 0;
+  StreamPackager packager("reports", settings);
+  auto video = testing::video_config();
+  auto audio = testing::audio_config();
+  std::int64_t audio_pts = 0;
+  auto audio_until = [&](std::int64_t video_pts) {
+    while (audio_pts * 90000 / 48000 < video_pts) {
+      packager.on_frame(testing::audio_frame(audio, audio_pts));
+      audio_pts += 1024;
+    }
+  };
+  for (int i = 0; i < 300; ++i) {
+    packager.on_frame(testing::video_frame(video, i * 3000, i % 30 == 0, 2000));
+    audio_until((i + 1) * 3000);
+    packager.flush();
+  }
+  auto store = packager.store(kVideoRendition);
+  const auto full = report_lines(store->playlist(false));
+  ASSERT_FALSE(full.empty());
+  // Only the audio moves on: the video's playlist version stays the same.
+  audio_until(310 * 3000);
+  packager.flush();
+  EXPECT_EQ(report_lines(store->playlist(true)), full);
+  EXPECT_EQ(report_lines(store->playlist(false)), full);
+}
+
+}  // namespace
+}  // namespace mirror::package::hls
