@@ -355,10 +355,14 @@ TEST_F(RtpIngest, GarbageDatagramsAreDroppedAndCounted) {
     sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
   }
   close(fd);
-  std::this_thread::sleep_for(500ms);
-  const auto text = metrics_.render();
-  EXPECT_NE(text.find("mirror_rtp_dropped_datagrams_total{reason=\"malformed\"}"), std::string::npos);
-  EXPECT_NE(text.find("reason=\"undeclared_payload_type\""), std::string::npos);
+  // The ingest thread reads the datagrams after sendto returns.
+  EXPECT_TRUE(eventually([&] {
+    return metrics_.render().find("mirror_rtp_dropped_datagrams_total{reason=\"malformed\"}") !=
+           std::string::npos;
+  }));
+  EXPECT_TRUE(eventually([&] {
+    return metrics_.render().find("reason=\"undeclared_payload_type\"") != std::string::npos;
+  }));
   // Random bytes with PT 33 by chance could open a session; nothing else may.
   for (const auto& s : service_->streams().list()) EXPECT_EQ(s->video_frames(), 0u);
 }
@@ -383,8 +387,10 @@ TEST_F(RtpIngest, MaxStreamsCountsRtpSessions) {
   run({"/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error", "-t", "1", "-i", file, "-c",
        "copy", "-f", "rtp_mpegts", "rtp://127.0.0.1:" + std::to_string(port_)},
       {}, {}, 30s);
+  // The sender may exit before the ingest thread has read its datagrams.
+  EXPECT_TRUE(eventually(
+      [&] { return metrics_.render().find("reason=\"max_streams\"") != std::string::npos; }));
   EXPECT_EQ(service_->streams().size(), 1u);
-  EXPECT_NE(metrics_.render().find("reason=\"max_streams\""), std::string::npos);
   EXPECT_FALSE(service_->rtp()->declare("third", "v=0\r\n"));
 }
 

@@ -146,6 +146,15 @@ int bind_port(int type, int port) {
 
 }  // namespace
 
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 int free_tcp_port() { return bind_port(SOCK_STREAM, 0); }
 
 int free_tcp_udp_port() {

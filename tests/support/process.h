@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -54,6 +55,11 @@ RunResult run(std::vector<std::string> argv, std::map<std::string, std::string> 
 int free_tcp_port();
 // A port free for both TCP and UDP (QUIC shares the HTTPS port number).
 int free_tcp_udp_port();
+
+// Polls `done` every 20 ms until it holds or `timeout` passes; the event a
+// test waits on, never a fixed sleep. Returns whether it held.
+bool eventually(const std::function<bool()>& done,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 std::string make_temp_dir(const std::string& prefix);
 void write_file(const std::string& path, const std::string& text);
