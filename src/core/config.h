@@ -106,6 +106,11 @@ bool is_reserved_rendition_name(std::string_view name);
 struct PackagingConfig {
   std::chrono::nanoseconds part_duration = std::chrono::milliseconds{100};
   int playlist_segments = 20;
+  // A segment is cut without a keyframe after this long; also sets
+  // EXT-X-TARGETDURATION. 0: four times storage.dvr.segment_length.
+  std::chrono::nanoseconds max_segment_duration{0};
+  // A decode-time jump beyond this (either way) is a discontinuity.
+  std::chrono::nanoseconds discontinuity_threshold = std::chrono::seconds{1};
 
   bool operator==(const PackagingConfig&) const = default;
 };

@@ -112,6 +112,8 @@ constexpr std::array kKeys{
 
     MIRROR_CONFIG_KEY(kDuration, packaging.part_duration),
     MIRROR_CONFIG_KEY(kInt, packaging.playlist_segments),
+    MIRROR_CONFIG_KEY(kDuration, packaging.max_segment_duration),
+    MIRROR_CONFIG_KEY(kDuration, packaging.discontinuity_threshold),
 
     MIRROR_CONFIG_KEY(kBool, storage.s3.enabled),
     MIRROR_CONFIG_KEY(kString, storage.s3.endpoint),

@@ -126,6 +126,10 @@ void check_durations(const Config& c, Violations& v) {
   for (const config_schema::ConfigKey& key : config_schema::keys()) {
     if (key.kind != config_schema::ValueKind::kDuration) continue;
     const nanoseconds value = *std::get<const nanoseconds*>(key.const_field(c));
+    // 0 means "derived from another key" for this one.
+    if (key.path == std::string_view("packaging.max_segment_duration") && value == nanoseconds::zero()) {
+      continue;
+    }
     if (value <= nanoseconds::zero()) {
       v.add(key.path, format_duration(value), "must be greater than 0");
     }
@@ -134,6 +138,12 @@ void check_durations(const Config& c, Violations& v) {
       c.packaging.part_duration > nanoseconds::zero()) {
     v.add("packaging.part_duration", format_duration(c.packaging.part_duration),
           fmt::format("must be shorter than storage.dvr.segment_length ({})",
+                      format_duration(c.storage.dvr.segment_length)));
+  }
+  if (c.packaging.max_segment_duration > nanoseconds::zero() &&
+      c.packaging.max_segment_duration < c.storage.dvr.segment_length) {
+    v.add("packaging.max_segment_duration", format_duration(c.packaging.max_segment_duration),
+          fmt::format("must be at least storage.dvr.segment_length ({}), or 0 for four times it",
                       format_duration(c.storage.dvr.segment_length)));
   }
   if (c.ingestion.srt.latency > std::chrono::seconds{10}) {

@@ -225,6 +225,36 @@ std::optional<std::uint32_t> first_mb_in_slice(std::span<const std::uint8_t> nal
   return start->first_mb_in_slice;
 }
 
+std::optional<std::uint32_t> parse_h264_recovery_point(std::span<const std::uint8_t> nal) noexcept {
+  const auto header = parse_h264_nal_header(nal);
+  if (!header || header->type != h264::kNalSei) return std::nullopt;
+  // Recovery points come first or early in an SEI unit; 256 bytes of RBSP
+  // reach past the buffering period and picture timing messages before them.
+  std::array<std::uint8_t, 256> rbsp;
+  const std::size_t size = unescape_rbsp(nal.subspan(1), rbsp);
+  std::size_t at = 0;
+  // §7.3.2.3.1: sei_message() until the RBSP trailing bits.
+  while (at + 2 <= size && rbsp[at] != 0x80) {
+    std::uint32_t type = 0;
+    while (at < size && rbsp[at] == 0xff) type += rbsp[at++];
+    if (at >= size) return std::nullopt;
+    type += rbsp[at++];
+    std::uint32_t length = 0;
+    while (at < size && rbsp[at] == 0xff) length += rbsp[at++];
+    if (at >= size) return std::nullopt;
+    length += rbsp[at++];
+    if (type == 6) {
+      const std::size_t available = std::min<std::size_t>(length, size - at);
+      BitReader br({rbsp.data() + at, available});
+      const std::uint32_t count = br.read_ue();
+      if (br.error()) return std::nullopt;
+      return count;
+    }
+    at += length;
+  }
+  return std::nullopt;
+}
+
 std::string avc1_codec_string(const H264Sps& sps) {
   char text[16];
   std::snprintf(text, sizeof text, "avc1.%02x%02x%02x", sps.profile_idc & 0xff,

@@ -96,6 +96,13 @@ core::Result<H264Pps> parse_h264_pps(std::span<const std::uint8_t> nal);
 std::optional<H264SliceStart> parse_h264_slice_start(std::span<const std::uint8_t> nal) noexcept;
 std::optional<std::uint32_t> first_mb_in_slice(std::span<const std::uint8_t> nal) noexcept;
 
+// The recovery_frame_cnt of a recovery point SEI message (payload type 6)
+// carried in an SEI NAL unit, or nothing when the unit holds none (or is
+// malformed). A picture with a recovery point is where a decoder may start:
+// with a count of 0 it is clean at once; above 0 (gradual decoding refresh,
+// as cameras with intra refresh send) it is clean after that many frames.
+std::optional<std::uint32_t> parse_h264_recovery_point(std::span<const std::uint8_t> nal) noexcept;
+
 // "avc1.PPCCLL": profile_idc, constraint flags and level_idc in lower-case hex.
 std::string avc1_codec_string(const H264Sps& sps);
 

@@ -64,7 +64,7 @@ struct MediaFrame {
   std::int64_t pts = 0;  // in config->timescale units, unwrapped to 64 bits
   std::int64_t dts = 0;
   std::int64_t duration = 0;  // 0 when unknown (the next frame tells)
-  bool keyframe = false;      // IDR / IRAP for video; every AAC frame is one
+  bool keyframe = false;      // IDR, recovery point or IRAP for video; every AAC frame is one
   bool discontinuity = false;  // timeline break before this frame (reconnect, SSRC change)
   bool config_changed = false;  // `config` differs from the previous frame's
   CodecConfigPtr config;

@@ -121,6 +121,9 @@ std::optional<VideoAccessUnitAssembler::NalInfo> VideoAccessUnitAssembler::class
       info.dropped = true;
       break;
     case h264::kNalSei:
+      info.starts_au_after_vcl = true;
+      info.recovery_point = parse_h264_recovery_point(nal).has_value();
+      break;
     case h264::kNalSubsetSps:
     case 16:
     case 17:
@@ -257,6 +260,7 @@ void VideoAccessUnitAssembler::add(const NalInfo& info, std::span<const std::uin
     store_parameter_set(info, nal);
     return;
   }
+  au_.recovery_point = au_.recovery_point || info.recovery_point;
   if (info.vcl) {
     au_.keyframe = au_.keyframe || info.keyframe;
     au_.rasl = au_.rasl || info.rasl;
@@ -429,6 +433,10 @@ void VideoAccessUnitAssembler::finish_access_unit() {
     vps = &*vps_[static_cast<std::size_t>(sps->vps_id)];
   }
   const bool have_sets = sps != nullptr && (codec_ != Codec::kHevc || vps != nullptr);
+  // A recovery point is where a decoder may join: for a source with intra
+  // refresh and no IDR after the first it is the only place there is, so it
+  // is packaged as a sync sample and may start a segment.
+  if (au_.recovery_point) au_.keyframe = true;
   if (!started_ && (!au_.keyframe || !have_sets)) {
     ++counters_.dropped_before_keyframe;
     return;

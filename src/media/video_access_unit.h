@@ -16,7 +16,9 @@
 // previous access unit's timestamps plus one frame duration (from the VUI frame
 // rate; 0 when the stream has none).
 //
-// Nothing is emitted before a keyframe (H.264 IDR, HEVC IRAP) whose parameter
+// A keyframe is an H.264 IDR or a picture with a recovery point SEI (an
+// intra-refresh camera sends no other place to join), or an HEVC IRAP.
+// Nothing is emitted before a keyframe whose parameter
 // sets have all been seen. An access unit is emitted as soon as the first bytes
 // of the next one arrive (normally: with the next PES), or on flush().
 //
@@ -98,6 +100,7 @@ class VideoAccessUnitAssembler final : private NalUnitSink {
     bool dropped = false;  // AUD, filler: not in the payload
     bool keyframe = false;
     bool rasl = false;
+    bool recovery_point = false;  // an H.264 recovery point SEI
     int pps_id = -1;
     int idr_or_ref = 0;  // H.264: distinguishes pictures (IDR-ness, nal_ref_idc zero-ness)
   };
@@ -107,6 +110,7 @@ class VideoAccessUnitAssembler final : private NalUnitSink {
     bool has_vcl = false;
     bool keyframe = false;
     bool rasl = false;
+    bool recovery_point = false;  // an H.264 recovery point SEI
     bool broken = false;
     bool stamped = false;  // timestamps came from a PES, not extrapolated
     int vcl_type = -1;     // of the first slice

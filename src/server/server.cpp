@@ -73,6 +73,8 @@ void Server::build_services() {
   package::hls::PackagerSettings packaging;
   packaging.part_duration = config_.packaging.part_duration;
   packaging.segment_length = config_.storage.dvr.segment_length;
+  packaging.max_segment_duration = config_.packaging.max_segment_duration;
+  packaging.discontinuity_threshold = config_.packaging.discontinuity_threshold;
   packaging.playlist_segments = config_.packaging.playlist_segments;
   auto packager = std::make_unique<PackagingService>(packaging, ingest_view->streams(), metrics_);
   PackagingService* packager_view = packager.get();

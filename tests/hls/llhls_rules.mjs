@@ -18,6 +18,8 @@ export const RULES = {
   'version': 'EXT-X-VERSION (§4.4.1.2, §8)',
   'repeated-tag': 'one Media Playlist tag of each type (§4.4.3)',
   'target-duration': 'EXT-X-TARGETDURATION bounds EXTINF (§4.4.3.1, §4.4.4.1)',
+  'target-duration-stable': 'EXT-X-TARGETDURATION never changes (§6.2.1)',
+  'segment-independent': 'the first part of every segment is INDEPENDENT=YES (Mirror contract: segments start on a random-access picture)',
   'part-inf': 'EXT-X-PART-INF required with parts (§4.4.3.7)',
   'server-control': 'EXT-X-SERVER-CONTROL with CAN-BLOCK-RELOAD=YES (§4.4.3.8, Mirror contract)',
   'part-hold-back': 'PART-HOLD-BACK present and >= 3 x PART-TARGET (§4.4.3.8)',
@@ -212,6 +214,10 @@ function checkParts(playlist, url, out) {
       }
     }
 
+    if (s.parts[0].index === 0 && !s.parts[0].independent) {
+      out.push(violation('segment-independent', url, s.parts[0],
+        `segment ${s.msn} starts with a part that is not INDEPENDENT=YES`));
+    }
     s.parts.forEach((p, i) => {
       if (!p.uri || p.duration === undefined) {
         out.push(violation('part-attributes', url, p, 'EXT-X-PART needs URI and a numeric DURATION'));

@@ -39,6 +39,16 @@ export class RenditionTimeline {
   // as written after everything recorded before. Returns the violations.
   record(playlist, url, timing = {}) {
     const out = [];
+    // RFC 8216 §6.2.1: EXT-X-TARGETDURATION never changes in a live playlist.
+    const td = playlist.targetDuration?.value;
+    if (td !== undefined) {
+      if (this.targetDuration === undefined) {
+        this.targetDuration = td;
+      } else if (td !== this.targetDuration) {
+        out.push(violation('target-duration-stable', url, playlist.targetDuration,
+          `EXT-X-TARGETDURATION changed from ${this.targetDuration} to ${td}`));
+      }
+    }
     const sentAt = timing.sentAt ?? Infinity;
     const receivedAt = timing.receivedAt ?? performance.now();
     for (const s of playlist.segments) {

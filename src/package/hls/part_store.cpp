@@ -38,9 +38,13 @@ PartStore::PartStore(std::string rendition, media::TrackKind kind, PlaylistSetti
 
 PartStore::~PartStore() { end(); }
 
-void PartStore::set_targets(int target_duration, double part_target) {
+void PartStore::set_target_duration(int target_duration) {
   std::lock_guard lock(mutex_);
-  target_duration_ = std::max(target_duration_, std::max(1, target_duration));
+  target_duration_ = std::max(1, target_duration);
+}
+
+void PartStore::set_part_target(double part_target) {
+  std::lock_guard lock(mutex_);
   part_target_ = part_target;
 }
 
@@ -124,7 +128,13 @@ void PartStore::close_part(double duration, bool next_starts_segment) {
   next_starts_segment_ = next_starts_segment;
   last_part_ = PartPosition{seg->msn, static_cast<int>(seg->parts.size()) - 1};
   last_part_packed_.store((last_part_->msn << 16) | last_part_->part, std::memory_order_release);
-  if (ready_.load(std::memory_order_relaxed)) {
+  if (next_starts_segment && duration < 0.85 * part_target_ - 1e-9) {
+    // A short last part may only be listed as the last one: its segment is
+    // completed in the same publish, so no playlist shows it unfinished.
+    complete_segment_locked(*seg);
+    render_locked();
+    releases = release_waiters_locked();
+  } else if (ready_.load(std::memory_order_relaxed)) {
     render_locked();
     releases = release_waiters_locked();
   }
@@ -149,17 +159,19 @@ void PartStore::close_segment() {
     --next_msn_;
     return;
   }
-  seg->complete = true;
-  compact_locked(*seg);
-  last_segment_ = seg->msn;
-  // EXT-X-TARGETDURATION must cover every segment, rounded (RFC 8216bis §4.4.3.1).
-  target_duration_ = std::max(target_duration_, static_cast<int>(std::lround(seg->duration)));
-  trim_window_locked();
-  ready_.store(true, std::memory_order_release);
+  complete_segment_locked(*seg);
   render_locked();
   releases = release_waiters_locked();
   }
   run(releases);
+}
+
+void PartStore::complete_segment_locked(Segment& seg) {
+  seg.complete = true;
+  compact_locked(seg);
+  last_segment_ = seg.msn;
+  trim_window_locked();
+  ready_.store(true, std::memory_order_release);
 }
 
 void PartStore::end() {
@@ -184,7 +196,6 @@ void PartStore::end() {
         seg->complete = true;
         compact_locked(*seg);
         last_segment_ = seg->msn;
-        target_duration_ = std::max(target_duration_, static_cast<int>(std::lround(seg->duration)));
       }
     }
     if (!segments_.empty()) ready_.store(true, std::memory_order_release);

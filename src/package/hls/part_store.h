@@ -88,9 +88,12 @@ class PartStore {
   }
 
   // ---- packager thread ----
-  // Target durations (seconds); set before the first segment is published and
-  // raised (never lowered) when a segment turns out longer.
-  void set_targets(int target_duration, double part_target);
+  // EXT-X-TARGETDURATION (seconds), fixed for the life of the playlist
+  // (RFC 8216 §6.2.1): set once, before the first segment, from the
+  // configuration. The packager keeps every segment within it.
+  void set_target_duration(int target_duration);
+  // PART-TARGET (seconds); set before the first part is published.
+  void set_part_target(double part_target);
   // A new initialization segment; the next segment refers to it.
   void set_init(core::SharedBytes init);
   // Opens segment n+1. `program_date_time` is the wall clock of its first frame.
@@ -100,9 +103,10 @@ class PartStore {
   // Appends a CMAF chunk (fragment header + sample buffers) to the open part
   // and streams it to the part's waiting readers.
   void append(std::vector<core::SharedBytes> chunk);
-  // Publishes the open part. `next` is where the packager expects the next
-  // part to be (the preload hint): the next index, or part 0 of the next
-  // segment when a keyframe is due.
+  // Publishes the open part. `next_starts_segment` says where the next part
+  // goes (the preload hint): the next index, or part 0 of the next segment.
+  // A last part shorter than 85 % of PART-TARGET completes its segment in
+  // the same publish (the segment's close_segment() then does nothing).
   void close_part(double duration, bool next_starts_segment);
   // Completes the open segment (its EXTINF is the sum of its parts).
   void close_segment();
@@ -191,6 +195,7 @@ class PartStore {
   void render_locked();
   std::string render_text_locked(bool skip) const;
   void compact_locked(Segment& segment);
+  void complete_segment_locked(Segment& segment);
   void trim_window_locked();
   Segment* open_segment_locked();
   PartPosition hint_locked() const;

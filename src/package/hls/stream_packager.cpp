@@ -45,7 +45,10 @@ StreamPackager::StreamPackager(std::string stream, PackagerSettings settings, Re
       audio_store_(std::make_shared<PartStore>(names_.audio, media::TrackKind::kAudio,
                                                playlist_settings(settings))),
       video_(video_store_),
-      audio_(audio_store_) {
+      audio_(audio_store_),
+      target_duration_(static_cast<int>(std::ceil(seconds_of(max_segment_duration()) - 1e-6))) {
+  video_store_->set_target_duration(target_duration_);
+  audio_store_->set_target_duration(target_duration_);
   video_.set_publish_delay(settings.video_publish_delay);
   audio_.set_publish_delay(settings.audio_publish_delay);
   video_store_->set_report_source([this] { return reports_for(video_store_.get()); });
@@ -58,6 +61,14 @@ StreamPackager::~StreamPackager() {
   audio_store_->set_report_source({});
   video_store_->end();
   audio_store_->end();
+}
+
+std::chrono::nanoseconds StreamPackager::max_segment_duration() const {
+  const auto configured = settings_.max_segment_duration.count() > 0
+                              ? settings_.max_segment_duration
+                              : 4 * settings_.segment_length;
+  // Never below the target: a segment must be able to reach segment_length.
+  return std::max(configured, settings_.segment_length);
 }
 
 std::vector<RenditionReport> StreamPackager::reports_for(const PartStore* self) const {
@@ -84,13 +95,17 @@ std::chrono::system_clock::time_point StreamPackager::wall_clock_at(std::int64_t
 }
 
 bool StreamPackager::timeline_jump(const media::MediaFrame& frame) {
-  // A decode time that goes back, or leaps forward by more than 5 s, is a
-  // break the source did not flag (an encoder restart): handled as one.
+  // A decode time that goes back, or leaps forward by more than the
+  // threshold, is a break the source did not flag (an encoder restart, a
+  // looped file, a PCR reset): handled as one. B-frame reordering never
+  // shows here (decode times only grow); small jitter stays within it.
   if (!frame.config || frame.config->timescale == 0) return false;
   const std::int64_t t = frame.kind == media::TrackKind::kVideo ? frame.dts : frame.pts;
-  const std::int64_t limit = 5 * static_cast<std::int64_t>(frame.config->timescale);
+  const std::int64_t limit = std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(seconds_of(settings_.discontinuity_threshold) *
+                                   static_cast<double>(frame.config->timescale)));
   auto& last = frame.kind == media::TrackKind::kVideo ? last_video_time_ : last_audio_time_;
-  const bool jump = last.has_value() && (t < *last || t - *last > limit);
+  const bool jump = last.has_value() && (*last - t > limit || t - *last > limit);
   last = t;
   return jump;
 }
@@ -105,16 +120,15 @@ void StreamPackager::on_frame(const media::MediaFrame& frame) {
     last_audio_time_.reset();
     timeline_jump(frame);
     if (jump) timeline_jumps_.fetch_add(1, std::memory_order_relaxed);
+    settle_video(nullptr);
     // A timeline break (the publisher came back): both renditions end their
     // segment, the next ones start with EXT-X-DISCONTINUITY and a new clock.
     if (video_.segment_open()) cut_video(true, true);
     flush_audio_to_end();
     video_discontinuity_ = video_seen_;
     audio_discontinuity_ = audio_.configured();
-    have_last_video_dts_ = false;
-    last_keyframe_dts_ = -1;
-    gop_ = 0;
-    segment_closed_early_ = false;
+    step_count_ = 0;
+    next_segment_forced_ = false;
     anchored_ = false;
     video_.forget_config();
     audio_.forget_config();
@@ -133,6 +147,7 @@ void StreamPackager::flush_audio_to_end() {
   advance_audio();
   audio_wait_for_video_ = true;
   audio_.close_segment();
+  audio_continuous_ = false;  // what comes next starts a new timeline
 }
 
 void StreamPackager::on_video(const media::MediaFrame& frame) {
@@ -141,6 +156,8 @@ void StreamPackager::on_video(const media::MediaFrame& frame) {
     return;
   }
   const bool new_setup = !video_.configured() || !video_.config()->same_setup(*frame.config);
+  // The frame before this one is placed now that its successor is known.
+  settle_video(new_setup ? nullptr : &frame);
   if (new_setup && video_.segment_open()) {
     // New parameter sets: a new init segment, announced by a discontinuity in
     // both renditions (players match audio to video by discontinuity).
@@ -148,14 +165,13 @@ void StreamPackager::on_video(const media::MediaFrame& frame) {
     flush_audio_to_end();
     video_discontinuity_ = true;
     audio_discontinuity_ = audio_.configured();
-    segment_closed_early_ = false;
+    next_segment_forced_ = false;
   }
   if (!video_.configure(frame.config)) {
     skipped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   const auto& config = *video_.config();
-  const std::int64_t timescale = config.timescale;
   if (new_setup) {
     std::lock_guard lock(summary_mutex_);
     summary_.has_video = true;
@@ -165,77 +181,143 @@ void StreamPackager::on_video(const media::MediaFrame& frame) {
     summary_.frame_rate = config.frame_rate;
   }
   video_seen_ = true;
+  pending_video_ = frame;
+}
 
-  // The expected duration of a frame: from the stream's timing information,
-  // else from the last two frames.
-  std::int64_t fd = 0;
-  if (config.frame_rate > 0) {
-    fd = std::llround(static_cast<double>(timescale) / config.frame_rate);
-  } else if (have_last_video_dts_ && frame.dts > last_video_dts_ &&
-             frame.dts - last_video_dts_ < timescale) {
-    fd = frame.dts - last_video_dts_;
-  } else {
-    fd = frame_duration_ > 0 ? frame_duration_ : timescale / 30;
-  }
-  fd = std::max<std::int64_t>(fd, 1);
-  frame_duration_ = fd;
-  have_last_video_dts_ = true;
-  last_video_dts_ = frame.dts;
+void StreamPackager::settle_video(const media::MediaFrame* next) {
+  if (!pending_video_) return;
+  const media::MediaFrame frame = std::move(*pending_video_);
+  pending_video_.reset();
+  place_video(frame, next);
+}
+
+void StreamPackager::place_video(const media::MediaFrame& frame, const media::MediaFrame* next) {
+  const auto& config = *video_.config();
+  const std::int64_t timescale = config.timescale;
+  const std::int64_t t = frame.dts;
+  // A frame lasts until the next one begins; without a next one (the stream
+  // breaks or ends here), the median of the recent steps.
+  const std::int64_t fd = frame_duration_at(t, next != nullptr ? next->dts : t, config);
 
   if (part_target_ticks_ == 0) {
     // A part is a whole number of frames, as close to part_duration as can be.
     const double frames = seconds_of(settings_.part_duration) * static_cast<double>(timescale) /
                           static_cast<double>(fd);
     part_target_ticks_ = std::max<std::int64_t>(1, std::llround(frames)) * fd;
-    const double part_target =
-        std::ceil(static_cast<double>(part_target_ticks_) / static_cast<double>(timescale) * 1e5) / 1e5;
-    video_store_->set_targets(static_cast<int>(std::lround(seconds_of(settings_.segment_length))),
-                              part_target);
+    // PART-TARGET leaves a millisecond above the whole frames for timestamp
+    // jitter, and no part ever exceeds it.
+    const double part_target = std::ceil(static_cast<double>(part_target_ticks_ + timescale / 1000) /
+                                         static_cast<double>(timescale) * 1e5) /
+                               1e5;
+    part_limit_ticks_ = static_cast<std::int64_t>(part_target * static_cast<double>(timescale));
+    video_store_->set_part_target(part_target);
   }
   const std::int64_t segment_ticks = static_cast<std::int64_t>(
       seconds_of(settings_.segment_length) * static_cast<double>(timescale));
+  const std::int64_t max_ticks = static_cast<std::int64_t>(
+      seconds_of(max_segment_duration()) * static_cast<double>(timescale));
 
+  // A frame longer than the rest (one was dropped after it, or the source
+  // has a hole) must not overfill a part: it starts the next part when the
+  // open one is long enough; else it completes the open one and the rest of
+  // its step stays a hole in the timeline, which the next fragment's tfdt
+  // carries. One frame never lasts more than a part.
+  std::int64_t duration = std::min(fd, part_limit_ticks_);
+  if (video_.segment_open() && video_.part_open()) {
+    const std::int64_t part = video_.end_time() - video_.part_start();
+    if (part + duration > part_limit_ticks_) {
+      if (part >= part_target_ticks_ * 85 / 100) {
+        cut_video(false, false);
+      } else {
+        duration = part_limit_ticks_ - part;
+      }
+    }
+  }
   if (!video_.segment_open()) {
-    // A segment starts on a keyframe; after a predicted keyframe that did not
-    // come, it starts on whatever came (rare: an encoder's irregular GOP).
-    if (!frame.keyframe && !segment_closed_early_) {
+    // A segment starts on a keyframe, or anywhere after a cut forced by
+    // max_segment_duration; frames before the first keyframe are not played.
+    if (!frame.keyframe && !next_segment_forced_) {
       skipped_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    if (!anchored_) anchor(frame, to_90k(frame.dts, config.timescale));
-    video_.begin_segment(frame.dts, video_discontinuity_,
-                         wall_clock_at(to_90k(frame.dts, config.timescale)));
-    video_discontinuity_ = false;
-    segment_closed_early_ = false;
-    if (first_video_start90k_ < 0) first_video_start90k_ = to_90k(frame.dts, config.timescale);
-    video_.begin_part(frame.dts, frame.keyframe);
-  } else if (frame.keyframe) {
-    if (frame.dts - video_.segment_start() >= segment_ticks - fd / 2) {
-      cut_video(true, true);
-      video_.begin_segment(frame.dts, false, wall_clock_at(to_90k(frame.dts, config.timescale)));
-    } else if (video_.part_open()) {
-      cut_video(false, false);
-    }
-    video_.begin_part(frame.dts, true);
+    start_video_segment(frame, timescale);
   } else if (!video_.part_open()) {
-    video_.begin_part(frame.dts, false);
-  }
-
-  if (frame.keyframe) {
-    if (last_keyframe_dts_ >= 0 && frame.dts > last_keyframe_dts_) gop_ = frame.dts - last_keyframe_dts_;
-    last_keyframe_dts_ = frame.dts;
-  }
-  video_.add(frame, static_cast<std::uint32_t>(fd));
-
-  // Publish the part as soon as its last frame is in.
-  const std::int64_t next_dts = frame.dts + fd;
-  const bool keyframe_due = gop_ > 0 && next_dts - last_keyframe_dts_ >= gop_ - fd / 2;
-  if (keyframe_due && next_dts - video_.segment_start() >= segment_ticks - fd / 2) {
-    cut_video(true, true);
-    segment_closed_early_ = true;
-  } else if (keyframe_due || video_.end_time() - video_.part_start() >= part_target_ticks_ - fd / 2) {
+    // The last part ended exactly before this frame, inside the segment.
+    video_.begin_part(t, frame.keyframe);
+  } else if (frame.keyframe && t - video_.part_start() >= part_target_ticks_ * 85 / 100) {
+    // A keyframe the cadence did not bring to a part boundary starts an
+    // independent part when the open one is long enough; else it joins it.
     cut_video(false, false);
+    video_.begin_part(t, true);
   }
+  video_.add(frame, static_cast<std::uint32_t>(duration));
+  if (next == nullptr) return;  // the caller ends the segment
+
+  // Where does the next frame go? Part 0 of a new segment when it is a
+  // keyframe and this segment is long enough, or when it would not fit in
+  // max_segment_duration (a forced cut); else this part goes on until it is
+  // full. The part is published now, with a preload hint that is certain.
+  const std::int64_t end = video_.end_time();
+  const bool keyframe_next = next->keyframe;
+  const bool segment_long_enough = end - video_.segment_start() >= segment_ticks - fd / 2;
+  const bool next_fits = end + fd - video_.segment_start() <= max_ticks;
+  if (!next_fits || (keyframe_next && segment_long_enough)) {
+    cut_video(true, true);
+    next_segment_forced_ = !keyframe_next;
+    if (next_segment_forced_) note_forced_cut();
+    return;
+  }
+  const std::int64_t part = end - video_.part_start();
+  const bool part_full = part + fd > part_limit_ticks_;
+  const bool part_long_enough = part >= part_target_ticks_ * 85 / 100;
+  if (part_full || (keyframe_next && part_long_enough)) cut_video(false, false);
+}
+
+void StreamPackager::note_forced_cut() {
+  forced_cuts_.fetch_add(1, std::memory_order_relaxed);
+  if (forced_cut_logged_) return;
+  forced_cut_logged_ = true;
+  core::log::warn("segment cut without a keyframe",
+                  {{"stream", stream_},
+                   {"rendition", names_.video},
+                   {"max_segment_duration_ms",
+                    std::chrono::duration_cast<std::chrono::milliseconds>(max_segment_duration()).count()}});
+}
+
+std::int64_t StreamPackager::frame_duration_at(std::int64_t dts, std::int64_t next_dts,
+                                               const media::CodecConfig& config) {
+  const std::int64_t timescale = config.timescale;
+  const std::int64_t step = next_dts - dts;
+  if (step > 0 && step <= timescale / 4) {
+    steps_[step_count_ % steps_.size()] = step;
+    ++step_count_;
+    frame_duration_ = step;
+    return step;
+  }
+  std::int64_t fd = 0;
+  if (step_count_ > 0) {
+    // The median of the recent steps: one dropped frame does not move it.
+    const std::size_t n = std::min(step_count_, steps_.size());
+    std::array<std::int64_t, 8> sorted = steps_;
+    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(n / 2),
+                     sorted.begin() + static_cast<std::ptrdiff_t>(n));
+    fd = sorted[n / 2];
+  } else if (config.frame_rate > 0) {
+    fd = std::llround(static_cast<double>(timescale) / config.frame_rate);
+  } else {
+    fd = frame_duration_ > 0 ? frame_duration_ : timescale / 30;
+  }
+  frame_duration_ = std::max<std::int64_t>(fd, 1);
+  return frame_duration_;
+}
+
+void StreamPackager::start_video_segment(const media::MediaFrame& frame, std::int64_t timescale) {
+  if (!anchored_) anchor(frame, to_90k(frame.dts, timescale));
+  video_.begin_segment(frame.dts, video_discontinuity_, wall_clock_at(to_90k(frame.dts, timescale)));
+  video_discontinuity_ = false;
+  next_segment_forced_ = false;
+  if (first_video_start90k_ < 0) first_video_start90k_ = to_90k(frame.dts, timescale);
+  video_.begin_part(frame.dts, frame.keyframe);
 }
 
 void StreamPackager::cut_video(bool end_segment, bool next_starts_segment) {
@@ -332,22 +414,45 @@ void StreamPackager::advance_audio() {
         continue;
       }
     }
-    if (!audio_.segment_open()) {
-      if (!audio_targets_set_) set_audio_targets();
-      if (!anchored_) anchor(f, t90k);
-      audio_.begin_segment(f.pts, audio_discontinuity_, wall_clock_at(t90k));
-      audio_discontinuity_ = false;
+    if (audio_.segment_open()) {
+      const std::int64_t end = audio_.end_time();
+      if (f.pts < end - audio_frame_ticks_ / 2) {
+        // A frame that lies over the one before it (a looped file repeats
+        // one at the seam) would make the timeline run backwards.
+        audio_pending_.pop_front();
+        skipped_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
     }
-    if (!audio_.part_open()) audio_.begin_part(f.pts, true);
+    // Within half a frame of where the last one ended, a frame follows it
+    // exactly: rounding in the source's timestamps leaves no hole or overlap.
+    media::MediaFrame placed = f;
+    if (audio_continuous_) {
+      const std::int64_t end = audio_.end_time();
+      if (std::llabs(placed.pts - end) <= audio_frame_ticks_ / 2) placed.pts = placed.dts = end;
+    }
     // A frame lasts until the next one starts when that is known and close to
     // its nominal length: a small hole left by a lost frame is covered, so the
     // player's audio buffer has no gap to stall on.
     std::int64_t duration = audio_frame_ticks_;
     if (audio_pending_.size() > 1) {
-      const std::int64_t delta = audio_pending_[1].pts - f.pts;
-      if (delta > 0 && delta <= 4 * audio_frame_ticks_) duration = delta;
+      const std::int64_t delta = audio_pending_[1].pts - placed.pts;
+      if (delta >= audio_frame_ticks_ / 2 && delta <= 4 * audio_frame_ticks_) duration = delta;
     }
-    audio_.add(f, static_cast<std::uint32_t>(duration));
+    if (audio_.part_open() &&
+        audio_.end_time() - audio_.part_start() + duration > audio_part_limit_ticks_) {
+      // Never above PART-TARGET, even where the video's part spans a hole.
+      audio_.close_part(false);
+    }
+    if (!audio_.segment_open()) {
+      if (!audio_targets_set_) set_audio_targets();
+      if (!anchored_) anchor(f, t90k);
+      audio_.begin_segment(placed.pts, audio_discontinuity_, wall_clock_at(t90k));
+      audio_discontinuity_ = false;
+    }
+    if (!audio_.part_open()) audio_.begin_part(placed.pts, true);
+    audio_.add(placed, static_cast<std::uint32_t>(duration));
+    audio_continuous_ = true;
     audio_pending_.pop_front();
 
     if (audio_only_) {
@@ -380,8 +485,8 @@ void StreamPackager::set_audio_targets() {
   }
   // PART-TARGET is written with five decimals; round up so no part exceeds it.
   part_target = std::ceil(part_target * 1e5) / 1e5;
-  audio_store_->set_targets(static_cast<int>(std::lround(seconds_of(settings_.segment_length))),
-                            part_target);
+  audio_part_limit_ticks_ = static_cast<std::int64_t>(part_target * config.timescale + 1e-6);
+  audio_store_->set_part_target(part_target);
   audio_targets_set_ = true;
 }
 
@@ -392,6 +497,7 @@ void StreamPackager::flush() {
 
 void StreamPackager::end() {
   if (ended_.exchange(true)) return;
+  settle_video(nullptr);
   if (video_.segment_open()) cut_video(true, true);
   flush_audio_to_end();
   video_store_->end();

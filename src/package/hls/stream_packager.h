@@ -4,19 +4,31 @@
 // "source" and "audio" for the source), each with its PartStore. A
 // Presentation gathers a stream's packagers under one multivariant playlist.
 //
-// Where things are cut:
-// - video segments start on keyframes and last at least segment_length (a
-//   GOP when the GOP is longer); video parts last about part_duration (a
-//   whole number of frames), and a keyframe always starts a new part;
-// - a part is published the moment its last frame is in: the packager knows
-//   the frame duration, so it does not wait for the next frame. It also
-//   predicts, from the GOP cadence, whether the next frame is a keyframe, so
-//   a segment ends with its last part instead of one frame later;
+// Where things are cut (the rules hold for every source, docs/PACKAGING.md):
+// - a video segment starts on a keyframe (IDR, recovery point, IRAP) and
+//   lasts at least segment_length; a source that sends none within
+//   max_segment_duration has its segment cut anyway (counted), so that no
+//   segment exceeds EXT-X-TARGETDURATION, which is fixed from the
+//   configuration for the life of the playlist;
+// - video parts are whole frames and never exceed PART-TARGET; a part that
+//   is neither independent nor the last of its segment is at least 85 % of
+//   it (a keyframe that comes earlier joins the open part);
+// - a part is published the moment its last frame is in. The preload hint
+//   then names where the next frame goes, and that promise is kept: part 0
+//   of the next segment when the GOP cadence says a keyframe is next (if it
+//   does not come, frames wait for the next keyframe, as they cannot be
+//   decoded without the lost one), else the next part of this segment (an
+//   unforeseen keyframe then opens an independent part there);
+// - sample durations are the differences of decode times; the last sample
+//   of a chunk, whose successor has not arrived, lasts the median of the
+//   recent steps, and the next chunk's tfdt is its first frame's own decode
+//   time, so an irregular source never drifts;
 // - audio follows the video's part and segment boundaries (the same instants
 //   of the stream's clock), so that segment n of both renditions covers the
 //   same media; a stream without video cuts audio on its own grid;
-// - a codec change or an ingest discontinuity ends the segment; the next
-//   begins with a new init segment and EXT-X-DISCONTINUITY.
+// - a codec change, an ingest discontinuity or a decode-time jump beyond
+//   discontinuity_threshold ends the segment; the next begins with a new
+//   init segment and EXT-X-DISCONTINUITY.
 // EXT-X-PROGRAM-DATE-TIME maps the stream clock to the wall clock at which
 // the first frame (after each discontinuity) reached the ingest.
 //
@@ -29,6 +41,7 @@
 #include "package/hls/part_store.h"
 #include "package/hls/track_packager.h"
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <atomic>
@@ -43,6 +56,10 @@ namespace mirror::package::hls {
 struct PackagerSettings {
   std::chrono::nanoseconds part_duration = std::chrono::milliseconds{100};
   std::chrono::nanoseconds segment_length = std::chrono::milliseconds{500};
+  // 0: four times segment_length. Also sets EXT-X-TARGETDURATION.
+  std::chrono::nanoseconds max_segment_duration{0};
+  // A decode-time step larger than this (forward or back) is a timeline break.
+  std::chrono::nanoseconds discontinuity_threshold = std::chrono::seconds{1};
   int playlist_segments = 20;
   std::int64_t first_msn = -1;  // -1: from the creation time (see PlaylistSettings)
   // See TrackPackager::set_publish_delay; one per track kind.
@@ -98,6 +115,10 @@ class StreamPackager {
   std::uint64_t skipped_frames() const { return skipped_.load(std::memory_order_relaxed); }
   // Timeline breaks the source did not flag, handled as discontinuities.
   std::uint64_t timeline_jumps() const { return timeline_jumps_.load(std::memory_order_relaxed); }
+  // Segments cut without a keyframe because max_segment_duration passed.
+  std::uint64_t forced_cuts() const { return forced_cuts_.load(std::memory_order_relaxed); }
+  // The fixed EXT-X-TARGETDURATION of this packager's playlists.
+  int target_duration() const { return target_duration_; }
 
  private:
   struct Boundary {
@@ -114,6 +135,17 @@ class StreamPackager {
   void flush_audio_to_end();
   void set_audio_targets();
   void cut_video(bool end_segment, bool next_starts_segment);
+  // Places the pending video frame, `next` being its successor (null when
+  // the timeline breaks or the stream ends after it).
+  void settle_video(const media::MediaFrame* next);
+  void place_video(const media::MediaFrame& frame, const media::MediaFrame* next);
+  void note_forced_cut();
+  // The duration of the frame at `dts`: the step to `next_dts` when sane,
+  // else the median of the recent steps.
+  std::int64_t frame_duration_at(std::int64_t dts, std::int64_t next_dts,
+                                 const media::CodecConfig& config);
+  void start_video_segment(const media::MediaFrame& frame, std::int64_t timescale);
+  std::chrono::nanoseconds max_segment_duration() const;
   std::chrono::system_clock::time_point wall_clock_at(std::int64_t time90k) const;
   void anchor(const media::MediaFrame& frame, std::int64_t time90k);
   std::vector<RenditionReport> reports_for(const PartStore* self) const;
@@ -134,14 +166,20 @@ class StreamPackager {
   // Video state (90 kHz or the track's timescale).
   bool video_seen_ = false;
   bool video_discontinuity_ = false;
-  std::int64_t frame_duration_ = 0;   // expected duration of one frame
-  std::int64_t last_video_dts_ = 0;
-  bool have_last_video_dts_ = false;
-  std::int64_t last_keyframe_dts_ = -1;
-  std::int64_t gop_ = 0;              // keyframe interval, once two were seen
-  bool segment_closed_early_ = false;  // closed on a predicted keyframe
+  // The last frame in: placed when its successor arrives (or the timeline
+  // breaks), so that its duration and what follows it are known.
+  std::optional<media::MediaFrame> pending_video_;
+  std::int64_t frame_duration_ = 0;   // duration of the last frame placed
+  std::array<std::int64_t, 8> steps_{};  // recent decode-time steps
+  std::size_t step_count_ = 0;
+  // The segment was cut because the next frame would not fit in
+  // max_segment_duration: that frame starts the next one, keyframe or not.
+  bool next_segment_forced_ = false;
   std::int64_t part_target_ticks_ = 0;  // a whole number of frames
+  std::int64_t part_limit_ticks_ = 0;   // PART-TARGET: no part is longer
   std::int64_t first_video_start90k_ = -1;
+  const int target_duration_;
+  bool forced_cut_logged_ = false;
 
   // Audio state.
   std::deque<Boundary> boundaries_;   // video cuts the audio has not reached yet
@@ -152,13 +190,16 @@ class StreamPackager {
   std::int64_t first_audio_time90k_ = -1;
   std::int64_t audio_frame_ticks_ = 1024;
   std::int64_t audio_part_ticks_ = 0;  // audio-only streams
+  std::int64_t audio_part_limit_ticks_ = 0;  // PART-TARGET in the track's timescale
   bool audio_targets_set_ = false;
+  bool audio_continuous_ = false;  // the next audio frame continues the last one's timeline
 
   mutable std::mutex summary_mutex_;
   Summary summary_;
   std::atomic<bool> ended_{false};
   std::atomic<std::uint64_t> skipped_{0};
   std::atomic<std::uint64_t> timeline_jumps_{0};
+  std::atomic<std::uint64_t> forced_cuts_{0};
   std::optional<std::int64_t> last_video_time_;
   std::optional<std::int64_t> last_audio_time_;
 };

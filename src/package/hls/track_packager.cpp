@@ -42,7 +42,19 @@ void TrackPackager::begin_part(std::int64_t start, bool independent) {
 }
 
 void TrackPackager::add(const media::MediaFrame& frame, std::uint32_t duration) {
-  if (samples_.empty()) chunk_start_ = frame.dts;
+  if (samples_.empty()) {
+    chunk_start_ = frame.dts;
+  } else {
+    // The sample before this one in the chunk lasts until this one begins:
+    // durations are the differences of decode times wherever both are known.
+    const std::int64_t step = frame.dts - last_dts_;
+    // Audio keeps its own (a gap in the audio is not a longer frame).
+    if (store_->kind() == media::TrackKind::kVideo && step > 0 &&
+        step <= std::numeric_limits<std::uint32_t>::max()) {
+      samples_.back().duration = static_cast<std::uint32_t>(step);
+    }
+  }
+  last_dts_ = frame.dts;
   cmaf::Sample s;
   s.size = static_cast<std::uint32_t>(frame.payload.size());
   s.duration = duration;

@@ -54,7 +54,9 @@ class TrackPackager {
   void begin_segment(std::int64_t start, bool discontinuity,
                      std::chrono::system_clock::time_point program_date_time);
   void begin_part(std::int64_t start, bool independent);
-  // Queues a sample of the open part; `duration` in the track's timescale.
+  // Queues a sample of the open part; `duration` (track timescale) is what it
+  // lasts if it ends its chunk: a sample followed by another in the same
+  // chunk lasts until that one's decode time.
   void add(const media::MediaFrame& frame, std::uint32_t duration);
   // Writes the queued samples as one chunk.
   void flush();
@@ -73,6 +75,7 @@ class TrackPackager {
   std::int64_t end_time_ = 0;
   std::size_t segment_parts_ = 0;
   std::int64_t chunk_start_ = 0;
+  std::int64_t last_dts_ = 0;  // of the last sample queued
   std::vector<cmaf::Sample> samples_;
   std::vector<core::SharedBytes> payloads_;
   std::chrono::system_clock::time_point last_arrival_{};

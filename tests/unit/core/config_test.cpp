@@ -567,9 +567,23 @@ TEST_F(ConfigValidateTest, RejectsZeroForEveryDuration) {
     ++durations;
     Config config = valid_config();
     *std::get<std::chrono::nanoseconds*>(key.field(config)) = 0ns;
+    if (key.path == "packaging.max_segment_duration") {
+      EXPECT_THAT(validate(config), IsEmpty()) << "0 means four times the segment length";
+      continue;
+    }
     EXPECT_THAT(validate(config), Contains(std::string(key.path) + ": 0s must be greater than 0"));
   }
-  EXPECT_EQ(durations, 14);
+  EXPECT_EQ(durations, 16);
+}
+
+TEST_F(ConfigValidateTest, RejectsMaxSegmentDurationBelowTheSegmentLength) {
+  Config config = valid_config();
+  config.packaging.max_segment_duration = 300ms;
+  EXPECT_THAT(validate(config),
+              Contains(HasSubstr("packaging.max_segment_duration: 300ms must be at least "
+                                 "storage.dvr.segment_length (500ms)")));
+  config.packaging.max_segment_duration = 500ms;
+  EXPECT_THAT(validate(config), IsEmpty());
 }
 
 TEST_F(ConfigValidateTest, RejectsPartDurationNotShorterThanSegmentLength) {

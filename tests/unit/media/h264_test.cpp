@@ -373,6 +373,25 @@ TEST(H264SliceTest, RejectsNonSlicesAndGarbage) {
   EXPECT_FALSE(parse_h264_slice_start(make_slice(0x41, 0, 0, 256))) << "pps id 256";
 }
 
+TEST(H264SeiTest, ReadsTheRecoveryFrameCount) {
+  EXPECT_EQ(parse_h264_recovery_point(Bytes{0x06, 0x06, 0x01, 0x84, 0x80}), 0u);
+  // x264 with intra-refresh: recovery_frame_cnt 32.
+  EXPECT_EQ(parse_h264_recovery_point(Bytes{0x06, 0x06, 0x02, 0x04, 0x21, 0x80}), 32u);
+  // After a user-data message (type 5, 17 bytes), as x264 writes its banner first.
+  Bytes both = {0x06, 0x05, 0x11};
+  both.insert(both.end(), 17, 0x41);
+  both.insert(both.end(), {0x06, 0x01, 0x84, 0x80});
+  EXPECT_EQ(parse_h264_recovery_point(both), 0u);
+}
+
+TEST(H264SeiTest, IgnoresOtherMessagesAndGarbage) {
+  EXPECT_FALSE(parse_h264_recovery_point(Bytes{0x06, 0x05, 0x02, 0x41, 0x41, 0x80}));
+  EXPECT_FALSE(parse_h264_recovery_point(Bytes{0x06}));
+  EXPECT_FALSE(parse_h264_recovery_point(Bytes{0x06, 0xff, 0xff}));
+  EXPECT_FALSE(parse_h264_recovery_point(Bytes{0x06, 0x06, 0x40}));  // length past the end
+  EXPECT_FALSE(parse_h264_recovery_point(Bytes{0x65, 0x06, 0x01, 0x84, 0x80})) << "not an SEI";
+}
+
 TEST(H264AvccTest, BuildsHighProfileRecordWithExtension) {
   const std::vector<Bytes> sps = {kX264Sps};
   const std::vector<Bytes> pps = {kX264Pps};

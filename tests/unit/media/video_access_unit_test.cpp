@@ -260,11 +260,26 @@ TEST(VideoAccessUnitTest, NeedsParameterSetsBeforeTheFirstFrame) {
   EXPECT_EQ(h.assembler.counters().dropped_before_keyframe, 2u);
 }
 
-TEST(VideoAccessUnitTest, RecoveryPointSeiIsNotAKeyframe) {
+TEST(VideoAccessUnitTest, RecoveryPointSeiMakesAKeyframe) {
+  // An intra-refresh camera sends no IDR after the first: its recovery points
+  // are the only places to join, so a stream can start there.
   Harness h(Codec::kH264);
   h.push(concat({kSps, kPps, kRecoveryPointSei, slice(0x21, 0, 7)}), 0);  // non-IDR I slice
+  h.push(concat({p_slice()}), 3000);
   h.assembler.flush();
-  EXPECT_TRUE(h.frames.empty());
+  ASSERT_EQ(h.frames.size(), 2u);
+  EXPECT_TRUE(h.frames[0].keyframe);
+  EXPECT_FALSE(h.frames[1].keyframe);
+  EXPECT_EQ(h.assembler.counters().dropped_before_keyframe, 0u);
+}
+
+TEST(VideoAccessUnitTest, PSliceWithoutRecoveryPointWaitsForOne) {
+  Harness h(Codec::kH264);
+  h.push(concat({kSps, kPps, p_slice()}), 0);
+  h.push(concat({kRecoveryPointSei, p_slice()}), 3000);
+  h.assembler.flush();
+  ASSERT_EQ(h.frames.size(), 1u);
+  EXPECT_TRUE(h.frames[0].keyframe);
   EXPECT_EQ(h.assembler.counters().dropped_before_keyframe, 1u);
 }
 

@@ -1,0 +1,128 @@
+// Sources as broadcasters send them, not only the easy ones, through SRT into
+// the real binary and checked with the project's LL-HLS checker: a camera
+// with intra refresh and no IDR after the first, and a file looped with
+// `-stream_loop -1 -c copy` (the decode times jump at every seam).
+#include "mirror_fixture.h"
+#include "support/fixtures.h"
+
+#include <nlohmann/json.hpp>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+
+namespace mirror::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// x264 with intra refresh: one IDR, then a refresh wave every 30 frames
+// announced by a recovery point SEI (recovery_frame_cnt above 0).
+std::string intra_refresh_ts() {
+  return fixture("h264_intra_refresh_360p30.ts",
+                 "-f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi "
+                 "-i sine=frequency=440:sample_rate=48000 -t 12 -c:v libx264 -preset veryfast "
+                 "-x264-params keyint=30:intra-refresh=1 -pix_fmt yuv420p -threads 1 -c:a aac "
+                 "-ac 2 -b:a 96k -f mpegts");
+}
+
+// Four seconds of H.264 High with 3 B-frames and b-pyramid, 25 fps, GOP 50:
+// looped, its seams fall inside a GOP and its decode times jump there.
+std::string bframes_video_only_ts() {
+  return fixture("h264_bframes_360p25_video.ts",
+                 "-f lavfi -i testsrc2=size=640x360:rate=25 -t 4 -c:v libx264 -preset veryfast "
+                 "-profile:v high -bf 3 -b_strategy 0 -x264-params b-pyramid=normal -g 50 "
+                 "-pix_fmt yuv420p -threads 1 -f mpegts");
+}
+
+class RealSources : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists("/usr/bin/ffmpeg") || !fs::exists("/usr/bin/node")) {
+      GTEST_SKIP() << "ffmpeg or node not installed";
+    }
+    mirror_ = std::make_unique<MirrorInstance>(
+        "", std::map<std::string, std::string>{{"MIRROR_TRANSCODING_ENABLED", "false"}});
+    ASSERT_TRUE(mirror_->wait_ready()) << mirror_->process().stderr_text();
+  }
+  void TearDown() override {
+    if (sender_) sender_->signal(SIGKILL);
+  }
+
+  std::string base() const { return "http://127.0.0.1:" + std::to_string(mirror_->ports().http); }
+
+  void publish(const std::string& name, std::vector<std::string> input_args) {
+    std::vector<std::string> argv = {"/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error"};
+    argv.insert(argv.end(), input_args.begin(), input_args.end());
+    for (const char* a : {"-c", "copy", "-f", "mpegts"}) argv.emplace_back(a);
+    argv.push_back("srt://127.0.0.1:" + std::to_string(mirror_->ports().srt) +
+                   "?mode=caller&pkt_size=1316&streamid=" + name);
+    sender_ = std::make_unique<Process>(argv);
+    ASSERT_TRUE(eventually(
+        [&] {
+          return http_get(mirror_->ports().http, "/streams/" + name + "/source/playlist.m3u8")
+                     .status == 200;
+        },
+        20s))
+        << mirror_->process().stderr_text();
+  }
+
+  // The checker's verdict on the stream, as JSON.
+  nlohmann::json check(const std::string& name, int seconds) {
+    auto r = run({"/usr/bin/node", source_dir() + "/tests/hls/llhls_check.mjs", "--url",
+                  base() + "/streams/" + name + "/index.m3u8", "--seconds", std::to_string(seconds),
+                  "--json"},
+                 {}, {}, std::chrono::seconds(seconds + 60));
+    auto parsed = nlohmann::json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(parsed.is_discarded()) << r.out << r.err;
+    return parsed;
+  }
+
+  std::unique_ptr<MirrorInstance> mirror_;
+  std::unique_ptr<Process> sender_;
+};
+
+TEST_F(RealSources, IntraRefreshWithoutIdrPassesTheChecker) {
+  const auto file = intra_refresh_ts();
+  ASSERT_FALSE(file.empty());
+  // Joined mid-stream: the IDR at the file's start is long past once the
+  // checker starts, so every segment it sees starts on a recovery point.
+  publish("refresh", {"-re", "-ss", "1", "-i", file});
+  const auto verdict = check("refresh", 8);
+  EXPECT_TRUE(verdict.value("ok", false)) << verdict.dump(1);
+  EXPECT_GT(verdict["stats"].value("segmentsSeen", 0), 4);
+}
+
+TEST_F(RealSources, LoopedFileKeepsThePartAndSegmentRules) {
+  const auto file = bframes_video_only_ts();
+  ASSERT_FALSE(file.empty());
+  publish("loop", {"-re", "-stream_loop", "-1", "-i", file});
+  const auto verdict = check("loop", 12);  // three seams
+  // Every rule holds except what the source itself breaks at a seam (see
+  // docs/PACKAGING.md): its decode times leave a hole there, which the next
+  // fragment's tfdt carries (the media timeline and the date line show it),
+  // and where the seam loses the opening IDR no keyframe comes for two GOPs,
+  // so max_segment_duration cuts a segment that cannot start independent;
+  // that cut is logged.
+  const std::set<std::string> source_faults = {"media-timeline", "program-date-time",
+                                               "segment-independent"};
+  bool forced = false;
+  for (const auto& v : verdict["violations"]) {
+    EXPECT_TRUE(source_faults.count(v.value("rule", ""))) << v.dump(1);
+    forced = forced || v.value("rule", "") == "segment-independent";
+  }
+  if (forced) {
+    EXPECT_NE(mirror_->process().stderr_text().find("segment cut without a keyframe"),
+              std::string::npos);
+  }
+  EXPECT_EQ(verdict["stats"]["violationsByRule"].count("part-duration-min"), 0u);
+  EXPECT_EQ(verdict["stats"]["violationsByRule"].count("part-duration-max"), 0u);
+  EXPECT_EQ(verdict["stats"]["violationsByRule"].count("preload-hint-uri"), 0u);
+  EXPECT_EQ(verdict["stats"]["violationsByRule"].count("target-duration"), 0u);
+  EXPECT_GT(verdict["stats"].value("segmentsSeen", 0), 4);
+}
+
+}  // namespace
+}  // namespace mirror::testing
