@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,12 @@ struct ServerConfig {
   int http3_port = 8443;  // QUIC (UDP) and HTTPS (TCP) share this number
   int http_port = 8000;
   int admin_port = 8080;
+  // Address the admin API listens on. Anything but loopback needs a token.
+  std::string admin_bind = "127.0.0.1";
+  // When set, every /api/v1 request needs "Authorization: Bearer <token>".
+  std::string admin_token;
+  // Also require the token for /health, /ready and the metrics path.
+  bool admin_auth_all = false;
   int max_connections = 10000;
   std::chrono::nanoseconds read_timeout = std::chrono::seconds{30};
   std::chrono::nanoseconds write_timeout = std::chrono::seconds{30};
@@ -207,6 +214,14 @@ LoadedConfig load_config(const std::string& path, bool path_is_explicit, const E
 
 // The same from YAML text already in memory (tests, fuzzing). Never throws.
 LoadedConfig load_config_from_string(std::string_view yaml_text, const Environment& env);
+
+// A listening address as written in the configuration: an IPv4 or IPv6
+// literal. Nothing for anything else (host names are not resolved).
+struct BindAddress {
+  bool ipv6 = false;
+  bool loopback = false;  // 127.0.0.0/8 or ::1
+};
+std::optional<BindAddress> parse_bind_address(std::string_view text);
 
 // Every violated rule, each as "<key>: <bad value> <rule>". Empty when valid.
 // Looks at the file system for cache_dir and data_dir but creates nothing.

@@ -1,6 +1,7 @@
 // validate(): every rule a Config must satisfy before the server starts. All
 // rules run every time so that one start attempt shows every mistake. Each
 // message reads "<key>: <bad value> <rule>".
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -293,6 +294,15 @@ void check_directory(std::string_view key, const std::string& value, Violations&
 
 void check_server(const Config& c, Violations& v) {
   v.check_at_least("server.max_connections", c.server.max_connections, 1);
+  const auto bind = parse_bind_address(c.server.admin_bind);
+  if (!bind) {
+    v.add("server.admin_bind", fmt::format("\"{}\"", c.server.admin_bind),
+          "must be an IPv4 or IPv6 address (127.0.0.1, 0.0.0.0, ::1)");
+  } else if (!bind->loopback && c.server.admin_token.empty()) {
+    v.add("server.admin_bind", c.server.admin_bind,
+          "needs server.admin_token (MIRROR_SERVER_ADMIN_TOKEN): without it the admin API would "
+          "let anyone who reaches this address end streams and bind ports");
+  }
   check_directory("server.data_dir", c.server.data_dir, v);
   // One without the other would silently fall back to a self-signed certificate.
   if (c.server.tls_cert_file.empty() != c.server.tls_key_file.empty()) {
@@ -338,6 +348,24 @@ void check_redis_and_monitoring(const Config& c, Violations& v) {
 }
 
 }  // namespace
+
+std::optional<BindAddress> parse_bind_address(std::string_view text) {
+  if (text.empty() || text.size() > 45) return std::nullopt;
+  const std::string copy(text);
+  BindAddress out;
+  in_addr v4{};
+  in6_addr v6{};
+  if (inet_pton(AF_INET, copy.c_str(), &v4) == 1) {
+    out.loopback = (ntohl(v4.s_addr) >> 24) == 127;
+    return out;
+  }
+  if (inet_pton(AF_INET6, copy.c_str(), &v6) == 1) {
+    out.ipv6 = true;
+    out.loopback = IN6_IS_ADDR_LOOPBACK(&v6);
+    return out;
+  }
+  return std::nullopt;
+}
 
 std::vector<std::string> validate(const Config& config) {
   Violations violations;

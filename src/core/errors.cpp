@@ -10,6 +10,8 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::kCapacityFull: return "CAPACITY_FULL";
     case ErrorCode::kServiceUnavailable: return "SERVICE_UNAVAILABLE";
     case ErrorCode::kInternal: return "INTERNAL_ERROR";
+    case ErrorCode::kUnauthorized: return "UNAUTHORIZED";
+    case ErrorCode::kForbidden: return "FORBIDDEN";
   }
   return "INTERNAL_ERROR";
 }
@@ -23,6 +25,8 @@ int http_status(ErrorCode code) {
     case ErrorCode::kCapacityFull: return 503;
     case ErrorCode::kServiceUnavailable: return 503;
     case ErrorCode::kInternal: return 500;
+    case ErrorCode::kUnauthorized: return 401;
+    case ErrorCode::kForbidden: return 403;
   }
   return 500;
 }

@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include "api/admin_access.h"
 #include "api/admin_routes.h"
 #include "api/playback_routes.h"
 #include "api/player_routes.h"
@@ -38,10 +39,12 @@ void Server::register_server_metrics() {
 }
 
 std::unique_ptr<HttpService> Server::make_http_service(const std::string& name, int port,
-                                                      core::log::Level access_log_level) {
+                                                      core::log::Level access_log_level,
+                                                      const std::string& bind_address) {
   http::H1ServerOptions opts;
   opts.name = name;
   opts.port = port;
+  opts.bind_address = bind_address;
   opts.max_connections = config_.server.max_connections;
   opts.read_timeout = config_.server.read_timeout;
   opts.write_timeout = config_.server.write_timeout;
@@ -50,7 +53,6 @@ std::unique_ptr<HttpService> Server::make_http_service(const std::string& name, 
   p.use(http::request_id_filter());
   p.use(http::access_log_filter(name, access_log_level));
   p.use(http::route_metrics_filter(metrics_, name));
-  p.use(http::cors_filter());
   return service;
 }
 
@@ -100,6 +102,8 @@ void Server::build_services() {
   // second: per-request lines only at debug level.
   auto delivery = make_http_service("delivery", config_.server.http_port, core::log::Level::kDebug);
   auto& d = delivery->pipeline();
+  // Players on other origins read the streams.
+  d.use(http::cors_filter());
   api::PlaybackContext playback;
   playback.find = [packager_view](const std::string& name) { return packager_view->find(name); };
   playback.list = [packager_view] { return packager_view->list(); };
@@ -109,8 +113,14 @@ void Server::build_services() {
   delivery_ = delivery.get();
   services_.add(std::move(delivery));
 
-  auto admin = make_http_service("admin", config_.server.admin_port, core::log::Level::kInfo);
+  auto admin = make_http_service("admin", config_.server.admin_port, core::log::Level::kInfo,
+                                 config_.server.admin_bind);
   auto& p = admin->pipeline();
+  api::AdminAccess access;
+  access.token = config_.server.admin_token;
+  access.protect_probes = config_.server.admin_auth_all;
+  access.probe_paths = {config_.monitoring.health_check_path, "/ready", config_.monitoring.metrics_path};
+  p.use(api::admin_access_filter(std::move(access)));
   api::AdminContext ctx;
   ctx.build = build_;
   ctx.metrics = &metrics_;
@@ -170,8 +180,15 @@ core::Status Server::start() {
     return st;
   }
   ready_.store(true, std::memory_order_release);
+  if (config_.server.admin_token.empty()) {
+    core::log::info("admin API without a token: listening on loopback only",
+                    {{"admin_bind", config_.server.admin_bind},
+                     {"hint", "set server.admin_token (MIRROR_SERVER_ADMIN_TOKEN) to open it to a network"}});
+  }
   core::log::info("mirror ready",
                   {{"admin_port", admin_port()},
+                   {"admin_bind", config_.server.admin_bind},
+                   {"admin_auth", !config_.server.admin_token.empty()},
                    {"http_port", http_port()},
                    {"startup_ms",
                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)

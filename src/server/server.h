@@ -49,7 +49,8 @@ class Server {
   // An HTTP listener with the filters every one has (request id, access log,
   // route metrics, CORS); routes are added by the caller.
   std::unique_ptr<HttpService> make_http_service(const std::string& name, int port,
-                                                 core::log::Level access_log_level);
+                                                 core::log::Level access_log_level,
+                                                 const std::string& bind_address = "0.0.0.0");
   void register_server_metrics();
 
   core::Config config_;

@@ -576,6 +576,25 @@ TEST_F(ConfigValidateTest, RejectsZeroForEveryDuration) {
   EXPECT_EQ(durations, 16);
 }
 
+TEST_F(ConfigValidateTest, AdminBindBeyondLoopbackNeedsAToken) {
+  Config config = valid_config();
+  config.server.admin_bind = "0.0.0.0";
+  EXPECT_THAT(validate(config), Contains(HasSubstr("server.admin_bind: 0.0.0.0 needs server.admin_token")));
+  config.server.admin_token = "t";
+  EXPECT_THAT(validate(config), IsEmpty());
+  config.server.admin_token.clear();
+  for (const char* loopback : {"127.0.0.1", "127.1.2.3", "::1"}) {
+    config.server.admin_bind = loopback;
+    EXPECT_THAT(validate(config), IsEmpty()) << loopback;
+  }
+  config.server.admin_bind = "localhost";
+  EXPECT_THAT(validate(config), Contains(HasSubstr("must be an IPv4 or IPv6 address")));
+  EXPECT_TRUE(parse_bind_address("::")->ipv6);
+  EXPECT_FALSE(parse_bind_address("::")->loopback);
+  EXPECT_FALSE(parse_bind_address("10.0.0.1")->loopback);
+  EXPECT_FALSE(parse_bind_address("1.2.3.4.5"));
+}
+
 TEST_F(ConfigValidateTest, RejectsMaxSegmentDurationBelowTheSegmentLength) {
   Config config = valid_config();
   config.packaging.max_segment_duration = 300ms;
@@ -855,8 +874,8 @@ TEST_F(ConfigValidateTest, ReportsSeveralViolationsAtOnce) {
 // Every field away from its default, with strings YAML would misread unquoted.
 Config unusual_config(const std::string& dir) {
   Config c;
-  c.server = {9443,     9000, 9090,         50,           1500ms,
-              1h + 1ns, 2min, "/etc/c.pem", "/etc/k.pem", dir + "/data"};
+  c.server = {9443,        9000,         9090, "::1", "tok: \"en\" #1", true, 50, 1500ms,
+              1h + 1ns,    2min,         "/etc/c.pem", "/etc/k.pem", dir + "/data"};
   c.ingestion.srt = {false, 7000, 10s, 1000000000, 65536, "pass: \"word\" #1", 32};
   c.ingestion.rtp = {false, 7002, 268435456, 999us};
   c.ingestion.max_streams = 1000;
@@ -874,7 +893,7 @@ Config unusual_config(const std::string& dir) {
   c.transcoding.worker_threads = 256;
   c.transcoding.max_queue_size = 1;
   c.transcoding.renditions = {{"720p", 1280, 720, 3000000, 25}, {"yes", 320, 180, 150000, 0}};
-  c.packaging = {333ms, 3};
+  c.packaging = {333ms, 3, 5s, 250ms};
   c.storage.s3 = {true, "http://minio:9000", "null", "yes", "AKIA", "~", false};
   c.storage.local = {dir + "/cache", 1, 36h};
   c.storage.dvr = {false, 1ms, 334ms};

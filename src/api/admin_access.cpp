@@ -1,0 +1,90 @@
+#include "api/admin_access.h"
+
+#include "core/errors.h"
+#include "http/exchange.h"
+
+#include <algorithm>
+
+namespace mirror::api {
+namespace {
+
+void refuse(const http::ExchangePtr& ex, core::ErrorCode code, std::string message) {
+  ex->set_route("admin_access");
+  if (code == core::ErrorCode::kUnauthorized) {
+    ex->response_headers().set("WWW-Authenticate", "Bearer realm=\"mirror-admin\"");
+  }
+  ex->respond_error(core::Error(code, std::move(message)));
+}
+
+std::string_view bearer(std::string_view authorization) {
+  constexpr std::string_view kScheme = "Bearer ";
+  if (authorization.size() <= kScheme.size()) return {};
+  // The scheme is case-insensitive (RFC 9110 §11.1).
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    const char c = authorization[i];
+    const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    const char want = kScheme[i] >= 'A' && kScheme[i] <= 'Z' ? static_cast<char>(kScheme[i] - 'A' + 'a')
+                                                            : kScheme[i];
+    if (lower != want) return {};
+  }
+  return authorization.substr(kScheme.size());
+}
+
+}  // namespace
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  // Every byte of the longer one is looked at whatever differs first.
+  const std::size_t n = std::max(a.size(), b.size());
+  unsigned diff = a.size() == b.size() ? 0u : 1u;
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned>(x ^ y);
+  }
+  return diff == 0;
+}
+
+bool same_origin(std::string_view origin, std::string_view host) {
+  if (host.empty()) return false;
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (origin.size() == scheme.size() + host.size() && origin.starts_with(scheme) &&
+        origin.substr(scheme.size()) == host) {
+      return true;
+    }
+  }
+  return false;
+}
+
+http::Filter admin_access_filter(AdminAccess access) {
+  return [access = std::move(access)](const http::ExchangePtr& ex) {
+    const http::Request& req = ex->request();
+    const bool read_only = req.method == "GET" || req.method == "HEAD";
+    if (!read_only) {
+      // Browsers name the page's origin on every cross-origin request (and on
+      // same-origin ones that are not GET/HEAD); scripts send none.
+      if (auto origin = req.headers.get("Origin");
+          origin && !same_origin(*origin, req.headers.get("Host").value_or(""))) {
+        refuse(ex, core::ErrorCode::kForbidden,
+               "cross-origin requests may only read the admin API (Origin " + std::string(*origin) +
+                   ")");
+        return false;
+      }
+    }
+    if (access.token.empty()) return true;
+    const bool probe = std::find(access.probe_paths.begin(), access.probe_paths.end(), req.path) !=
+                       access.probe_paths.end();
+    if (probe && !access.protect_probes) return true;
+    const auto given = bearer(req.headers.get("Authorization").value_or(""));
+    if (given.empty()) {
+      refuse(ex, core::ErrorCode::kUnauthorized, "the admin API needs Authorization: Bearer <token>");
+      return false;
+    }
+    if (!constant_time_equal(given, access.token)) {
+      refuse(ex, core::ErrorCode::kUnauthorized, "wrong admin token");
+      return false;
+    }
+    return true;
+  };
+}
+
+}  // namespace mirror::api
