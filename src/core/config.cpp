@@ -151,7 +151,7 @@ void apply_value(const ConfigKey& key, const YAML::Node& node, Config& config,
     // "password:" with nothing after it plainly means empty; for numbers and
     // durations there is no such obvious reading.
     if (key.kind == ValueKind::kString || key.kind == ValueKind::kIntList ||
-        key.kind == ValueKind::kRenditionList) {
+        key.kind == ValueKind::kStringList || key.kind == ValueKind::kRenditionList) {
       (void)schema::assign_text(key, config, "");
     } else {
       errors.push_back(path + ": has no value; expected " + expected + where);
@@ -177,6 +177,22 @@ void apply_value(const ConfigKey& key, const YAML::Node& node, Config& config,
       }
     }
     if (all_valid) *std::get<std::vector<int>*>(key.field(config)) = std::move(values);
+    return;
+  }
+  if (node.IsSequence() && key.kind == ValueKind::kStringList) {
+    std::vector<std::string> values;
+    bool all_valid = true;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const YAML::Node item = node[i];
+      if (!item.IsScalar()) {
+        errors.push_back(path + "[" + std::to_string(i) + "]: expected a string, got " +
+                         describe_node(item, false) + location(item.Mark()));
+        all_valid = false;
+      } else {
+        values.push_back(item.Scalar());
+      }
+    }
+    if (all_valid) *std::get<std::vector<std::string>*>(key.field(config)) = std::move(values);
     return;
   }
   if (node.IsSequence() && key.kind == ValueKind::kRenditionList) {
@@ -324,6 +340,13 @@ class YamlWriter {
       case ValueKind::kIntList:
         out_ << YAML::Flow << YAML::BeginSeq;
         for (int value : *std::get<const std::vector<int>*>(field)) out_ << value;
+        out_ << YAML::EndSeq;
+        return;
+      case ValueKind::kStringList:
+        out_ << YAML::Flow << YAML::BeginSeq;
+        for (const std::string& value : *std::get<const std::vector<std::string>*>(field)) {
+          out_ << YAML::DoubleQuoted << value;
+        }
         out_ << YAML::EndSeq;
         return;
       case ValueKind::kRenditionList: {

@@ -59,6 +59,12 @@ struct RtpConfig {
   int port = 5004;                     // RTCP uses port + 1
   std::int64_t buffer_size = 1048576;  // bytes
   std::chrono::nanoseconds jitter_buffer = std::chrono::milliseconds{50};
+  // An MPEG-TS sender nobody declared (SDP or SSRC) becomes a stream only
+  // when this is true, only from these networks, and only after a second of
+  // valid media.
+  bool allow_undeclared = true;
+  std::vector<std::string> allowed_sources{"127.0.0.0/8",    "10.0.0.0/8", "172.16.0.0/12",
+                                           "192.168.0.0/16", "::1/128",    "fc00::/7"};
 
   bool operator==(const RtpConfig&) const = default;
 };

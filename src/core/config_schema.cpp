@@ -46,6 +46,10 @@ struct FieldType<ValueKind::kIntList> {
   using type = std::vector<int>;
 };
 template <>
+struct FieldType<ValueKind::kStringList> {
+  using type = std::vector<std::string>;
+};
+template <>
 struct FieldType<ValueKind::kRenditionList> {
   using type = std::vector<RenditionConfig>;
 };
@@ -96,6 +100,8 @@ constexpr std::array kKeys{
     MIRROR_CONFIG_KEY(kInt, ingestion.rtp.port),
     MIRROR_CONFIG_KEY(kSize, ingestion.rtp.buffer_size),
     MIRROR_CONFIG_KEY(kDuration, ingestion.rtp.jitter_buffer),
+    MIRROR_CONFIG_KEY(kBool, ingestion.rtp.allow_undeclared),
+    MIRROR_CONFIG_KEY(kStringList, ingestion.rtp.allowed_sources),
     MIRROR_CONFIG_KEY(kInt, ingestion.max_streams),
     MIRROR_CONFIG_KEY(kDuration, ingestion.reconnect_delay),
 
@@ -286,6 +292,8 @@ std::string_view describe_kind(ValueKind kind) {
       return "a string";
     case ValueKind::kIntList:
       return "a list of integers";
+    case ValueKind::kStringList:
+      return "a list of strings";
     case ValueKind::kRenditionList:
       return "a list of renditions (name, width, height, bitrate, fps)";
   }
@@ -347,6 +355,20 @@ std::optional<std::string> assign_text(const ConfigKey& key, Config& config,
       return std::nullopt;
     case ValueKind::kIntList:
       return parse_int_list(text, *std::get<std::vector<int>*>(field));
+    case ValueKind::kStringList: {
+      // The environment's form: comma-separated, blanks around items trimmed.
+      std::vector<std::string> values;
+      if (!trim(text).empty()) {
+        std::size_t start = 0;
+        while (start <= text.size()) {
+          const std::size_t comma = std::min(text.find(',', start), text.size());
+          values.emplace_back(trim(text.substr(start, comma - start)));
+          start = comma + 1;
+        }
+      }
+      *std::get<std::vector<std::string>*>(field) = std::move(values);
+      return std::nullopt;
+    }
     case ValueKind::kRenditionList:
       return parse_rendition_list(text, *std::get<std::vector<RenditionConfig>*>(field));
   }

@@ -21,13 +21,25 @@ namespace mirror::core::config_schema {
 
 // How a key's text is parsed and written; kSize and kBitrate are both int64_t
 // fields but read different suffixes.
-enum class ValueKind { kBool, kInt, kSize, kBitrate, kDuration, kString, kIntList, kRenditionList };
+enum class ValueKind {
+  kBool,
+  kInt,
+  kSize,
+  kBitrate,
+  kDuration,
+  kString,
+  kIntList,
+  kStringList,
+  kRenditionList
+};
 
 using FieldRef = std::variant<bool*, int*, std::int64_t*, std::chrono::nanoseconds*, std::string*,
-                              std::vector<int>*, std::vector<RenditionConfig>*>;
+                              std::vector<int>*, std::vector<std::string>*,
+                              std::vector<RenditionConfig>*>;
 using ConstFieldRef =
     std::variant<const bool*, const int*, const std::int64_t*, const std::chrono::nanoseconds*,
-                 const std::string*, const std::vector<int>*, const std::vector<RenditionConfig>*>;
+                 const std::string*, const std::vector<int>*, const std::vector<std::string>*,
+                 const std::vector<RenditionConfig>*>;
 
 struct ConfigKey {
   std::string_view path;  // "ingestion.srt.latency"

@@ -1,6 +1,9 @@
 // validate(): every rule a Config must satisfy before the server starts. All
 // rules run every time so that one start attempt shows every mistake. Each
 // message reads "<key>: <bad value> <rule>".
+#include "core/config.h"
+#include "core/ip_network.h"
+
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -154,6 +157,13 @@ void check_durations(const Config& c, Violations& v) {
 }
 
 void check_ingestion(const Config& c, Violations& v) {
+  for (std::size_t i = 0; i < c.ingestion.rtp.allowed_sources.size(); ++i) {
+    const std::string& cidr = c.ingestion.rtp.allowed_sources[i];
+    if (!IpNetwork::parse(cidr)) {
+      v.add(fmt::format("ingestion.rtp.allowed_sources[{}]", i), fmt::format("\"{}\"", cidr),
+            "is not an address or network (10.0.0.0/8, fc00::/7, 192.0.2.7)");
+    }
+  }
   const SrtConfig& srt = c.ingestion.srt;
   const RtpConfig& rtp = c.ingestion.rtp;
   constexpr std::int64_t kMinBuffer = std::int64_t{64} * 1024;

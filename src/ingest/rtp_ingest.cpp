@@ -1,6 +1,7 @@
 #include "ingest/rtp_ingest.h"
 
 #include "core/buffer_pool.h"
+#include "core/ip_network.h"
 #include "ingest/rtp/jitter_buffer.h"
 #include "ingest/rtp/rtcp.h"
 #include "ingest/rtp/rtp_aac_depacketizer.h"
@@ -10,6 +11,7 @@
 #include "ingest/rtp/rtp_packet.h"
 #include "ingest/rtp/sdp.h"
 #include "ingest/rtp/sdp_codec_params.h"
+#include "ingest/mpegts/ts_packet.h"
 #include "ingest/rtp_track_clock.h"
 #include "ingest/stream_id.h"
 #include "ingest/ts_ingest.h"
@@ -32,6 +34,12 @@ using WallClock = std::chrono::system_clock;
 // Raw tracks wait this long for their first Sender Report before falling back
 // to arrival times.
 constexpr std::chrono::seconds kSenderReportWait{1};
+
+// Undeclared MPEG-TS senders still proving themselves: at most this many,
+// each forgotten after this long without a packet, so an SSRC spray costs a
+// bounded table and never a stream slot.
+constexpr std::size_t kMaxCandidates = 64;
+constexpr std::chrono::seconds kCandidateTimeout{5};
 
 }  // namespace
 
@@ -121,12 +129,23 @@ struct RtpIngest::Impl {
   std::map<std::pair<std::string, std::uint32_t>, Stream*> sessions;  // MP2T on the shared port
   std::map<std::uint32_t, std::string> ssrc_names;
 
+  // Undeclared MPEG-TS senders on the shared port, before they have shown a
+  // second of media (see UndeclaredSenders in the header).
+  struct Candidate {
+    SteadyClock::time_point last_seen{};
+    std::optional<std::int64_t> first_pts;  // 90 kHz, of any PES
+    std::int64_t span = 0;                  // furthest PTS seen after first_pts
+  };
+  std::map<std::pair<std::string, std::uint32_t>, Candidate> candidates;
+  std::vector<core::IpNetwork> allowed_sources;
+
   std::thread thread;
   std::atomic<bool> running{false};
   std::mutex tasks_mutex;
   std::vector<std::function<void()>> tasks;
 
   core::CounterFamily& dropped;
+  core::Counter& pending;
   core::log::KeyedLogLimiter drop_log{std::chrono::seconds(10)};
 
   Impl(core::RtpConfig c, StreamTable& t, core::MetricsRegistry& m, std::string bind)
@@ -136,7 +155,14 @@ struct RtpIngest::Impl {
         bind_address(std::move(bind)),
         dropped(m.counter("mirror_rtp_dropped_datagrams_total",
                           "RTP/RTCP datagrams dropped before reaching a stream, by reason",
-                          {"reason"})) {}
+                          {"reason"})),
+        pending(m.counter("mirror_rtp_undeclared_pending_datagrams_total",
+                          "Datagrams of undeclared MPEG-TS senders before they showed a second of media")
+                    .get()) {
+    for (const auto& text : config.allowed_sources) {
+      if (auto n = core::IpNetwork::parse(text)) allowed_sources.push_back(*n);
+    }
+  }
 
   JitterBufferOptions jitter_options(std::uint32_t clock_rate) const {
     JitterBufferOptions o;
@@ -200,7 +226,9 @@ struct RtpIngest::Impl {
       const auto arrival = WallClock::now();
       const std::string source = endpoint_text(from);
       switch (role.kind) {
-        case SocketRole::Kind::kSharedRtp: on_shared_rtp(std::move(buf), source, arrival); break;
+        case SocketRole::Kind::kSharedRtp:
+          on_shared_rtp(std::move(buf), source, reinterpret_cast<const sockaddr*>(&from), arrival);
+          break;
         case SocketRole::Kind::kTrackRtp: on_track_rtp(*role.track, std::move(buf), source, arrival); break;
         case SocketRole::Kind::kSharedRtcp: on_rtcp(buf.bytes(), source, nullptr); break;
         case SocketRole::Kind::kStreamRtcp: on_rtcp(buf.bytes(), source, role.track); break;
@@ -208,7 +236,67 @@ struct RtpIngest::Impl {
     }
   }
 
-  void on_shared_rtp(core::BufferRef buf, const std::string& source, WallClock::time_point arrival) {
+  // Whether the TS packets in `payload` carry a PES start with a PTS; if so,
+  // that PTS (90 kHz). Null packets and garbage carry none.
+  static void probe_pts(std::span<const std::uint8_t> payload, Candidate& c) {
+    for (std::size_t at = 0; at + kTsPacketSize <= payload.size(); at += kTsPacketSize) {
+      TsPacket p;
+      if (parse_ts_packet(payload.subspan(at).first<kTsPacketSize>(), p) != TsPacketError::kNone ||
+          p.pid == kNullPid || p.pid == kPatPid || !p.unit_start || p.payload.size() < 14) {
+        continue;
+      }
+      const auto& b = p.payload;
+      // PES start code, an audio or video stream id, PTS present.
+      if (b[0] != 0 || b[1] != 0 || b[2] != 1 || b[3] < 0xc0 || b[3] > 0xef || (b[7] & 0x80) == 0) {
+        continue;
+      }
+      const std::int64_t pts = (static_cast<std::int64_t>(b[9] & 0x0e) << 29) |
+                               (static_cast<std::int64_t>(b[10]) << 22) |
+                               (static_cast<std::int64_t>(b[11] & 0xfe) << 14) |
+                               (static_cast<std::int64_t>(b[12]) << 7) | (b[13] >> 1);
+      if (!c.first_pts) {
+        c.first_pts = pts;
+        continue;
+      }
+      const std::int64_t d = pts - *c.first_pts;
+      // Only forward steps count; a sender whose clock leaps is no proof.
+      if (d > c.span && d < 10 * 90000) c.span = d;
+    }
+  }
+
+  // An undeclared sender becomes a stream once it has shown a second of
+  // media from an allowed network; until then it takes no stream slot.
+  bool undeclared_sender_ready(const RtpPacket& pkt, const std::string& source,
+                               const sockaddr* from) {
+    if (!config.allow_undeclared) {
+      drop("undeclared_sender", source);
+      return false;
+    }
+    if (!core::any_contains(allowed_sources, from)) {
+      drop("source_not_allowed", source);
+      return false;
+    }
+    const auto key = std::make_pair(source, pkt.ssrc);
+    auto it = candidates.find(key);
+    if (it == candidates.end()) {
+      if (candidates.size() >= kMaxCandidates) {
+        drop("too_many_candidates", source);
+        return false;
+      }
+      it = candidates.emplace(key, Candidate{}).first;
+    }
+    it->second.last_seen = SteadyClock::now();
+    probe_pts(pkt.payload, it->second);
+    if (it->second.span < 90000) {
+      pending.inc();
+      return false;
+    }
+    candidates.erase(it);
+    return true;
+  }
+
+  void on_shared_rtp(core::BufferRef buf, const std::string& source, const sockaddr* from,
+                     WallClock::time_point arrival) {
     RtpPacket pkt;
     if (parse_rtp_header(buf.bytes(), pkt) != RtpError::kNone) {
       drop("malformed", source);
@@ -224,6 +312,7 @@ struct RtpIngest::Impl {
     Stream* s = it != sessions.end() ? it->second : nullptr;
     if (s == nullptr) {
       auto named = ssrc_names.find(pkt.ssrc);
+      if (named == ssrc_names.end() && !undeclared_sender_ready(pkt, source, from)) return;
       char fallback[16];
       std::snprintf(fallback, sizeof fallback, "rtp-%08x", pkt.ssrc);
       const std::string name = named != ssrc_names.end() ? named->second : fallback;
@@ -410,6 +499,9 @@ struct RtpIngest::Impl {
     static thread_local SteadyClock::time_point next = now;
     if (now < next) return;
     next = now + std::chrono::seconds(1);
+    std::erase_if(candidates, [now](const auto& entry) {
+      return now - entry.second.last_seen > kCandidateTimeout;
+    });
     for (auto& [name, s] : streams) {
       JitterBufferStats sum;
       double jitter = 0;

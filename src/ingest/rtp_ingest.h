@@ -1,7 +1,13 @@
 // RTP ingest. One thread serves every RTP socket:
 //  - the shared port (ingestion.rtp.port): MPEG-TS over RTP (payload type 33)
 //    needs no set-up; each (source address, SSRC) is a session whose stream is
-//    called rtp-<ssrc in hex>, unless the admin API bound that SSRC to a name;
+//    called rtp-<ssrc in hex>, unless the admin API bound that SSRC to a name.
+//    A session nobody declared is a candidate first: it must come from
+//    ingestion.rtp.allowed_sources (when ingestion.rtp.allow_undeclared is
+//    on at all) and show a second of media (PES timestamps spanning 1 s)
+//    before it takes a stream slot; at most 64 candidates are tracked, each
+//    forgotten after 5 s of silence. A spray of SSRCs therefore never fills
+//    the stream table ahead of a real publisher;
 //  - ports declared by an SDP through the admin API: H.264, HEVC, AAC or
 //    MPEG-TS, one socket per m= line plus its RTCP port (+1).
 // Packets go through a jitter buffer per track (reordering within

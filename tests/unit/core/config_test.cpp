@@ -576,6 +576,20 @@ TEST_F(ConfigValidateTest, RejectsZeroForEveryDuration) {
   EXPECT_EQ(durations, 16);
 }
 
+TEST_F(ConfigValidateTest, AllowedSourcesAreNetworks) {
+  Config config = valid_config();
+  config.ingestion.rtp.allowed_sources = {"10.0.0.0/8", "not-a-net", "::1"};
+  EXPECT_THAT(validate(config),
+              Contains(HasSubstr("ingestion.rtp.allowed_sources[1]: \"not-a-net\" is not an address")));
+  auto loaded = load_config_from_string("ingestion:\n  rtp:\n    allowed_sources: [\"192.0.2.0/24\"]\n",
+                                        {{"MIRROR_INGESTION_RTP_ALLOW_UNDECLARED", "false"}});
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded.config.ingestion.rtp.allowed_sources, std::vector<std::string>{"192.0.2.0/24"});
+  EXPECT_FALSE(loaded.config.ingestion.rtp.allow_undeclared);
+  auto from_env = load_config_from_string("", {{"MIRROR_INGESTION_RTP_ALLOWED_SOURCES", "10.0.0.0/8, ::1"}});
+  EXPECT_EQ(from_env.config.ingestion.rtp.allowed_sources, (std::vector<std::string>{"10.0.0.0/8", "::1"}));
+}
+
 TEST_F(ConfigValidateTest, AdminBindBeyondLoopbackNeedsAToken) {
   Config config = valid_config();
   config.server.admin_bind = "0.0.0.0";
