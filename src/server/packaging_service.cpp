@@ -14,6 +14,13 @@ struct PackagingService::Feed {
   std::shared_ptr<StreamPackager> packager;
   bool source = false;
   std::atomic<bool> due{false};
+  // Set by another thread (a new stream took the name): the packaging thread
+  // ends this feed the next time it runs it. No other thread touches a
+  // packager that the packaging thread may be inside.
+  std::atomic<bool> retire{false};
+  // The subscription is in place: until then the hub's callback (which may
+  // run at once, replaying the current GOP) schedules nothing.
+  std::atomic<bool> attached{false};
   bool ended = false;  // packaging thread only
 };
 
@@ -88,17 +95,20 @@ void PackagingService::stop(core::Deadline) {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // The packaging thread is gone: this thread owns every packager now.
   std::map<std::string, std::shared_ptr<Entry>> entries;
   std::vector<std::shared_ptr<Feed>> feeds;
   {
     std::lock_guard lock(mutex_);
     entries.swap(entries_);
+    // Feeds retired but not yet run (their name was just taken) end too.
+    feeds.assign(due_.begin(), due_.end());
     due_.clear();
     for (const auto& [name, e] : entries) feeds.insert(feeds.end(), e->feeds.begin(), e->feeds.end());
   }
   // Held requests get the final playlists.
   for (const auto& f : feeds) {
-    f->subscription->cancel();
+    if (f->subscription) f->subscription->cancel();
     f->packager->end();
   }
 }
@@ -131,10 +141,11 @@ std::shared_ptr<PackagingService::Entry> PackagingService::entry_for(
                                  10;
     entries_[stream->name()] = entry;
   }
-  // A new stream took the name: the old one's readers get its final playlists.
+  // A new stream took the name: the old one's readers get its final
+  // playlists, from the packaging thread, which owns its packagers.
   for (const auto& f : replaced) {
-    f->subscription->cancel();
-    f->packager->end();
+    f->retire.store(true, std::memory_order_release);
+    schedule(f);
   }
   return entry;
 }
@@ -183,13 +194,17 @@ void PackagingService::attach(const std::shared_ptr<Entry>& entry, const std::sh
   // Subscribing replays the current GOP, so packaging starts on a keyframe.
   auto subscription = hub.subscribe("hls", 4096, [this, weak, alive] {
     if (!alive.lock()) return;
-    if (auto f = weak.lock()) schedule(f);
+    auto f = weak.lock();
+    if (f && f->attached.load(std::memory_order_acquire)) schedule(f);
   });
   {
     std::lock_guard lock(mutex_);
     feed->subscription = std::move(subscription);
     entry->feeds.push_back(feed);
   }
+  // Published (the mutex's release and this store) before anything can
+  // schedule the feed; frames queued meanwhile are drained by this schedule.
+  feed->attached.store(true, std::memory_order_release);
   schedule(feed);
 }
 
@@ -231,6 +246,12 @@ void PackagingService::run() {
 
 void PackagingService::drain(Feed& feed) {
   if (feed.ended) return;
+  if (feed.retire.load(std::memory_order_acquire)) {
+    feed.subscription->cancel();
+    feed.packager->end();
+    feed.ended = true;
+    return;
+  }
   std::uint64_t n = 0;
   while (auto frame = feed.subscription->pop()) {
     feed.packager->on_frame(*frame);
