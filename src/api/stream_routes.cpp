@@ -45,13 +45,15 @@ void declare_stream(const http::ExchangePtr& ex, ingest::RtpIngest* rtp) {
       bad("\"sdp\" must be a string");
       return;
     }
-    auto ports = rtp->declare(name, body["sdp"].get<std::string>());
-    if (!ports) {
-      ex->respond_error(ports.error());
-      return;
-    }
-    ex->respond(http::json_response(
-        201, nlohmann::json{{"name", name}, {"protocol", "rtp"}, {"ports", *ports}}.dump()));
+    // Answered from the RTP thread: this event-loop thread does not wait.
+    rtp->declare(name, body["sdp"].get<std::string>(), [ex, name](core::Result<std::vector<int>> ports) {
+      if (!ports) {
+        ex->respond_error(ports.error());
+        return;
+      }
+      ex->respond(http::json_response(
+          201, nlohmann::json{{"name", name}, {"protocol", "rtp"}, {"ports", *ports}}.dump()));
+    });
     return;
   }
   if (body.contains("ssrc")) {
@@ -72,11 +74,13 @@ void declare_stream(const http::ExchangePtr& ex, ingest::RtpIngest* rtp) {
       bad("\"ssrc\" must be a 32-bit number");
       return;
     }
-    if (auto st = rtp->bind_ssrc(ssrc, name); !st) {
-      ex->respond_error(st.error());
-      return;
-    }
-    ex->respond(http::json_response(201, nlohmann::json{{"name", name}, {"ssrc", ssrc}}.dump()));
+    rtp->bind_ssrc(ssrc, name, [ex, name, ssrc](core::Status st) {
+      if (!st) {
+        ex->respond_error(st.error());
+        return;
+      }
+      ex->respond(http::json_response(201, nlohmann::json{{"name", name}, {"ssrc", ssrc}}.dump()));
+    });
     return;
   }
   bad("give \"sdp\" to declare a raw RTP stream or \"ssrc\" to name an MPEG-TS source");

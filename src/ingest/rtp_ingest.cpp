@@ -673,6 +673,14 @@ void RtpIngest::stop() {
   auto& i = *impl_;
   if (!i.running.exchange(false)) return;
   if (i.thread.joinable()) i.thread.join();
+  // Requests queued for the thread still get their answers (from here, the
+  // thread being gone).
+  std::vector<std::function<void()>> left;
+  {
+    std::lock_guard lock(i.tasks_mutex);
+    left.swap(i.tasks);
+  }
+  for (auto& t : left) t();
   i.streams.clear();
   i.sessions.clear();
   i.roles.clear();
@@ -680,16 +688,19 @@ void RtpIngest::stop() {
   i.shared_rtcp = UdpSocket();
 }
 
-core::Result<std::vector<int>> RtpIngest::declare(const std::string& name, const std::string& sdp_text) {
+void RtpIngest::declare(const std::string& name, const std::string& sdp_text, DeclareDone done) {
   auto& i = *impl_;
-  if (!i.running) return core::Error(core::ErrorCode::kServiceUnavailable, "rtp ingest is not running");
-  if (auto st = i.table.check(name); !st) return st.error();
+  if (!i.running) {
+    done(core::Error(core::ErrorCode::kServiceUnavailable, "rtp ingest is not running"));
+    return;
+  }
+  if (auto st = i.table.check(name); !st) return done(st.error());
   auto sdp = parse_sdp(sdp_text);
-  if (!sdp) return sdp.error();
+  if (!sdp) return done(sdp.error());
   auto built = i.build_declared(name, *sdp);
-  if (!built) return built.error();
+  if (!built) return done(built.error());
   auto live = i.table.admit(name, "rtp");
-  if (!live) return live.error();
+  if (!live) return done(live.error());
   std::shared_ptr<Impl::Stream> stream = *built;
   stream->live = *live;
   for (auto& t : stream->tracks) {
@@ -703,9 +714,8 @@ core::Result<std::vector<int>> RtpIngest::declare(const std::string& name, const
   }
   std::vector<int> ports;
   for (const auto& s : stream->sockets) ports.push_back(s.port());
-  // The RTP thread takes the stream over; the promise outlives a timed-out wait.
-  auto registered = std::make_shared<std::promise<void>>();
-  i.post([&i, stream, registered] {
+  // The RTP thread takes the stream over and answers from there.
+  i.post([&i, stream, ports, done = std::move(done)] {
     for (std::size_t k = 0; k < stream->sockets.size(); ++k) {
       const bool is_rtp = k % 2 == 0;
       i.roles[stream->sockets[k].fd()] = {
@@ -713,29 +723,45 @@ core::Result<std::vector<int>> RtpIngest::declare(const std::string& name, const
           stream->tracks[k / 2].get(), stream.get()};
     }
     i.streams[stream->name] = stream;
-    registered->set_value();
+    core::log::info("rtp stream declared", {{"stream", stream->name}, {"tracks", stream->tracks.size()}});
+    done(ports);
   });
-  if (registered->get_future().wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+}
+
+void RtpIngest::bind_ssrc(std::uint32_t ssrc, const std::string& name, BindDone done) {
+  if (!is_valid_stream_name(name)) {
+    done(core::Error(core::ErrorCode::kInvalidInput, "invalid stream name", {{"name", name}}));
+    return;
+  }
+  auto& i = *impl_;
+  if (!i.running) {
+    done(core::Error(core::ErrorCode::kServiceUnavailable, "rtp ingest is not running"));
+    return;
+  }
+  i.post([&i, ssrc, name, done = std::move(done)] {
+    i.ssrc_names[ssrc] = name;
+    done(core::Ok{});
+  });
+}
+
+core::Result<std::vector<int>> RtpIngest::declare(const std::string& name, const std::string& sdp) {
+  auto result = std::make_shared<std::promise<core::Result<std::vector<int>>>>();
+  declare(name, sdp, [result](core::Result<std::vector<int>> r) { result->set_value(std::move(r)); });
+  auto future = result->get_future();
+  if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
     return core::Error(core::ErrorCode::kServiceUnavailable, "rtp ingest did not answer");
   }
-  core::log::info("rtp stream declared", {{"stream", name}, {"tracks", stream->tracks.size()}});
-  return ports;
+  return future.get();
 }
 
 core::Status RtpIngest::bind_ssrc(std::uint32_t ssrc, const std::string& name) {
-  if (!is_valid_stream_name(name)) {
-    return core::Error(core::ErrorCode::kInvalidInput, "invalid stream name", {{"name", name}});
-  }
-  auto& i = *impl_;
-  auto done = std::make_shared<std::promise<void>>();
-  i.post([&i, ssrc, name, done] {
-    i.ssrc_names[ssrc] = name;
-    done->set_value();
-  });
-  if (done->get_future().wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+  auto result = std::make_shared<std::promise<core::Status>>();
+  bind_ssrc(ssrc, name, [result](core::Status st) { result->set_value(std::move(st)); });
+  auto future = result->get_future();
+  if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
     return core::Error(core::ErrorCode::kServiceUnavailable, "rtp ingest did not answer");
   }
-  return core::Ok{};
+  return future.get();
 }
 
 }  // namespace mirror::ingest

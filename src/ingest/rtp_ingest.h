@@ -53,8 +53,16 @@ class RtpIngest {
   // INVALID_INPUT for a bad SDP or an unsupported encoding, ALREADY_EXISTS for
   // a name in use, CAPACITY_FULL past max_streams, SERVICE_UNAVAILABLE when a
   // port cannot be bound. Returns the bound ports.
+  // `done` runs once, on the RTP thread (or at once on the caller's for an
+  // error found before), so an event-loop thread never waits for it.
+  using DeclareDone = std::function<void(core::Result<std::vector<int>>)>;
+  void declare(const std::string& name, const std::string& sdp, DeclareDone done);
+  // Names the MPEG-TS session of `ssrc` on the shared port; `done` as above.
+  using BindDone = std::function<void(core::Status)>;
+  void bind_ssrc(std::uint32_t ssrc, const std::string& name, BindDone done);
+  // The same, waiting up to 5 s for the answer: for callers that may block
+  // (tests, start-up), never for event-loop threads.
   core::Result<std::vector<int>> declare(const std::string& name, const std::string& sdp);
-  // Names the MPEG-TS session of `ssrc` on the shared port.
   core::Status bind_ssrc(std::uint32_t ssrc, const std::string& name);
 
   int port() const { return bound_port_; }

@@ -36,11 +36,11 @@ nlohmann::json play_for_thirty_seconds(const std::function<std::vector<std::stri
   EXPECT_TRUE(playable) << mirror.process().stderr_text();
   if (!playable) return nlohmann::json();
   const std::string report = mirror.dir() + "/playback.json";
-  auto r = run({"/usr/bin/node", source_dir() + "/tests/browser/play.mjs", "--page",
+  auto r = run({node_binary(), source_dir() + "/tests/browser/play.mjs", "--page",
                 "http://127.0.0.1:" + std::to_string(mirror.ports().http) + "/", "--stream", name,
                 "--seconds", "30", "--max-stall-ms", "200", "--warmup-ms", "5000", "--allow-error",
                 "bufferStalledError", "--json", report},
-               {}, {}, 120s);
+               {{"CHROMIUM", chromium_binary()}}, {}, 120s);
   EXPECT_EQ(r.status, 0) << r.out << r.err;
   auto json = nlohmann::json::parse(read_file(report), nullptr, false);
   EXPECT_FALSE(json.is_discarded()) << read_file(report);
@@ -50,7 +50,8 @@ nlohmann::json play_for_thirty_seconds(const std::function<std::vector<std::stri
 }
 
 bool browser_available() {
-  return fs::exists("/usr/bin/chromium") && fs::exists(source_dir() + "/node_modules/playwright-core");
+  return !chromium_binary().empty() && !node_binary().empty() &&
+         fs::exists(source_dir() + "/node_modules/playwright-core");
 }
 
 TEST(HlsBrowser, HlsJsPlaysAnSrtFedStreamForThirtySeconds) {

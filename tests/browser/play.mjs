@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
 // Watches a stream in headless Chromium through Mirror's player page and
 // reports how it played.
 //
@@ -43,6 +44,16 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
+
+// $CHROMIUM, else the first chromium on PATH.
+function chromiumPath() {
+  if (process.env.CHROMIUM) return process.env.CHROMIUM;
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const candidate = `${dir || '.'}/chromium`;
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error('chromium not found: put it on PATH or set CHROMIUM');
+}
 import { chromium } from 'playwright-core';
 
 const SAMPLE_INTERVAL_MS = 100;
@@ -176,7 +187,7 @@ export async function playStream({
   const url = new URL(page);
   url.searchParams.set('stream', stream);
   const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    executablePath: chromiumPath(),
     headless: true,
     args: ['--autoplay-policy=no-user-gesture-required', '--no-sandbox'],
   });

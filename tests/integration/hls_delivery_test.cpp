@@ -59,7 +59,7 @@ class HlsDelivery : public ::testing::Test {
 
 TEST_F(HlsDelivery, PlaylistsPassTheLlHlsChecker) {
   start_live("conf");
-  auto r = run({"/usr/bin/node", source_dir() + "/tests/hls/llhls_check.mjs", "--url",
+  auto r = run({node_binary(), source_dir() + "/tests/hls/llhls_check.mjs", "--url",
                 base() + "/streams/conf/index.m3u8", "--seconds", "10"},
                {}, {}, 60s);
   EXPECT_EQ(r.status, 0) << r.out << r.err;

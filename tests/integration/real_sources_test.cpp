@@ -40,7 +40,7 @@ std::string bframes_video_only_ts() {
 class RealSources : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!fs::exists("/usr/bin/ffmpeg") || !fs::exists("/usr/bin/node")) {
+    if (!fs::exists("/usr/bin/ffmpeg") || node_binary().empty()) {
       GTEST_SKIP() << "ffmpeg or node not installed";
     }
     mirror_ = std::make_unique<MirrorInstance>(
@@ -71,7 +71,7 @@ class RealSources : public ::testing::Test {
 
   // The checker's verdict on the stream, as JSON.
   nlohmann::json check(const std::string& name, int seconds) {
-    auto r = run({"/usr/bin/node", source_dir() + "/tests/hls/llhls_check.mjs", "--url",
+    auto r = run({node_binary(), source_dir() + "/tests/hls/llhls_check.mjs", "--url",
                   base() + "/streams/" + name + "/index.m3u8", "--seconds", std::to_string(seconds),
                   "--json"},
                  {}, {}, std::chrono::seconds(seconds + 60));

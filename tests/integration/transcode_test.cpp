@@ -273,7 +273,7 @@ TEST_F(Transcode, MultiviewPlaylistsPassTheLlHlsChecker) {
   start();
   publish("wall", "testsrc2=size=1280x720:rate=30", kHevc);
   ASSERT_TRUE(wait_ok("/streams/wall/multiview.m3u8")) << mirror_->process().stderr_text();
-  auto r = run({"/usr/bin/node", source_dir() + "/tests/hls/llhls_check.mjs", "--url",
+  auto r = run({node_binary(), source_dir() + "/tests/hls/llhls_check.mjs", "--url",
                 base() + "/streams/wall/multiview.m3u8", "--seconds", "10"},
                {}, {}, 60s);
   EXPECT_EQ(r.status, 0) << r.out << r.err;

@@ -146,6 +146,22 @@ int bind_port(int type, int port) {
 
 }  // namespace
 
+std::string find_program(const std::string& name, const char* variable) {
+  if (const char* given = std::getenv(variable); given != nullptr && *given != '\0') return given;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  std::size_t start = 0;
+  while (start <= dirs.size()) {
+    const std::size_t colon = std::min(dirs.find(':', start), dirs.size());
+    std::string candidate = dirs.substr(start, colon - start);
+    if (candidate.empty()) candidate = ".";
+    candidate += "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = colon + 1;
+  }
+  return {};
+}
+
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {

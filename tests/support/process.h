@@ -61,6 +61,12 @@ int free_tcp_udp_port();
 bool eventually(const std::function<bool()>& done,
                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+// A program the tests drive: the path in `variable` when that is set, else
+// the first `name` on PATH; empty when there is none.
+std::string find_program(const std::string& name, const char* variable);
+inline std::string node_binary() { return find_program("node", "NODE"); }
+inline std::string chromium_binary() { return find_program("chromium", "CHROMIUM"); }
+
 std::string make_temp_dir(const std::string& prefix);
 void write_file(const std::string& path, const std::string& text);
 std::string read_file(const std::string& path);
