@@ -214,8 +214,15 @@ void StreamPackager::place_video(const media::MediaFrame& frame, const media::Me
   }
   const std::int64_t segment_ticks = static_cast<std::int64_t>(
       seconds_of(settings_.segment_length) * static_cast<double>(timescale));
-  const std::int64_t max_ticks = static_cast<std::int64_t>(
-      seconds_of(max_segment_duration()) * static_cast<double>(timescale));
+  // A segment may run past max_segment_duration by up to one part (a GOP of
+  // exactly that length whose timestamps jitter, or a hole before its last
+  // keyframe), never so far that its EXTINF would round above the target.
+  const double max_seconds = seconds_of(max_segment_duration());
+  const double tolerance =
+      std::min(static_cast<double>(part_limit_ticks_) / static_cast<double>(timescale),
+               std::max(0.0, target_duration_ + 0.49 - max_seconds));
+  const std::int64_t max_ticks =
+      static_cast<std::int64_t>((max_seconds + tolerance) * static_cast<double>(timescale));
 
   // A frame longer than the rest (one was dropped after it, or the source
   // has a hole) must not overfill a part: it starts the next part when the
@@ -259,8 +266,11 @@ void StreamPackager::place_video(const media::MediaFrame& frame, const media::Me
   // full. The part is published now, with a preload hint that is certain.
   const std::int64_t end = video_.end_time();
   const bool keyframe_next = next->keyframe;
+  // The next frame is expected to last a typical step, even after a long one
+  // (a dropped frame, a hole in the source).
+  const std::int64_t next_fd = std::max<std::int64_t>(1, typical_step() > 0 ? typical_step() : fd);
   const bool segment_long_enough = end - video_.segment_start() >= segment_ticks - fd / 2;
-  const bool next_fits = end + fd - video_.segment_start() <= max_ticks;
+  const bool next_fits = end + next_fd - video_.segment_start() <= max_ticks;
   if (!next_fits || (keyframe_next && segment_long_enough)) {
     cut_video(true, true);
     next_segment_forced_ = !keyframe_next;
@@ -268,7 +278,7 @@ void StreamPackager::place_video(const media::MediaFrame& frame, const media::Me
     return;
   }
   const std::int64_t part = end - video_.part_start();
-  const bool part_full = part + fd > part_limit_ticks_;
+  const bool part_full = part + next_fd > part_limit_ticks_;
   const bool part_long_enough = part >= part_target_ticks_ * 85 / 100;
   if (part_full || (keyframe_next && part_long_enough)) cut_video(false, false);
 }
@@ -296,12 +306,7 @@ std::int64_t StreamPackager::frame_duration_at(std::int64_t dts, std::int64_t ne
   }
   std::int64_t fd = 0;
   if (step_count_ > 0) {
-    // The median of the recent steps: one dropped frame does not move it.
-    const std::size_t n = std::min(step_count_, steps_.size());
-    std::array<std::int64_t, 8> sorted = steps_;
-    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(n / 2),
-                     sorted.begin() + static_cast<std::ptrdiff_t>(n));
-    fd = sorted[n / 2];
+    fd = typical_step();
   } else if (config.frame_rate > 0) {
     fd = std::llround(static_cast<double>(timescale) / config.frame_rate);
   } else {
@@ -309,6 +314,16 @@ std::int64_t StreamPackager::frame_duration_at(std::int64_t dts, std::int64_t ne
   }
   frame_duration_ = std::max<std::int64_t>(fd, 1);
   return frame_duration_;
+}
+
+std::int64_t StreamPackager::typical_step() const {
+  if (step_count_ == 0) return 0;
+  // The median: one dropped frame or hole does not move it.
+  const std::size_t n = std::min(step_count_, steps_.size());
+  std::array<std::int64_t, 8> sorted = steps_;
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(n / 2),
+                   sorted.begin() + static_cast<std::ptrdiff_t>(n));
+  return sorted[n / 2];
 }
 
 void StreamPackager::start_video_segment(const media::MediaFrame& frame, std::int64_t timescale) {

@@ -144,6 +144,9 @@ class StreamPackager {
   // else the median of the recent steps.
   std::int64_t frame_duration_at(std::int64_t dts, std::int64_t next_dts,
                                  const media::CodecConfig& config);
+  // The median of the recent steps (0 before any): what the next frame is
+  // expected to last, whatever the last one did.
+  std::int64_t typical_step() const;
   void start_video_segment(const media::MediaFrame& frame, std::int64_t timescale);
   std::chrono::nanoseconds max_segment_duration() const;
   std::chrono::system_clock::time_point wall_clock_at(std::int64_t time90k) const;
