@@ -39,7 +39,7 @@ import {
   lastMsn, nextPartPosition, readPlaylist, satisfiesBlockingRequest, strictParse,
 } from './llhls_playlist.mjs';
 import {
-  RULES, checkMediaPlaylist, checkMultivariant, checkRenditionReport,
+  RULES, checkMediaPlaylist, checkMultivariant, checkRenditionReport, hasVideoCodec,
   checkRenditionReportCoverage, violation,
 } from './llhls_rules.mjs';
 import { RenditionTimeline, formatPosition } from './llhls_timeline.mjs';
@@ -173,7 +173,7 @@ class StreamCheck {
       seen.add(abs);
       this.renditions.push(this.newRendition(abs, type));
     };
-    for (const v of playlist.variants) if (v.uri) add(v.uri, 'video');
+    for (const v of playlist.variants) if (v.uri) add(v.uri, hasVideoCodec(v.attrs.CODECS) ? 'video' : 'audio');
     // Mirror's renditions are fMP4 audio and video; subtitles would need
     // rules of their own.
     for (const m of playlist.media) {

@@ -52,6 +52,12 @@ export const RULES = {
 
 // One broken rule. `at` is the offending line ({ line, text }) when there is
 // one; the message gives the values.
+// Whether a CODECS attribute names a video codec (else the variant is audio).
+export function hasVideoCodec(codecs) {
+  if (codecs === undefined) return true;  // unknown: held to the video rules
+  return String(codecs).split(',').some((c) => /^(avc1|avc3|hvc1|hev1|vp09|av01)/.test(c.trim()));
+}
+
 export function violation(rule, url, at, message) {
   if (!(rule in RULES)) throw new Error(`unknown rule ${rule}`);
   return {
@@ -85,7 +91,9 @@ export function checkMultivariant(playlist, url) {
   for (const v of playlist.variants) {
     // BANDWIDTH is REQUIRED by §4.4.6.2; CODECS and RESOLUTION are SHOULDs
     // there, and Mirror's contract makes them required.
-    for (const name of ['BANDWIDTH', 'CODECS', 'RESOLUTION']) {
+    // RESOLUTION describes video: an audio-only variant has none.
+    const required = hasVideoCodec(v.attrs.CODECS) ? ['BANDWIDTH', 'CODECS', 'RESOLUTION'] : ['BANDWIDTH', 'CODECS'];
+    for (const name of required) {
       if (v.attrs[name] === undefined) out.push(violation('stream-inf', url, v, `EXT-X-STREAM-INF lacks ${name}`));
     }
     if (v.attrs.BANDWIDTH !== undefined && !(decimal(v.attrs.BANDWIDTH) > 0)) {

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <ostream>
 #include <set>
 
 namespace mirror::testing {
@@ -62,7 +63,7 @@ class RealSources : public ::testing::Test {
     sender_ = std::make_unique<Process>(argv);
     ASSERT_TRUE(eventually(
         [&] {
-          return http_get(mirror_->ports().http, "/streams/" + name + "/source/playlist.m3u8")
+          return http_get(mirror_->ports().http, "/streams/" + name + "/index.m3u8")
                      .status == 200;
         },
         20s))
@@ -123,6 +124,128 @@ TEST_F(RealSources, LoopedFileKeepsThePartAndSegmentRules) {
   EXPECT_EQ(verdict["stats"]["violationsByRule"].count("target-duration"), 0u);
   EXPECT_GT(verdict["stats"].value("segmentsSeen", 0), 4);
 }
+
+// An encoder restarted mid-stream: the publisher goes away and comes back
+// within the reconnect window with timestamps from zero. The playlist goes
+// on with a discontinuity, a new init segment and continuous numbering.
+TEST_F(RealSources, EncoderRestartStartsADiscontinuity) {
+  const auto file = fixture("corpus_h264_restart.ts",
+                            "-f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi "
+                            "-i sine=frequency=440:sample_rate=48000 -t 5 -c:v libx264 -preset veryfast "
+                            "-bf 2 -g 30 -pix_fmt yuv420p -threads 1 -c:a aac -ac 2 -b:a 96k -f mpegts");
+  ASSERT_FALSE(file.empty());
+  const std::string url = "srt://127.0.0.1:" + std::to_string(mirror_->ports().srt) +
+                          "?mode=caller&pkt_size=1316&streamid=restart";
+  auto send = [&] {
+    return run({"/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-i", file, "-c", "copy",
+                "-f", "mpegts", url},
+               {}, {}, 30s);
+  };
+  Process first({"/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-i", file, "-c",
+                 "copy", "-f", "mpegts", url});
+  ASSERT_TRUE(eventually(
+      [&] { return http_get(mirror_->ports().http, "/streams/restart/index.m3u8").status == 200; }, 20s));
+  Process checker({node_binary(), source_dir() + "/tests/hls/llhls_check.mjs", "--url",
+                   base() + "/streams/restart/index.m3u8", "--seconds", "8", "--json"});
+  ASSERT_TRUE(first.wait(30s).has_value());
+  EXPECT_EQ(send().status, 0);  // the restarted encoder
+  ASSERT_TRUE(checker.wait(60s).has_value());
+  auto verdict = nlohmann::json::parse(checker.stdout_text(), nullptr, false);
+  ASSERT_FALSE(verdict.is_discarded()) << checker.stdout_text() << checker.stderr_text();
+  EXPECT_TRUE(verdict.value("ok", false)) << verdict.dump(1);
+  const auto playlist = http_get(mirror_->ports().http, "/streams/restart/source/playlist.m3u8").body;
+  EXPECT_NE(playlist.find("#EXT-X-DISCONTINUITY"), std::string::npos) << playlist;
+}
+
+// A source as encoders and cameras send it, published once in real time and
+// watched by the checker for eight seconds: every rule must hold.
+struct CorpusSource {
+  const char* name;
+  const char* file;
+  const char* ffmpeg_args;  // what fixture() runs to make the file
+  std::vector<std::string> sender_input;  // options before -i
+  // Rules the source itself breaks (see docs/PACKAGING.md), if any.
+  std::set<std::string> source_faults = {};
+};
+
+void PrintTo(const CorpusSource& s, std::ostream* os) { *os << s.name; }
+
+const char* const kTone = "-f lavfi -i sine=frequency=440:sample_rate=48000 ";
+const char* const kAac = " -c:a aac -ac 2 -b:a 96k ";
+
+class Corpus : public RealSources, public ::testing::WithParamInterface<CorpusSource> {};
+
+TEST_P(Corpus, PassesTheChecker) {
+  const auto& source = GetParam();
+  const auto file = fixture(source.file, source.ffmpeg_args);
+  ASSERT_FALSE(file.empty()) << source.ffmpeg_args;
+  auto input = source.sender_input;
+  input.insert(input.end(), {"-re", "-i", file});
+  publish(source.name, input);
+  const auto verdict = check(source.name, 8);
+  if (source.source_faults.empty()) {
+    EXPECT_TRUE(verdict.value("ok", false)) << verdict.dump(1);
+  }
+  for (const auto& v : verdict["violations"]) {
+    EXPECT_TRUE(source.source_faults.count(v.value("rule", ""))) << v.dump(1);
+  }
+  EXPECT_GE(verdict["stats"].value("segmentsSeen", 0), 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    RealSources, Corpus,
+    ::testing::Values(
+        CorpusSource{"h264-bpyramid", "corpus_h264_bpyramid.ts",
+                     "-f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 "
+                     "-t 12 -c:v libx264 -preset veryfast -profile:v high -bf 3 -x264-params b-pyramid=normal:keyint=30:min-keyint=30:scenecut=0 "
+                     "-pix_fmt yuv420p -threads 1 -c:a aac -ac 2 -b:a 96k -f mpegts",
+                     {}},
+        CorpusSource{"h264-scenecuts", "corpus_h264_scenecuts.ts",
+                     "-f lavfi -i testsrc2=size=640x360:rate=30:duration=2.3 -f lavfi -i smptebars=size=640x360:rate=30:duration=1.7 "
+                     "-f lavfi -i rgbtestsrc=size=640x360:rate=30:duration=2.9 -f lavfi -i testsrc=size=640x360:rate=30:duration=1.3 "
+                     "-f lavfi -i mandelbrot=size=640x360:rate=30:end_scale=0.5 -f lavfi -i sine=frequency=440:sample_rate=48000 "
+                     "-filter_complex [0:v][1:v][2:v][3:v][4:v]concat=n=5:v=1[v] -map [v] -map 5:a -t 12 "
+                     "-c:v libx264 -preset veryfast -bf 2 -x264-params keyint=60:min-keyint=5 -pix_fmt yuv420p -threads 1 "
+                     "-c:a aac -ac 2 -b:a 96k -f mpegts",
+                     {}},
+        CorpusSource{"hevc-open-gop", "corpus_hevc_open_gop.ts",
+                     "-f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 "
+                     "-t 12 -c:v libx265 -preset ultrafast -x265-params keyint=50:open-gop=1:bframes=4:log-level=error "
+                     "-pix_fmt yuv420p -c:a aac -ac 2 -b:a 96k -f mpegts",
+                     {}},
+        CorpusSource{"hevc-closed-gop", "corpus_hevc_closed_gop.ts",
+                     "-f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 "
+                     "-t 12 -c:v libx265 -preset ultrafast -x265-params keyint=25:open-gop=0:bframes=3:log-level=error "
+                     "-pix_fmt yuv420p -c:a aac -ac 2 -b:a 96k -f mpegts",
+                     {}},
+        CorpusSource{"ntsc-2997", "corpus_h264_2997.ts",
+                     "-f lavfi -i testsrc2=size=640x360:rate=30000/1001 -f lavfi -i sine=frequency=440:sample_rate=48000 "
+                     "-t 12 -c:v libx264 -preset veryfast -bf 3 -g 30 -pix_fmt yuv420p -threads 1 "
+                     "-c:a aac -ac 2 -b:a 96k -f mpegts",
+                     {}},
+        CorpusSource{"ntsc-5994", "corpus_h264_5994.ts",
+                     "-f lavfi -i testsrc2=size=640x360:rate=60000/1001 -f lavfi -i sine=frequency=440:sample_rate=48000 "
+                     "-t 12 -c:v libx264 -preset veryfast -bf 3 -g 60 -pix_fmt yuv420p -threads 1 "
+                     "-c:a aac -ac 2 -b:a 96k -f mpegts",
+                     {}},
+        CorpusSource{"variable-rate", "corpus_h264_vfr.ts",
+                     "-f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 "
+                     "-t 12 -vf select='not(eq(mod(n\\,7)\\,3))*not(eq(mod(n\\,11)\\,5))' -fps_mode vfr "
+                     "-c:v libx264 -preset veryfast -bf 2 -g 30 -pix_fmt yuv420p -threads 1 "
+                     "-c:a aac -ac 2 -b:a 96k -f mpegts",
+                     // A frame after a dropped one lasts two; where it would
+                     // overfill a short part it is cut at PART-TARGET and
+                     // the rest stays a hole in the timeline.
+                     {},
+                     {"media-timeline", "program-date-time"}},
+        CorpusSource{"clock-wrap", "corpus_h264_wrap.ts",
+                     "-f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 "
+                     "-t 12 -c:v libx264 -preset veryfast -bf 2 -g 30 -pix_fmt yuv420p -threads 1 "
+                     "-c:a aac -ac 2 -b:a 96k -output_ts_offset 95438.7 -f mpegts",
+                     {}},
+        CorpusSource{"audio-only", "corpus_aac_only.ts",
+                     "-f lavfi -i sine=frequency=440:sample_rate=48000 -t 12 -c:a aac -ac 2 -b:a 96k -f mpegts",
+                     {}}));
 
 }  // namespace
 }  // namespace mirror::testing
