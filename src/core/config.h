@@ -30,7 +30,8 @@ struct ServerConfig {
   std::string admin_token;
   // Also require the token for /health, /ready and the metrics path.
   bool admin_auth_all = false;
-  int max_connections = 10000;
+  int max_connections = 10000;      // across every HTTP listener
+  int max_connections_per_ip = 200;  // from one client address
   std::chrono::nanoseconds read_timeout = std::chrono::seconds{30};
   std::chrono::nanoseconds write_timeout = std::chrono::seconds{30};
   std::chrono::nanoseconds shutdown_timeout = std::chrono::seconds{30};

@@ -82,6 +82,7 @@ constexpr std::array kKeys{
     MIRROR_SECRET_KEY(server.admin_token),
     MIRROR_CONFIG_KEY(kBool, server.admin_auth_all),
     MIRROR_CONFIG_KEY(kInt, server.max_connections),
+    MIRROR_CONFIG_KEY(kInt, server.max_connections_per_ip),
     MIRROR_CONFIG_KEY(kDuration, server.read_timeout),
     MIRROR_CONFIG_KEY(kDuration, server.write_timeout),
     MIRROR_CONFIG_KEY(kDuration, server.shutdown_timeout),

@@ -47,6 +47,7 @@ struct H1Server::Shared {
   core::CounterFamily* protocol_errors = nullptr;
   core::log::LogLimiter accept_errors{std::chrono::seconds(5)};
   core::log::KeyedLogLimiter protocol_log{std::chrono::seconds(10)};
+  core::log::KeyedLogLimiter refusal_log{std::chrono::seconds(10)};
 
   Shared(net::IoPool& p, const Pipeline& pl, H1ServerOptions o)
       : pool(p), pipeline(pl), options(std::move(o)) {}
@@ -89,8 +90,8 @@ class H1Exchange final : public Exchange {
 
 class H1Session : public std::enable_shared_from_this<H1Session> {
  public:
-  H1Session(std::shared_ptr<H1Server::Shared> shared, tcp::socket socket)
-      : shared_(std::move(shared)), stream_(std::move(socket)) {
+  H1Session(std::shared_ptr<H1Server::Shared> shared, tcp::socket socket, std::string address)
+      : shared_(std::move(shared)), stream_(std::move(socket)), address_(std::move(address)) {
     error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     remote_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -202,6 +203,7 @@ class H1Session : public std::enable_shared_from_this<H1Session> {
   void release_slot() {
     if (slot_released_) return;
     slot_released_ = true;
+    if (shared_->options.budget) shared_->options.budget->release(address_);
     shared_->open.fetch_sub(1, std::memory_order_relaxed);
     shared_->open_gauge->dec();
   }
@@ -365,6 +367,7 @@ class H1Session : public std::enable_shared_from_this<H1Session> {
 
   std::shared_ptr<H1Server::Shared> shared_;
   beast::tcp_stream stream_;
+  std::string address_;  // the client's IP address: its slot in the connection budget
   beast::flat_buffer buffer_;
   std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
   std::string remote_;
@@ -441,13 +444,15 @@ void H1Exchange::send_end() {
 namespace {
 
 // Over the connection limit: a short 503 and a close, without reading anything.
-void refuse(tcp::socket socket) {
+void refuse(tcp::socket socket, bool per_address) {
   auto sock = std::make_shared<tcp::socket>(std::move(socket));
   Headers h;
   h.set("Content-Type", "application/json");
   h.set("Retry-After", "1");
   auto body = std::make_shared<std::string>(
-      core::Error(core::ErrorCode::kCapacityFull, "too many connections").to_json_string());
+      core::Error(core::ErrorCode::kCapacityFull,
+                  per_address ? "too many connections from this address" : "too many connections")
+          .to_json_string());
   auto bytes = std::make_shared<std::string>(
       serialize_head(503, h, Framing::content_length(body->size()), false) + *body);
   // The reply fits the socket buffer of a fresh connection, so this completes
@@ -474,14 +479,30 @@ void accept_next(const std::shared_ptr<H1Server::Shared>& shared) {
       timer->async_wait([shared, timer](error_code) { accept_next(shared); });
       return;
     }
-    if (shared->open.load(std::memory_order_relaxed) >= shared->options.max_connections) {
+    error_code peer_ec;
+    const auto peer = socket.remote_endpoint(peer_ec);
+    std::string address = peer_ec ? std::string("unknown") : peer.address().to_string();
+    ConnectionBudget::Verdict verdict = ConnectionBudget::Verdict::kAccepted;
+    if (shared->options.budget) {
+      verdict = shared->options.budget->acquire(address);
+    } else if (shared->open.load(std::memory_order_relaxed) >= shared->options.max_connections) {
+      verdict = ConnectionBudget::Verdict::kServerFull;
+    }
+    if (verdict != ConnectionBudget::Verdict::kAccepted) {
+      const bool per_address = verdict == ConnectionBudget::Verdict::kAddressFull;
       shared->refused->inc();
-      refuse(std::move(socket));
+      shared->refusal_log.log(per_address ? "address" : "server", core::log::Level::kWarn,
+                              "http connection refused",
+                              {{"server", shared->options.name},
+                               {"limit", per_address ? "server.max_connections_per_ip"
+                                                     : "server.max_connections"},
+                               {"remote", address}});
+      refuse(std::move(socket), per_address);
     } else {
       shared->open.fetch_add(1, std::memory_order_relaxed);
       shared->open_gauge->inc();
       shared->accepted->inc();
-      auto session = std::make_shared<H1Session>(shared, std::move(socket));
+      auto session = std::make_shared<H1Session>(shared, std::move(socket), std::move(address));
       {
         std::lock_guard lock(shared->sessions_mutex);
         // Forget sessions that are gone while we are here, keeping the list short.

@@ -12,6 +12,7 @@
 #include "core/metrics.h"
 #include "core/service.h"
 #include "net/io_pool.h"
+#include "http/connection_budget.h"
 #include "http/pipeline.h"
 
 #include <chrono>
@@ -25,6 +26,10 @@ struct H1ServerOptions {
   std::string bind_address = "0.0.0.0";
   int port = 0;                        // 0 picks a free port (tests)
   int max_connections = 10000;
+  // Shared with the server's other listeners: server.max_connections in all,
+  // server.max_connections_per_ip per client address. Null: max_connections
+  // for this listener alone.
+  std::shared_ptr<ConnectionBudget> budget;
   std::chrono::nanoseconds read_timeout = std::chrono::seconds(30);
   std::chrono::nanoseconds write_timeout = std::chrono::seconds(30);
   std::size_t header_limit = 16 * 1024;  // bytes of request line + headers

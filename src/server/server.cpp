@@ -46,6 +46,7 @@ std::unique_ptr<HttpService> Server::make_http_service(const std::string& name, 
   opts.port = port;
   opts.bind_address = bind_address;
   opts.max_connections = config_.server.max_connections;
+  opts.budget = connection_budget_;
   opts.read_timeout = config_.server.read_timeout;
   opts.write_timeout = config_.server.write_timeout;
   auto service = std::make_unique<HttpService>(name + "_http", *io_pool_, opts, metrics_);
@@ -58,6 +59,10 @@ std::unique_ptr<HttpService> Server::make_http_service(const std::string& name, 
 
 void Server::build_services() {
   io_pool_ = std::make_unique<net::IoPool>();
+  // Every listener draws from one budget (server.max_connections counts
+  // them all), with a cap per client address.
+  connection_budget_ = std::make_shared<http::ConnectionBudget>(config_.server.max_connections,
+                                                                config_.server.max_connections_per_ip);
 
   services_.add(std::make_unique<storage::LocalCache>(config_.storage.local));
   // An empty redis.addr selects the in-process registry (start() refuses any

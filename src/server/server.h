@@ -10,6 +10,7 @@
 #include "core/logging.h"
 #include "core/metrics.h"
 #include "core/service.h"
+#include "http/connection_budget.h"
 #include "server/service_group.h"
 
 #include <atomic>
@@ -57,6 +58,7 @@ class Server {
   core::BuildInfo build_;
   core::MetricsRegistry metrics_;
   std::unique_ptr<net::IoPool> io_pool_;
+  std::shared_ptr<http::ConnectionBudget> connection_budget_;
   ServiceGroup services_;
   HttpService* admin_ = nullptr;
   HttpService* delivery_ = nullptr;

@@ -888,7 +888,7 @@ TEST_F(ConfigValidateTest, ReportsSeveralViolationsAtOnce) {
 // Every field away from its default, with strings YAML would misread unquoted.
 Config unusual_config(const std::string& dir) {
   Config c;
-  c.server = {9443,        9000,         9090, "::1", "tok: \"en\" #1", true, 50, 1500ms,
+  c.server = {9443,        9000,         9090, "::1", "tok: \"en\" #1", true, 50, 7, 1500ms,
               1h + 1ns,    2min,         "/etc/c.pem", "/etc/k.pem", dir + "/data"};
   c.ingestion.srt = {false, 7000, 10s, 1000000000, 65536, "pass: \"word\" #1", 32};
   c.ingestion.rtp = {false, 7002, 268435456, 999us};
