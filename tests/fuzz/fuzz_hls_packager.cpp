@@ -8,6 +8,7 @@
 #include "package/hls/stream_packager.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <memory>
 #include <sstream>
@@ -48,16 +49,29 @@ media::CodecConfigPtr audio_config() {
   return c;
 }
 
-void check_playlist(const std::string& text, bool ended) {
+// The packager's rules as invariants, whatever the frames: the target
+// duration never changes and bounds every EXTINF (rounded), and no part is
+// longer than PART-TARGET. `target` keeps the first target duration seen.
+void check_playlist(const std::string& text, bool ended, int& target) {
   std::istringstream in(text);
   bool hint = false, endlist = false;
+  double part_target = -1;
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind("#EXTINF:", 0) == 0) {
+    if (line.rfind("#EXT-X-TARGETDURATION:", 0) == 0) {
+      const int td = std::atoi(line.c_str() + 22);
+      require(td >= 1);
+      if (target == 0) target = td;
+      require(td == target);
+    } else if (line.rfind("#EXT-X-PART-INF:PART-TARGET=", 0) == 0) {
+      part_target = std::strtod(line.c_str() + 28, nullptr);
+    } else if (line.rfind("#EXTINF:", 0) == 0) {
       const double d = std::strtod(line.c_str() + 8, nullptr);
       require(d >= 0 && d < 3600);
+      require(target == 0 || std::lround(d) <= target);
     } else if (line.rfind("#EXT-X-PART:DURATION=", 0) == 0) {
       const double d = std::strtod(line.c_str() + 21, nullptr);
       require(d >= 0 && d < 3600);
+      require(part_target < 0 || d <= part_target + 1e-5);
     } else if (line.rfind("#EXT-X-PRELOAD-HINT", 0) == 0) {
       hint = true;
     } else if (line == "#EXT-X-ENDLIST") {
@@ -80,6 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   package::hls::StreamPackager packager("fuzz", settings);
   const auto audio = audio_config();
   std::int64_t video_dts = 0, audio_pts = 0;
+  int targets[2] = {0, 0};  // video, audio
   for (std::size_t i = 0; i + 8 <= size; i += 8) {
     const std::uint8_t* b = data + i;
     media::MediaFrame f;
@@ -109,11 +124,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   for (const char* r : {package::hls::kVideoRendition, package::hls::kAudioRendition}) {
     auto store = packager.store(r);
-    if (store->ready()) check_playlist(std::string(store->playlist(false).view()), false);
+    if (store->ready()) {
+      check_playlist(std::string(store->playlist(false).view()), false,
+                     targets[store->kind() == media::TrackKind::kAudio ? 1 : 0]);
+    }
   }
   packager.end();
   for (const char* r : {package::hls::kVideoRendition, package::hls::kAudioRendition}) {
-    check_playlist(std::string(packager.store(r)->playlist(false).view()), true);
+    auto store = packager.store(r);
+    check_playlist(std::string(store->playlist(false).view()), true,
+                   targets[store->kind() == media::TrackKind::kAudio ? 1 : 0]);
   }
   return 0;
 }

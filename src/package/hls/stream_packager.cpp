@@ -231,7 +231,8 @@ void StreamPackager::place_video(const media::MediaFrame& frame, const media::Me
   // carries. One frame never lasts more than a part.
   std::int64_t duration = std::min(fd, part_limit_ticks_);
   if (video_.segment_open() && video_.part_open()) {
-    const std::int64_t part = video_.end_time() - video_.part_start();
+    // Measured to this frame's own decode time: a hole before it counts.
+    const std::int64_t part = std::max(video_.end_time(), t) - video_.part_start();
     if (part + duration > part_limit_ticks_) {
       if (part >= part_target_ticks_ * 85 / 100) {
         cut_video(false, false);
@@ -455,7 +456,7 @@ void StreamPackager::advance_audio() {
       if (delta >= audio_frame_ticks_ / 2 && delta <= 4 * audio_frame_ticks_) duration = delta;
     }
     if (audio_.part_open() &&
-        audio_.end_time() - audio_.part_start() + duration > audio_part_limit_ticks_) {
+        std::max(audio_.end_time(), placed.pts) + duration - audio_.part_start() > audio_part_limit_ticks_) {
       // Never above PART-TARGET, even where the video's part spans a hole.
       audio_.close_part(false);
     }
