@@ -28,7 +28,9 @@ class HlsDelivery : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!fs::exists("/usr/bin/ffmpeg")) GTEST_SKIP() << "ffmpeg not installed";
-    mirror_ = std::make_unique<MirrorInstance>();
+    // Many viewers come from this one address here: lift the per-address cap
+    // (server.max_connections_per_ip) that would otherwise refuse them.
+    mirror_ = std::make_unique<MirrorInstance>("  max_connections_per_ip: 100000\n");
     ASSERT_TRUE(mirror_->wait_ready()) << mirror_->process().stderr_text();
   }
   void TearDown() override {
