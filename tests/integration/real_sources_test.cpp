@@ -208,8 +208,6 @@ struct CorpusSource {
 
 void PrintTo(const CorpusSource& s, std::ostream* os) { *os << s.name; }
 
-const char* const kTone = "-f lavfi -i sine=frequency=440:sample_rate=48000 ";
-const char* const kAac = " -c:a aac -ac 2 -b:a 96k ";
 
 class Corpus : public RealSources, public ::testing::WithParamInterface<CorpusSource> {};
 
