@@ -150,11 +150,22 @@ void StreamPackager::flush_audio_to_end() {
   audio_continuous_ = false;  // what comes next starts a new timeline
 }
 
-void StreamPackager::on_video(const media::MediaFrame& frame) {
-  if (!frame.config || frame.payload.size() == 0) {
+void StreamPackager::on_video(const media::MediaFrame& incoming) {
+  if (!incoming.config || incoming.payload.size() == 0) {
     skipped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  // Decode times must grow. A source that sends none (raw RTP carries only
+  // presentation times, so its B-frames step back) or a step back too small
+  // to be a discontinuity gets the least decode time after the last one;
+  // the presentation time stays, carried by the composition offset.
+  media::MediaFrame repaired;
+  const bool step_back = pending_video_ && incoming.dts <= pending_video_->dts;
+  if (step_back) {
+    repaired = incoming;
+    repaired.dts = pending_video_->dts + 1;
+  }
+  const media::MediaFrame& frame = step_back ? repaired : incoming;
   const bool new_setup = !video_.configured() || !video_.config()->same_setup(*frame.config);
   // The frame before this one is placed now that its successor is known.
   settle_video(new_setup ? nullptr : &frame);
