@@ -2,6 +2,7 @@
 
 #include "core/errors.h"
 #include "http/exchange.h"
+#include "http/message.h"
 
 #include <algorithm>
 
@@ -18,14 +19,10 @@ void refuse(const http::ExchangePtr& ex, core::ErrorCode code, std::string messa
 
 std::string_view bearer(std::string_view authorization) {
   constexpr std::string_view kScheme = "Bearer ";
-  if (authorization.size() <= kScheme.size()) return {};
   // The scheme is case-insensitive (RFC 9110 §11.1).
-  for (std::size_t i = 0; i < kScheme.size(); ++i) {
-    const char c = authorization[i];
-    const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    const char want = kScheme[i] >= 'A' && kScheme[i] <= 'Z' ? static_cast<char>(kScheme[i] - 'A' + 'a')
-                                                            : kScheme[i];
-    if (lower != want) return {};
+  if (authorization.size() <= kScheme.size() ||
+      !http::iequals(authorization.substr(0, kScheme.size()), kScheme)) {
+    return {};
   }
   return authorization.substr(kScheme.size());
 }

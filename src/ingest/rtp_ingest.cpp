@@ -11,6 +11,7 @@
 #include "ingest/rtp/rtp_packet.h"
 #include "ingest/rtp/sdp.h"
 #include "ingest/rtp/sdp_codec_params.h"
+#include "ingest/mpegts/pes_header.h"
 #include "ingest/mpegts/ts_packet.h"
 #include "ingest/rtp_track_clock.h"
 #include "ingest/stream_id.h"
@@ -242,18 +243,16 @@ struct RtpIngest::Impl {
     for (std::size_t at = 0; at + kTsPacketSize <= payload.size(); at += kTsPacketSize) {
       TsPacket p;
       if (parse_ts_packet(payload.subspan(at).first<kTsPacketSize>(), p) != TsPacketError::kNone ||
-          p.pid == kNullPid || p.pid == kPatPid || !p.unit_start || p.payload.size() < 14) {
+          p.pid == kNullPid || p.pid == kPatPid || !p.unit_start) {
         continue;
       }
-      const auto& b = p.payload;
-      // PES start code, an audio or video stream id, PTS present.
-      if (b[0] != 0 || b[1] != 0 || b[2] != 1 || b[3] < 0xc0 || b[3] > 0xef || (b[7] & 0x80) == 0) {
+      // An audio or video PES that starts here with a PTS.
+      PesHeader pes;
+      if (parse_pes_header(p.payload, pes) != PesHeaderStatus::kOk || !pes.pts ||
+          pes.stream_id < 0xc0 || pes.stream_id > 0xef) {
         continue;
       }
-      const std::int64_t pts = (static_cast<std::int64_t>(b[9] & 0x0e) << 29) |
-                               (static_cast<std::int64_t>(b[10]) << 22) |
-                               (static_cast<std::int64_t>(b[11] & 0xfe) << 14) |
-                               (static_cast<std::int64_t>(b[12]) << 7) | (b[13] >> 1);
+      const std::int64_t pts = *pes.pts;
       if (!c.first_pts) {
         c.first_pts = pts;
         continue;

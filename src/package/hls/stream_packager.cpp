@@ -221,19 +221,20 @@ void StreamPackager::place_video(const media::MediaFrame& frame, const media::Me
                                          static_cast<double>(timescale) * 1e5) /
                                1e5;
     part_limit_ticks_ = static_cast<std::int64_t>(part_target * static_cast<double>(timescale));
+    part_min_ticks_ = part_target_ticks_ * 85 / 100;
     video_store_->set_part_target(part_target);
+    segment_ticks_ = static_cast<std::int64_t>(seconds_of(settings_.segment_length) *
+                                               static_cast<double>(timescale));
+    // A segment may run past max_segment_duration by up to one part (a GOP
+    // of exactly that length whose timestamps jitter, or a hole before its
+    // last keyframe), never so far that its EXTINF would round above the
+    // target.
+    const double max_seconds = seconds_of(max_segment_duration());
+    const double tolerance = std::min(part_target, std::max(0.0, target_duration_ + 0.49 - max_seconds));
+    max_ticks_ = static_cast<std::int64_t>((max_seconds + tolerance) * static_cast<double>(timescale));
   }
-  const std::int64_t segment_ticks = static_cast<std::int64_t>(
-      seconds_of(settings_.segment_length) * static_cast<double>(timescale));
-  // A segment may run past max_segment_duration by up to one part (a GOP of
-  // exactly that length whose timestamps jitter, or a hole before its last
-  // keyframe), never so far that its EXTINF would round above the target.
-  const double max_seconds = seconds_of(max_segment_duration());
-  const double tolerance =
-      std::min(static_cast<double>(part_limit_ticks_) / static_cast<double>(timescale),
-               std::max(0.0, target_duration_ + 0.49 - max_seconds));
-  const std::int64_t max_ticks =
-      static_cast<std::int64_t>((max_seconds + tolerance) * static_cast<double>(timescale));
+  const std::int64_t segment_ticks = segment_ticks_;
+  const std::int64_t max_ticks = max_ticks_;
 
   // A frame longer than the rest (one was dropped after it, or the source
   // has a hole) must not overfill a part: it starts the next part when the
@@ -245,7 +246,7 @@ void StreamPackager::place_video(const media::MediaFrame& frame, const media::Me
     // Measured to this frame's own decode time: a hole before it counts.
     const std::int64_t part = std::max(video_.end_time(), t) - video_.part_start();
     if (part + duration > part_limit_ticks_) {
-      if (part >= part_target_ticks_ * 85 / 100) {
+      if (part >= part_min_ticks_) {
         cut_video(false, false);
       } else {
         duration = part_limit_ticks_ - part;
@@ -263,7 +264,7 @@ void StreamPackager::place_video(const media::MediaFrame& frame, const media::Me
   } else if (!video_.part_open()) {
     // The last part ended exactly before this frame, inside the segment.
     video_.begin_part(t, frame.keyframe);
-  } else if (frame.keyframe && t - video_.part_start() >= part_target_ticks_ * 85 / 100) {
+  } else if (frame.keyframe && t - video_.part_start() >= part_min_ticks_) {
     // A keyframe the cadence did not bring to a part boundary starts an
     // independent part when the open one is long enough; else it joins it.
     cut_video(false, false);
@@ -291,7 +292,7 @@ void StreamPackager::place_video(const media::MediaFrame& frame, const media::Me
   }
   const std::int64_t part = end - video_.part_start();
   const bool part_full = part + next_fd > part_limit_ticks_;
-  const bool part_long_enough = part >= part_target_ticks_ * 85 / 100;
+  const bool part_long_enough = part >= part_min_ticks_;
   if (part_full || (keyframe_next && part_long_enough)) cut_video(false, false);
 }
 

@@ -180,6 +180,9 @@ class StreamPackager {
   bool next_segment_forced_ = false;
   std::int64_t part_target_ticks_ = 0;  // a whole number of frames
   std::int64_t part_limit_ticks_ = 0;   // PART-TARGET: no part is longer
+  std::int64_t part_min_ticks_ = 0;     // 85 % of the target: shortest non-final part
+  std::int64_t segment_ticks_ = 0;      // storage.dvr.segment_length
+  std::int64_t max_ticks_ = 0;          // where a segment is cut without a keyframe
   std::int64_t first_video_start90k_ = -1;
   const int target_duration_;
   bool forced_cut_logged_ = false;
