@@ -301,14 +301,17 @@
     }
   }
 
-  // Browsers decode H.264 but mostly not HEVC: an HEVC source plays through
-  // its H.264 renditions (the stream's multiview playlist); any other source
-  // through its full playlist, source first.
-  // With ?view=multiview the page plays the renditions only, as a wall does.
+  // Browsers decode H.264 but mostly not HEVC, and start only on an intra
+  // picture: an HEVC source, or one with intra refresh (segments start on
+  // recovery points), plays through its H.264 renditions (the stream's
+  // multiview playlist); any other source through its full playlist, source
+  // first. With ?view=multiview the page plays the renditions only, as a
+  // wall does.
   function playbackUrl(entry) {
     const codec = entry.video && typeof entry.video.codec === 'string' ? entry.video.codec : '';
+    const refresh = !!(entry.video && entry.video.gradual_refresh === true);
     const multiview = typeof entry.multiview_url === 'string' ? entry.multiview_url : null;
-    if (multiview && (/^(hvc1|hev1)/.test(codec) || VIEW === 'multiview')) return multiview;
+    if (multiview && (/^(hvc1|hev1)/.test(codec) || refresh || VIEW === 'multiview')) return multiview;
     return entry.url || defaultUrl(entry.name);
   }
 

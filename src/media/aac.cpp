@@ -145,4 +145,21 @@ std::string mp4a_codec_string(int object_type) {
   return "mp4a.40." + std::to_string(object_type);
 }
 
+std::optional<Bytes> aac_lc_silent_frame(int channels) {
+  // raw_data_block(): one element, then ID_END (7) and byte alignment. Each
+  // individual_channel_stream has global_gain 0 and ics_info with
+  // ONLY_LONG_SEQUENCE, max_sfb 0 (no scale factor bands, so no section,
+  // scale factor or spectral data) and no pulse, TNS or gain control.
+  //   mono:   SCE (id 0), tag 0, ics, END: 32 bits.
+  //   stereo: CPE (id 1), tag 0, common_window 0, ics, ics, END: 55 bits.
+  switch (channels) {
+    case 1:
+      return Bytes{0x00, 0x00, 0x00, 0x07};
+    case 2:
+      return Bytes{0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0e};
+    default:
+      return std::nullopt;
+  }
+}
+
 }  // namespace mirror::media

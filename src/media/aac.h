@@ -66,4 +66,8 @@ core::Result<AudioSpecificConfig> parse_audio_specific_config(std::span<const st
 // "mp4a.40.N".
 std::string mp4a_codec_string(int object_type);
 
+// A raw AAC-LC frame (no ADTS header) that decodes to 1024 samples of
+// digital silence, for one or two channels; nullopt for other layouts.
+std::optional<Bytes> aac_lc_silent_frame(int channels);
+
 }  // namespace mirror::media

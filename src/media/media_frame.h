@@ -65,6 +65,10 @@ struct MediaFrame {
   std::int64_t dts = 0;
   std::int64_t duration = 0;  // 0 when unknown (the next frame tells)
   bool keyframe = false;      // IDR, recovery point or IRAP for video; every AAC frame is one
+  // A keyframe only by a recovery point whose picture is complete some frames
+  // later (intra refresh): decoders that start only on intra pictures, as
+  // browsers' do, cannot start here.
+  bool gradual_refresh = false;
   bool discontinuity = false;  // timeline break before this frame (reconnect, SSRC change)
   bool config_changed = false;  // `config` differs from the previous frame's
   CodecConfigPtr config;

@@ -120,10 +120,13 @@ std::optional<VideoAccessUnitAssembler::NalInfo> VideoAccessUnitAssembler::class
     case h264::kNalSpsExtension:  // not carried: avcC would need it, nothing uses it
       info.dropped = true;
       break;
-    case h264::kNalSei:
+    case h264::kNalSei: {
       info.starts_au_after_vcl = true;
-      info.recovery_point = parse_h264_recovery_point(nal).has_value();
+      const auto recovery = parse_h264_recovery_point(nal);
+      info.recovery_point = recovery.has_value();
+      info.gradual_refresh = recovery.value_or(0) > 0;
       break;
+    }
     case h264::kNalSubsetSps:
     case 16:
     case 17:
@@ -261,6 +264,7 @@ void VideoAccessUnitAssembler::add(const NalInfo& info, std::span<const std::uin
     return;
   }
   au_.recovery_point = au_.recovery_point || info.recovery_point;
+  au_.gradual_refresh = au_.gradual_refresh || info.gradual_refresh;
   if (info.vcl) {
     au_.keyframe = au_.keyframe || info.keyframe;
     au_.rasl = au_.rasl || info.rasl;
@@ -436,6 +440,7 @@ void VideoAccessUnitAssembler::finish_access_unit() {
   // A recovery point is where a decoder may join: for a source with intra
   // refresh and no IDR after the first it is the only place there is, so it
   // is packaged as a sync sample and may start a segment.
+  const bool gradual_refresh = au_.gradual_refresh && !au_.keyframe;
   if (au_.recovery_point) au_.keyframe = true;
   if (!started_ && (!au_.keyframe || !have_sets)) {
     ++counters_.dropped_before_keyframe;
@@ -464,6 +469,7 @@ void VideoAccessUnitAssembler::finish_access_unit() {
   frame.pts = au_.pts;
   frame.dts = au_.dts;
   frame.keyframe = au_.keyframe;
+  frame.gradual_refresh = gradual_refresh;
   frame.config_changed = update_config(*pps, *sps, vps);
   frame.config = config_;
   frame.arrival = au_.arrival;

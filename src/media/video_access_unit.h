@@ -101,6 +101,7 @@ class VideoAccessUnitAssembler final : private NalUnitSink {
     bool keyframe = false;
     bool rasl = false;
     bool recovery_point = false;  // an H.264 recovery point SEI
+    bool gradual_refresh = false;  // ... whose recovery_frame_cnt is above 0
     int pps_id = -1;
     int idr_or_ref = 0;  // H.264: distinguishes pictures (IDR-ness, nal_ref_idc zero-ness)
   };
@@ -111,6 +112,7 @@ class VideoAccessUnitAssembler final : private NalUnitSink {
     bool keyframe = false;
     bool rasl = false;
     bool recovery_point = false;  // an H.264 recovery point SEI
+    bool gradual_refresh = false;  // ... whose recovery_frame_cnt is above 0
     bool broken = false;
     bool stamped = false;  // timestamps came from a PES, not extrapolated
     int vcl_type = -1;     // of the first slice

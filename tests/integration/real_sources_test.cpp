@@ -3,6 +3,7 @@
 // with intra refresh and no IDR after the first, and a file looped with
 // `-stream_loop -1 -c copy` (the decode times jump at every seam).
 #include "mirror_fixture.h"
+#include "support/corpus.h"
 #include "support/fixtures.h"
 
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <iostream>
 #include <ostream>
 #include <set>
 #include <sstream>
@@ -58,7 +60,10 @@ class RealSources : public ::testing::Test {
   void publish(const std::string& name, std::vector<std::string> input_args) {
     std::vector<std::string> argv = {"/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error"};
     argv.insert(argv.end(), input_args.begin(), input_args.end());
-    for (const char* a : {"-c", "copy", "-f", "mpegts"}) argv.emplace_back(a);
+    // An encoder sends each frame as it is made: ffmpeg's muxer holds the
+    // other streams' packets while one has none (an audio gap) unless told
+    // not to wait.
+    for (const char* a : {"-c", "copy", "-max_interleave_delta", "100000", "-f", "mpegts"}) argv.emplace_back(a);
     argv.push_back("srt://127.0.0.1:" + std::to_string(mirror_->ports().srt) +
                    "?mode=caller&pkt_size=1316&streamid=" + name);
     sender_ = std::make_unique<Process>(argv);
@@ -112,6 +117,31 @@ class RealSources : public ::testing::Test {
       if (r.status != 0 || (strict && !r.err.empty())) failures.push_back(seg + ": " + r.err);
     }
     return failures;
+  }
+
+  // The segments of `rendition` that both it and the other renditions
+  // listed at the time have, after its init segment, as one fMP4 file;
+  // empty when there is none. Segments come from the latest playlist, after
+  // its last EXT-X-MAP.
+  std::string rendition_media(const std::string& name, const std::string& rendition) {
+    const std::string base_path = "/streams/" + name + "/" + rendition + "/";
+    const auto playlist = http_get(mirror_->ports().http, base_path + "playlist.m3u8").body;
+    std::istringstream in(playlist);
+    std::string init;
+    std::vector<std::string> segments;
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("#EXT-X-MAP:URI=\"", 0) == 0) {
+        init = line.substr(16, line.find('"', 16) - 16);
+        segments.clear();
+      }
+      if (line.rfind("seg-", 0) == 0) segments.push_back(line);
+    }
+    if (init.empty() || segments.empty()) return {};
+    std::string bytes = http_get(mirror_->ports().http, base_path + init).body;
+    for (const auto& seg : segments) bytes += http_get(mirror_->ports().http, base_path + seg).body;
+    const std::string path = make_temp_dir("mirror-media") + "/" + rendition + ".mp4";
+    write_file(path, bytes);
+    return path;
   }
 
   std::unique_ptr<MirrorInstance> mirror_;
@@ -195,32 +225,21 @@ TEST_F(RealSources, EncoderRestartStartsADiscontinuity) {
   EXPECT_NE(playlist.find("#EXT-X-DISCONTINUITY"), std::string::npos) << playlist;
 }
 
-// A source as encoders and cameras send it, published once in real time and
-// watched by the checker for eight seconds: every rule must hold.
-struct CorpusSource {
-  const char* name;
-  const char* file;
-  const char* ffmpeg_args;  // what fixture() runs to make the file
-  std::vector<std::string> sender_input;  // options before -i
-  // Rules the source itself breaks (see docs/PACKAGING.md), if any.
-  std::set<std::string> source_faults = {};
-};
-
-void PrintTo(const CorpusSource& s, std::ostream* os) { *os << s.name; }
-
-
+// A source as encoders and cameras send it (tests/support/corpus.h),
+// published once in real time and watched by the checker for six seconds:
+// every rule must hold, every segment decodes on its own, and the delivered
+// audio and video keep the source's A/V offset to within one frame.
 class Corpus : public RealSources, public ::testing::WithParamInterface<CorpusSource> {};
 
 TEST_P(Corpus, PassesTheChecker) {
   const auto& source = GetParam();
-  const auto file = fixture(source.file, source.ffmpeg_args);
-  ASSERT_FALSE(file.empty()) << source.ffmpeg_args;
+  const auto file = corpus_file(source, 12);
+  ASSERT_FALSE(file.empty()) << source.args;
   auto input = source.sender_input;
   input.insert(input.end(), {"-re", "-i", file});
   publish(source.name, input);
   const auto verdict = check(source.name, 6);
-  // Each segment decodes on its own, from its first picture.
-  const bool has_video = std::string(source.ffmpeg_args).find("-c:v") != std::string::npos;
+  const bool has_video = !source.video.empty();
   for (const auto& failure : undecodable_segments(source.name, has_video ? "source" : "audio")) {
     ADD_FAILURE() << failure;
   }
@@ -231,62 +250,23 @@ TEST_P(Corpus, PassesTheChecker) {
     EXPECT_TRUE(source.source_faults.count(v.value("rule", ""))) << v.dump(1);
   }
   EXPECT_GE(verdict["stats"].value("segmentsSeen", 0), 3);
+  if (has_video && source.audio) {
+    const auto in = av_offset(sync_marks(file, file));
+    ASSERT_TRUE(in.has_value()) << "no sync marks in " << file;
+    const auto video = rendition_media(source.name, "source");
+    const auto audio = rendition_media(source.name, "audio");
+    ASSERT_FALSE(video.empty());
+    ASSERT_FALSE(audio.empty());
+    const auto marks = sync_marks(video, audio);
+    const auto out = av_offset(marks);
+    ASSERT_TRUE(out.has_value()) << marks.flashes.size() << " flashes, " << marks.beeps.size() << " beeps";
+    std::cout << "A/V offset: source " << *in * 1000 << " ms, delivered " << *out * 1000 << " ms\n";
+    EXPECT_NEAR(*out, *in, 1.0 / source.frame_rate)
+        << "A/V offset " << *out * 1000 << " ms delivered, " << *in * 1000 << " ms in the source";
+  }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    RealSources, Corpus,
-    ::testing::Values(
-        CorpusSource{"h264-bpyramid", "corpus_h264_bpyramid.ts",
-                     "-f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 "
-                     "-t 12 -c:v libx264 -preset veryfast -profile:v high -bf 3 -x264-params b-pyramid=normal:keyint=30:min-keyint=30:scenecut=0 "
-                     "-pix_fmt yuv420p -threads 1 -c:a aac -ac 2 -b:a 96k -f mpegts",
-                     {}},
-        CorpusSource{"h264-scenecuts", "corpus_h264_scenecuts.ts",
-                     "-f lavfi -i testsrc2=size=640x360:rate=30:duration=2.3 -f lavfi -i smptebars=size=640x360:rate=30:duration=1.7 "
-                     "-f lavfi -i rgbtestsrc=size=640x360:rate=30:duration=2.9 -f lavfi -i testsrc=size=640x360:rate=30:duration=1.3 "
-                     "-f lavfi -i mandelbrot=size=640x360:rate=30:end_scale=0.5 -f lavfi -i sine=frequency=440:sample_rate=48000 "
-                     "-filter_complex [0:v][1:v][2:v][3:v][4:v]concat=n=5:v=1[v] -map [v] -map 5:a -t 12 "
-                     "-c:v libx264 -preset veryfast -bf 2 -x264-params keyint=60:min-keyint=5 -pix_fmt yuv420p -threads 1 "
-                     "-c:a aac -ac 2 -b:a 96k -f mpegts",
-                     {}},
-        CorpusSource{"hevc-open-gop", "corpus_hevc_open_gop.ts",
-                     "-f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 "
-                     "-t 12 -c:v libx265 -preset ultrafast -x265-params keyint=50:open-gop=1:bframes=4:log-level=error "
-                     "-pix_fmt yuv420p -c:a aac -ac 2 -b:a 96k -f mpegts",
-                     {}},
-        CorpusSource{"hevc-closed-gop", "corpus_hevc_closed_gop.ts",
-                     "-f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 "
-                     "-t 12 -c:v libx265 -preset ultrafast -x265-params keyint=25:open-gop=0:bframes=3:log-level=error "
-                     "-pix_fmt yuv420p -c:a aac -ac 2 -b:a 96k -f mpegts",
-                     {}},
-        CorpusSource{"ntsc-2997", "corpus_h264_2997.ts",
-                     "-f lavfi -i testsrc2=size=640x360:rate=30000/1001 -f lavfi -i sine=frequency=440:sample_rate=48000 "
-                     "-t 12 -c:v libx264 -preset veryfast -bf 3 -g 30 -pix_fmt yuv420p -threads 1 "
-                     "-c:a aac -ac 2 -b:a 96k -f mpegts",
-                     {}},
-        CorpusSource{"ntsc-5994", "corpus_h264_5994.ts",
-                     "-f lavfi -i testsrc2=size=640x360:rate=60000/1001 -f lavfi -i sine=frequency=440:sample_rate=48000 "
-                     "-t 12 -c:v libx264 -preset veryfast -bf 3 -g 60 -pix_fmt yuv420p -threads 1 "
-                     "-c:a aac -ac 2 -b:a 96k -f mpegts",
-                     {}},
-        CorpusSource{"variable-rate", "corpus_h264_vfr.ts",
-                     "-f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 "
-                     "-t 12 -vf select='not(eq(mod(n\\,7)\\,3))*not(eq(mod(n\\,11)\\,5))' -fps_mode vfr "
-                     "-c:v libx264 -preset veryfast -bf 2 -g 30 -pix_fmt yuv420p -threads 1 "
-                     "-c:a aac -ac 2 -b:a 96k -f mpegts",
-                     // A frame after a dropped one lasts two; where it would
-                     // overfill a short part it is cut at PART-TARGET and
-                     // the rest stays a hole in the timeline.
-                     {},
-                     {"media-timeline", "program-date-time"}},
-        CorpusSource{"clock-wrap", "corpus_h264_wrap.ts",
-                     "-f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 "
-                     "-t 12 -c:v libx264 -preset veryfast -bf 2 -g 30 -pix_fmt yuv420p -threads 1 "
-                     "-c:a aac -ac 2 -b:a 96k -output_ts_offset 95438.7 -f mpegts",
-                     {}},
-        CorpusSource{"audio-only", "corpus_aac_only.ts",
-                     "-f lavfi -i sine=frequency=440:sample_rate=48000 -t 12 -c:a aac -ac 2 -b:a 96k -f mpegts",
-                     {}}));
+INSTANTIATE_TEST_SUITE_P(RealSources, Corpus, ::testing::ValuesIn(corpus()));
 
 }  // namespace
 }  // namespace mirror::testing

@@ -15,11 +15,12 @@ double average_bitrate(const PartStore& store) {
   return secs > 0 ? static_cast<double>(store.bytes_published()) * 8 / secs : 0.0;
 }
 
-// Browsers decode H.264 (and AAC); a source in anything else goes after the
-// renditions made for them, so that players starting with the first variant
-// start with something they can play.
+// Browsers decode H.264 (and AAC), from an intra picture on; a source in
+// anything else, or one whose segments start on intra-refresh recovery
+// points, goes after the renditions made for them, so that players starting
+// with the first variant start with something they can play.
 bool browsers_decode(const StreamPackager::Summary& s) {
-  return !s.has_video || s.video_codec.starts_with("avc");
+  return !s.has_video || (s.video_codec.starts_with("avc") && !s.gradual_refresh);
 }
 
 struct AudioGroup {

@@ -1,6 +1,7 @@
 #include "package/hls/stream_packager.h"
 
 #include "core/logging.h"
+#include "media/aac.h"
 
 #include <fmt/format.h>
 
@@ -11,6 +12,9 @@ namespace mirror::package::hls {
 namespace {
 
 constexpr std::int64_t k90kHz = 90000;
+// How far the audio may lag the video before it is filled with silence: more
+// than TS muxers delay audio (a PES of several frames at a low bitrate).
+constexpr std::chrono::milliseconds kSilenceAfter{1000};
 
 std::int64_t to_90k(std::int64_t t, std::uint32_t timescale) {
   if (timescale == k90kHz || timescale == 0) return t;
@@ -98,14 +102,22 @@ bool StreamPackager::timeline_jump(const media::MediaFrame& frame) {
   // A decode time that goes back, or leaps forward by more than the
   // threshold, is a break the source did not flag (an encoder restart, a
   // looped file, a PCR reset): handled as one. B-frame reordering never
-  // shows here (decode times only grow); small jitter stays within it.
+  // shows here (decode times only grow); small jitter stays within it. A
+  // track that leaps forward to where the other track is meanwhile has had
+  // a gap (an audio encoder fallen silent), not a break.
   if (!frame.config || frame.config->timescale == 0) return false;
-  const std::int64_t t = frame.kind == media::TrackKind::kVideo ? frame.dts : frame.pts;
-  const std::int64_t limit = std::max<std::int64_t>(
-      1, static_cast<std::int64_t>(seconds_of(settings_.discontinuity_threshold) *
-                                   static_cast<double>(frame.config->timescale)));
-  auto& last = frame.kind == media::TrackKind::kVideo ? last_video_time_ : last_audio_time_;
-  const bool jump = last.has_value() && (*last - t > limit || t - *last > limit);
+  const bool video = frame.kind == media::TrackKind::kVideo;
+  const std::int64_t t = to_90k(video ? frame.dts : frame.pts, frame.config->timescale);
+  const auto limit = std::max<std::int64_t>(1, static_cast<std::int64_t>(seconds_of(settings_.discontinuity_threshold) * k90kHz));
+  auto& last = video ? last_video_time_ : last_audio_time_;
+  const auto& other = video ? last_audio_time_ : last_video_time_;
+  bool jump = false;
+  if (last.has_value()) {
+    const bool back = *last - t > limit;
+    const bool leap = t - *last > limit;
+    const bool gap = leap && other.has_value() && std::llabs(t - *other) <= limit;
+    jump = back || (leap && !gap);
+  }
   last = t;
   return jump;
 }
@@ -190,6 +202,11 @@ void StreamPackager::on_video(const media::MediaFrame& incoming) {
     summary_.width = config.width;
     summary_.height = config.height;
     summary_.frame_rate = config.frame_rate;
+  }
+  if (frame.gradual_refresh && !gradual_refresh_seen_) {
+    gradual_refresh_seen_ = true;
+    std::lock_guard lock(summary_mutex_);
+    summary_.gradual_refresh = true;
   }
   video_seen_ = true;
   pending_video_ = frame;
@@ -375,6 +392,11 @@ void StreamPackager::on_audio(const media::MediaFrame& frame) {
   }
   audio_frame_ticks_ = std::max(1, config.samples_per_frame);
   if (first_audio_time90k_ < 0) first_audio_time90k_ = to_90k(frame.pts, config.timescale);
+  if (new_setup) audio_silence_ = {};
+  // A hole of more than a frame before this one (an encoder that fell
+  // silent) is filled with silence, so that the audio timeline has no hole
+  // for a player to stall on and the audio parts keep pace with the video's.
+  fill_audio_silence(frame.pts - audio_frame_ticks_ / 2);
   audio_pending_.push_back(frame);
   // Bound what waits for the video: two seconds of audio.
   const std::int64_t limit = 2 * static_cast<std::int64_t>(config.timescale) / audio_frame_ticks_;
@@ -385,9 +407,51 @@ void StreamPackager::on_audio(const media::MediaFrame& frame) {
   advance_audio();
 }
 
+void StreamPackager::fill_audio_silence(std::int64_t until) {
+  if (!audio_.configured() || audio_only_) return;
+  std::int64_t reach = 0;
+  if (!audio_pending_.empty()) {
+    reach = audio_pending_.back().pts + audio_frame_ticks_;
+  } else if (audio_continuous_) {
+    reach = audio_.end_time();
+  } else {
+    return;  // nothing placed on this timeline yet
+  }
+  if (until - reach < audio_frame_ticks_) return;
+  const auto& config = audio_.config();
+  if (audio_silence_.size() == 0) {
+    if (config->audio_object_type != 2) return;  // AAC-LC only (no SBR data to make)
+    const auto silent = media::aac_lc_silent_frame(config->channels);
+    if (!silent) return;
+    audio_silence_ = core::BufferPool::global().copy_of(*silent);
+  }
+  media::MediaFrame frame;
+  frame.track = 1;
+  frame.kind = media::TrackKind::kAudio;
+  frame.codec = media::Codec::kAac;
+  frame.keyframe = true;
+  frame.config = config;
+  frame.payload = audio_silence_;
+  frame.duration = audio_frame_ticks_;
+  std::uint64_t n = 0;
+  for (; until - reach >= audio_frame_ticks_; reach += audio_frame_ticks_, ++n) {
+    frame.pts = frame.dts = reach;
+    audio_pending_.push_back(frame);
+  }
+  silent_audio_frames_.fetch_add(n, std::memory_order_relaxed);
+}
+
 void StreamPackager::advance_audio() {
   if (!audio_.configured()) return;
   const auto& config = *audio_.config();
+  // Audio that has fallen more than kSilenceAfter behind the video (an
+  // encoder gone silent) is filled with silence up to there, so that
+  // players at the live edge do not wait on it; audio that arrives later
+  // for that time lies over the silence and is dropped.
+  if (audio_pending_.empty() && last_video_time_ && video_.configured()) {
+    const std::int64_t behind = *last_video_time_ - to_90k(kSilenceAfter.count(), 1000);
+    fill_audio_silence(behind * static_cast<std::int64_t>(config.timescale) / k90kHz);
+  }
   const std::int64_t frame90k = to_90k(audio_frame_ticks_, config.timescale);
   const std::int64_t half90k = frame90k / 2;
   auto audio_end90k = [&] { return to_90k(audio_.end_time(), config.timescale); };

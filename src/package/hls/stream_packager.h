@@ -107,6 +107,9 @@ class StreamPackager {
     std::string video_codec, audio_codec;
     int width = 0, height = 0;
     double frame_rate = 0;
+    // Segments start on recovery points of intra refresh, not on intra
+    // pictures: decoders that need an intra picture to start cannot.
+    bool gradual_refresh = false;
     int sample_rate = 0, channels = 0;
   };
   Summary summary() const;
@@ -115,6 +118,8 @@ class StreamPackager {
   std::uint64_t skipped_frames() const { return skipped_.load(std::memory_order_relaxed); }
   // Timeline breaks the source did not flag, handled as discontinuities.
   std::uint64_t timeline_jumps() const { return timeline_jumps_.load(std::memory_order_relaxed); }
+  // Silent audio frames made to fill where the source's audio fell silent.
+  std::uint64_t silent_audio_frames() const { return silent_audio_frames_.load(std::memory_order_relaxed); }
   // Segments cut without a keyframe because max_segment_duration passed.
   std::uint64_t forced_cuts() const { return forced_cuts_.load(std::memory_order_relaxed); }
   // The fixed EXT-X-TARGETDURATION of this packager's playlists.
@@ -130,6 +135,9 @@ class StreamPackager {
   void on_video(const media::MediaFrame& frame);
   void on_audio(const media::MediaFrame& frame);
   // Places pending audio frames into parts, cutting where the video cut.
+  // Queues silent audio frames from where the audio has reached up to
+  // `until` (audio clock).
+  void fill_audio_silence(std::int64_t until);
   void advance_audio();
   // Places every pending audio frame and ends the audio segment.
   void flush_audio_to_end();
@@ -168,6 +176,7 @@ class StreamPackager {
 
   // Video state (90 kHz or the track's timescale).
   bool video_seen_ = false;
+  bool gradual_refresh_seen_ = false;
   bool video_discontinuity_ = false;
   // The last frame in: placed when its successor arrives (or the timeline
   // breaks), so that its duration and what follows it are known.
@@ -190,6 +199,8 @@ class StreamPackager {
   // Audio state.
   std::deque<Boundary> boundaries_;   // video cuts the audio has not reached yet
   std::deque<media::MediaFrame> audio_pending_;
+  core::BufferRef audio_silence_;  // a silent frame for the audio's set-up, made on first need
+  std::atomic<std::uint64_t> silent_audio_frames_{0};
   bool audio_only_ = false;
   bool audio_discontinuity_ = false;
   bool audio_wait_for_video_ = true;   // false while flushing before a break
@@ -206,8 +217,8 @@ class StreamPackager {
   std::atomic<std::uint64_t> skipped_{0};
   std::atomic<std::uint64_t> timeline_jumps_{0};
   std::atomic<std::uint64_t> forced_cuts_{0};
-  std::optional<std::int64_t> last_video_time_;
-  std::optional<std::int64_t> last_audio_time_;
+  std::optional<std::int64_t> last_video_time_;  // 90 kHz
+  std::optional<std::int64_t> last_audio_time_;  // 90 kHz
 };
 
 }  // namespace mirror::package::hls

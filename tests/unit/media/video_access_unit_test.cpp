@@ -273,6 +273,27 @@ TEST(VideoAccessUnitTest, RecoveryPointSeiMakesAKeyframe) {
   EXPECT_EQ(h.assembler.counters().dropped_before_keyframe, 0u);
 }
 
+TEST(VideoAccessUnitTest, IntraRefreshRecoveryPointsAreGradual) {
+  // x264 with intra-refresh: recovery_frame_cnt 32 on P pictures; the IDR at
+  // the start is a whole picture whatever SEI it carries.
+  const Bytes gradual_sei = {0x06, 0x06, 0x02, 0x04, 0x21, 0x80};
+  Harness h(Codec::kH264);
+  h.push(concat({kSps, kPps, gradual_sei, idr()}), 0);
+  h.push(concat({p_slice()}), 3000);
+  h.push(concat({gradual_sei, p_slice()}), 6000);
+  h.push(concat({kRecoveryPointSei, slice(0x21, 0, 7)}), 9000);  // an exact recovery point
+  h.assembler.flush();
+  ASSERT_EQ(h.frames.size(), 4u);
+  EXPECT_TRUE(h.frames[0].keyframe);
+  EXPECT_FALSE(h.frames[0].gradual_refresh);
+  EXPECT_FALSE(h.frames[1].keyframe);
+  EXPECT_FALSE(h.frames[1].gradual_refresh);
+  EXPECT_TRUE(h.frames[2].keyframe);
+  EXPECT_TRUE(h.frames[2].gradual_refresh);
+  EXPECT_TRUE(h.frames[3].keyframe);
+  EXPECT_FALSE(h.frames[3].gradual_refresh);
+}
+
 TEST(VideoAccessUnitTest, PSliceWithoutRecoveryPointWaitsForOne) {
   Harness h(Codec::kH264);
   h.push(concat({kSps, kPps, p_slice()}), 0);

@@ -98,6 +98,27 @@ TEST(PresentationTest, HevcSourceComesAfterTheRenditionsBrowsersDecode) {
   EXPECT_NE(all.find("hvc1.1.6.L120.90"), std::string::npos);
 }
 
+TEST(PresentationTest, IntraRefreshSourceComesAfterTheRenditions) {
+  // Its segments start on recovery points, where browsers cannot start.
+  Presentation p("cam");
+  auto source = std::make_shared<StreamPackager>("cam", settings());
+  auto small = rendition("360p", true);
+  p.add(source, VariantRole::kSource);
+  p.add(small, VariantRole::kTranscoded);
+  EXPECT_FALSE(source->summary().gradual_refresh);
+  for (int i = 0; i < 60; ++i) {
+    auto frame = video_frame(video_config(), 900000 + i * 3000, i % 15 == 0, 2000);
+    frame.gradual_refresh = i > 0 && frame.keyframe;
+    source->on_frame(frame);
+    source->flush();
+  }
+  feed(*small, small_video());
+  EXPECT_TRUE(source->summary().gradual_refresh);
+  const std::string all = p.multivariant_playlist(VariantScope::kAll);
+  ASSERT_NE(all.find("source/playlist.m3u8"), std::string::npos) << all;
+  EXPECT_LT(all.find("360p/playlist.m3u8"), all.find("source/playlist.m3u8")) << all;
+}
+
 TEST(PresentationTest, FurtherRenditionsShareTheTranscodedAudio) {
   Presentation p("cam");
   auto source = std::make_shared<StreamPackager>("cam", settings());

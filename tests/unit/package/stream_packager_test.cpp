@@ -39,13 +39,19 @@ class Source {
       video_dts_ += 3000;
       now90k_ = video_dts_;
     } else {
-      p_.on_frame(audio_frame(audio_, audio_pts_ + base_ * 48000 / 90000));
+      const double at = static_cast<double>(audio_pts_) / 48000;
+      if (at < mute_from_ || at >= mute_until_) p_.on_frame(audio_frame(audio_, audio_pts_ + base_ * 48000 / 90000));
       audio_pts_ += 1024;
       now90k_ = std::max(now90k_, audio_pts_ * 90000 / 48000);
     }
     p_.flush();
   }
   void set_video_config(media::CodecConfigPtr c) { video_ = std::move(c); }
+  // The audio encoder sends nothing from `from` to `until` (seconds).
+  void mute_audio(double from, double until) {
+    mute_from_ = from;
+    mute_until_ = until;
+  }
 
  private:
   StreamPackager& p_;
@@ -57,6 +63,8 @@ class Source {
   std::int64_t audio_pts_ = 0;
   std::int64_t frame_index_ = 0;
   std::int64_t now90k_ = 0;
+  double mute_from_ = 0;
+  double mute_until_ = 0;
 };
 
 PackagerSettings settings(int window = 20) {
@@ -163,6 +171,34 @@ TEST(StreamPackagerTest, AudioFollowsTheVideoCuts) {
   EXPECT_NE(mv.find("RESOLUTION=1280x720"), std::string::npos);
   EXPECT_NE(mv.find("AUDIO=\"audio\""), std::string::npos);
   EXPECT_NE(mv.find("URI=\"audio/playlist.m3u8\""), std::string::npos);
+}
+
+TEST(StreamPackagerTest, AnAudioGapIsNoBreakAndNoPartOutgrowsItsTarget) {
+  // The audio encoder falls silent for 2.5 s while the video goes on.
+  StreamPackager p("cam", settings());
+  Source src(p);
+  src.mute_audio(1.5, 4.0);
+  src.run_for(6.2);
+  EXPECT_EQ(p.timeline_jumps(), 0u);
+  auto video = lines(p.store(kVideoRendition)->playlist(false));
+  auto audio = lines(p.store(kAudioRendition)->playlist(false));
+  std::string text;
+  for (const auto& l : audio) text += l + "\n";
+  EXPECT_EQ(std::count(video.begin(), video.end(), "#EXT-X-DISCONTINUITY"), 0);
+  EXPECT_EQ(std::count(audio.begin(), audio.end(), "#EXT-X-DISCONTINUITY"), 0) << text;
+  // 2.5 s of silence at 48 kHz, 1024 samples a frame.
+  EXPECT_NEAR(static_cast<double>(p.silent_audio_frames()), 2.5 * 48000 / 1024, 2);
+  const double part_target = std::stod(attribute(audio, "#EXT-X-PART-INF", "PART-TARGET"));
+  for (double d : durations(audio, "#EXT-X-PART")) EXPECT_LE(d, part_target) << text;
+  for (double d : durations(video, "#EXT-X-PART")) EXPECT_LE(d, part_target);
+  // After the gap, audio segment n again covers video segment n's time.
+  const auto video_extinf = durations(video, "#EXTINF");
+  const auto audio_extinf = durations(audio, "#EXTINF");
+  ASSERT_GE(video_extinf.size(), 5u);
+  ASSERT_GE(audio_extinf.size(), 2u) << text;
+  ASSERT_EQ(audio_extinf.size(), video_extinf.size()) << text;
+  for (std::size_t i = 0; i < audio_extinf.size(); ++i) EXPECT_NEAR(audio_extinf[i], video_extinf[i], 0.0214) << i;
+  EXPECT_EQ(p.store(kAudioRendition)->last_segment_msn(), p.store(kVideoRendition)->last_segment_msn()) << text;
 }
 
 TEST(StreamPackagerTest, BlockingRequestIsReleasedWhenItsPartLands) {
