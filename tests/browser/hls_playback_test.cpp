@@ -7,12 +7,15 @@
 // report still lists it.) An H.264 source plays through its full playlist,
 // an HEVC one through its H.264 rendition.
 #include "integration/mirror_fixture.h"
+#include "support/corpus.h"
 #include "support/fixtures.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <functional>
+#include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 namespace mirror::testing {
@@ -79,6 +82,113 @@ TEST(HlsBrowser, HevcSourcePlaysThroughItsH264Rendition) {
   if (json.is_object()) {
     EXPECT_NE(json.value("playlistUrl", "").find("/streams/hevc/multiview.m3u8"), std::string::npos) << json.dump();
   }
+}
+
+// Plays `streams` (published by `senders`) at once, each in its own tab,
+// from Mirror's player page for 20 s; returns play.mjs's verdicts by stream.
+// Two tabs on two cores, beside the senders and Mirror: a stall of up to a
+// second, hls.js seeking over a small hole in its buffer, or hls.js racing
+// its own SourceBuffer (bufferAppendError "still processing") are put down
+// to the load; a stall beyond that, playback that falls behind, or a fatal
+// error is not.
+std::map<std::string, nlohmann::json> play_together(MirrorInstance& mirror,
+                                                    const std::vector<std::string>& streams,
+                                                    const std::string& view = "") {
+  for (const auto& name : streams) {
+    EXPECT_TRUE(eventually(
+        [&] { return http_get(mirror.ports().http, "/streams/" + name + "/index.m3u8").status == 200; }, 30s))
+        << name << mirror.process().stderr_text();
+  }
+  const std::string report = mirror.dir() + "/playback.json";
+  std::vector<std::string> argv = {node_binary(), source_dir() + "/tests/browser/play.mjs", "--page",
+                                   "http://127.0.0.1:" + std::to_string(mirror.ports().http) + "/",
+                                   "--seconds", "20", "--max-stall-ms", "1000", "--warmup-ms", "5000",
+                                   "--allow-error", "bufferStalledError", "--allow-error", "bufferSeekOverHole",
+                                   "--allow-error", "bufferAppendError", "--json", report};
+  for (const auto& name : streams) argv.insert(argv.end(), {"--stream", name});
+  if (!view.empty()) argv.insert(argv.end(), {"--view", view});
+  auto r = run(argv, {{"CHROMIUM", chromium_binary()}}, {}, 120s);
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  auto json = nlohmann::json::parse(read_file(report), nullptr, false);
+  EXPECT_FALSE(json.is_discarded()) << read_file(report);
+  std::map<std::string, nlohmann::json> by_stream;
+  if (json.is_discarded()) return by_stream;
+  const auto list = json.contains("streams") ? json["streams"] : nlohmann::json::array({json});
+  for (const auto& v : list) {
+    std::cout << "playback of " << v.value("stream", "") << ": " << v.dump() << "\n";
+    by_stream[v.value("stream", "")] = v;
+  }
+  return by_stream;
+}
+
+// Every H.264 source of the corpus (B-frames with b-pyramid, scene cuts,
+// NTSC rates, dropped frames, a clock wrap, an audio gap) plays in hls.js
+// from its own playlist for 20 s, all at once, as in a multiview.
+TEST(HlsBrowser, CorpusH264SourcesPlayForTwentySeconds) {
+  if (!browser_available()) GTEST_SKIP() << "chromium or npm packages missing";
+  MirrorInstance mirror("", {{"MIRROR_TRANSCODING_ENABLED", "false"}});
+  ASSERT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
+  std::vector<const CorpusSource*> sources;
+  for (const auto& source : corpus()) {
+    if (source.video == "h264") sources.push_back(&source);
+  }
+  // A few at a time: each tab decodes and draws its video, on two cores.
+  constexpr std::size_t kTabs = 2;
+  for (std::size_t first = 0; first < sources.size(); first += kTabs) {
+    std::vector<std::unique_ptr<Process>> senders;
+    std::vector<std::string> names;
+    for (std::size_t i = first; i < std::min(sources.size(), first + kTabs); ++i) {
+      const auto file = corpus_file(*sources[i], 30);
+      ASSERT_FALSE(file.empty()) << sources[i]->name;
+      senders.push_back(
+          std::make_unique<Process>(srt_copy_sender({"-re", "-i", file}, mirror.ports().srt, sources[i]->name)));
+      names.push_back(sources[i]->name);
+    }
+    const auto verdicts = play_together(mirror, names);
+    for (const auto& name : names) {
+      ASSERT_TRUE(verdicts.count(name)) << name;
+      const auto& v = verdicts.at(name);
+      EXPECT_TRUE(v.value("ok", false)) << name << ": " << v["reasons"].dump();
+      EXPECT_NE(v.value("playlistUrl", "").find("/streams/" + name + "/index.m3u8"), std::string::npos);
+    }
+    for (auto& s : senders) s->signal(SIGKILL);
+  }
+}
+
+// Browsers start H.264 only on an intra picture: a camera with intra refresh
+// (recovery points, no IDR after the first) plays through its H.264
+// rendition, which has an IDR at every segment; so does a looped file whose
+// seams lose the IDR that opened it (the source's own playlist has pictures
+// there that no decoder can rebuild).
+TEST(HlsBrowser, IntraRefreshAndLoopedSourcesPlayThroughTheirRenditions) {
+  if (!browser_available()) GTEST_SKIP() << "chromium or npm packages missing";
+  MirrorInstance mirror;
+  ASSERT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
+  const auto refresh = intra_refresh_file(30);
+  const auto loop = loop_file();
+  ASSERT_FALSE(refresh.empty());
+  ASSERT_FALSE(loop.empty());
+  Process refresh_sender(srt_copy_sender({"-re", "-i", refresh}, mirror.ports().srt, "refresh"));
+  Process loop_sender(srt_copy_sender({"-re", "-stream_loop", "-1", "-i", loop}, mirror.ports().srt, "loop"));
+  auto verdicts = play_together(mirror, {"refresh", "loop"}, "multiview");
+  for (const char* name : {"refresh", "loop"}) {
+    ASSERT_TRUE(verdicts.count(name));
+    EXPECT_TRUE(verdicts[name].value("ok", false)) << name << ": " << verdicts[name]["reasons"].dump();
+  }
+  // The player page picks the multiview playlist for the intra-refresh
+  // source by itself (as for HEVC): the listing says why, and the stream's
+  // full playlist lists the rendition first for other players.
+  const auto list = nlohmann::json::parse(http_get(mirror.ports().http, "/streams").body, nullptr, false);
+  ASSERT_TRUE(list.is_object());
+  for (const auto& entry : list["streams"]) {
+    if (entry.value("name", "") != "refresh") continue;
+    EXPECT_TRUE(entry["video"].value("gradual_refresh", false)) << entry.dump();
+    EXPECT_EQ(entry.value("multiview_url", ""), "/streams/refresh/multiview.m3u8");
+  }
+  const auto index = http_get(mirror.ports().http, "/streams/refresh/index.m3u8").body;
+  EXPECT_LT(index.find("360p/playlist.m3u8"), index.find("source/playlist.m3u8")) << index;
+  refresh_sender.signal(SIGKILL);
+  loop_sender.signal(SIGKILL);
 }
 
 }  // namespace

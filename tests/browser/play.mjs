@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 // Watches a stream in headless Chromium through Mirror's player page and
 // reports how it played.
 //
-//   node tests/browser/play.mjs --page http://127.0.0.1:PORT/ --stream NAME \
-//        [--seconds 30] [--json -|FILE] [--max-stall-ms 300] \
+//   node tests/browser/play.mjs --page http://127.0.0.1:PORT/ --stream NAME... \
+//        [--view multiview] [--seconds 30] [--json -|FILE] [--max-stall-ms 300] \
 //        [--allow-error DETAILS]... [--start-timeout-ms 10000] [--keep-samples]
 //        [--warmup-ms 0]
 //
@@ -23,6 +23,9 @@ import { existsSync } from 'node:fs';
 // within --warmup-ms of the start are reported but forgiven. Exit status 0
 // when it passes, 1 with
 // the reasons when not, 2 on a usage error.
+//
+// Several --stream options play each in its own tab of one browser, at
+// once; the output is then { ok, streams: [one verdict per stream] }.
 //
 // Output (--json - to stdout, --json FILE to a file; see analysePlayback):
 //   ok, reasons, page, stream, seconds,
@@ -180,46 +183,61 @@ function collectProbe() {
 
 // Opens PAGE?stream=NAME in headless Chromium, lets it play for `seconds`
 // after the player attached and returns analysePlayback's verdict.
-export async function playStream({
-  page, stream, seconds = 30, maxStallMs = 300, allowErrors = [], startTimeoutMs = 10000, keepSamples = false,
-  warmupMs = 0,
+export async function playStream(options) {
+  const [result] = await playStreams({ ...options, streams: [options.stream] });
+  return result;
+}
+
+// The same for several streams at once, each in its own tab of one browser
+// (as a viewer with several players open); one verdict per stream, in order.
+// `view` is passed to the page as ?view= (e.g. multiview).
+export async function playStreams({
+  page, streams, seconds = 30, maxStallMs = 300, allowErrors = [], startTimeoutMs = 10000, keepSamples = false,
+  warmupMs = 0, view = null,
 }) {
-  const url = new URL(page);
-  url.searchParams.set('stream', stream);
   const browser = await chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
     args: ['--autoplay-policy=no-user-gesture-required', '--no-sandbox'],
   });
-  const pageErrors = [];
-  let data;
-  let navigationStart;
-  let attachProblem = null;
   try {
-    const tab = await browser.newPage();
-    tab.on('pageerror', (err) => pageErrors.push(err.message));
-    await tab.addInitScript(installPlaybackProbe, { intervalMs: SAMPLE_INTERVAL_MS });
-    navigationStart = Date.now();
-    try {
-      await tab.goto(url.href, { waitUntil: 'domcontentloaded', timeout: startTimeoutMs });
-      await tab.waitForFunction(() => window.mirrorPlaybackProbe && window.mirrorPlaybackProbe.attachedAt !== null,
-        null, { timeout: Math.max(1, startTimeoutMs - (Date.now() - navigationStart)) });
-    } catch (err) {
-      attachProblem = `the page did not set window.mirror = { hls, video } within ${startTimeoutMs} ms ` +
-        `(${err.message.split('\n')[0]})`;
-    }
-    if (!attachProblem) await tab.waitForTimeout(seconds * 1000);
-    data = await tab.evaluate(collectProbe).catch(() => null);
+    return await Promise.all(streams.map(async (stream) => {
+      const url = new URL(page);
+      url.searchParams.set('stream', stream);
+      if (view) url.searchParams.set('view', view);
+      const pageErrors = [];
+      let data;
+      let attachProblem = null;
+      // A context of its own: its own connections too (Chromium allows six
+      // per host and profile over HTTP/1.1, and each player holds two in
+      // blocking playlist reloads).
+      const context = await browser.newContext();
+      const tab = await context.newPage();
+      tab.on('pageerror', (err) => pageErrors.push(err.message));
+      await tab.addInitScript(installPlaybackProbe, { intervalMs: SAMPLE_INTERVAL_MS });
+      const navigationStart = Date.now();
+      try {
+        await tab.goto(url.href, { waitUntil: 'domcontentloaded', timeout: startTimeoutMs });
+        await tab.waitForFunction(() => window.mirrorPlaybackProbe && window.mirrorPlaybackProbe.attachedAt !== null,
+          null, { timeout: Math.max(1, startTimeoutMs - (Date.now() - navigationStart)) });
+      } catch (err) {
+        attachProblem = `the page did not set window.mirror = { hls, video } within ${startTimeoutMs} ms ` +
+          `(${err.message.split('\n')[0]})`;
+      }
+      if (!attachProblem) await tab.waitForTimeout(seconds * 1000);
+      data = await tab.evaluate(collectProbe).catch(() => null);
+      await context.close();
+      const result = analysePlayback(data ?? { attachedAt: null, samples: [], hlsErrors: [], videoEvents: [] }, {
+        navigationStart, maxStallMs, allowErrors, startTimeoutMs, keepSamples, warmupMs,
+      });
+      if (attachProblem) result.reasons.unshift(attachProblem);
+      result.ok = result.reasons.length === 0;
+      result.pageErrors = pageErrors;
+      return { page: url.href, stream, seconds, ...result };
+    }));
   } finally {
     await browser.close();
   }
-  const result = analysePlayback(data ?? { attachedAt: null, samples: [], hlsErrors: [], videoEvents: [] }, {
-    navigationStart, maxStallMs, allowErrors, startTimeoutMs, keepSamples, warmupMs,
-  });
-  if (attachProblem) result.reasons.unshift(attachProblem);
-  result.ok = result.reasons.length === 0;
-  result.pageErrors = pageErrors;
-  return { page: url.href, stream, seconds, ...result };
 }
 
 // Judges what the probe recorded. Pure, so tests can feed it samples.
@@ -385,7 +403,8 @@ async function main() {
     ({ values } = parseArgs({
       options: {
         page: { type: 'string' },
-        stream: { type: 'string' },
+        stream: { type: 'string', multiple: true },
+        view: { type: 'string' },
         seconds: { type: 'string', default: '30' },
         json: { type: 'string' },
         'max-stall-ms': { type: 'string', default: '300' },
@@ -401,30 +420,33 @@ async function main() {
   const seconds = Number(values.seconds);
   const maxStallMs = Number(values['max-stall-ms']);
   const startTimeoutMs = Number(values['start-timeout-ms']);
-  if (values.error || !values.page || !values.stream || !(seconds > 0) || !(maxStallMs >= 0) || !(startTimeoutMs > 0)) {
+  if (values.error || !values.page || !values.stream?.length || !(seconds > 0) || !(maxStallMs >= 0) || !(startTimeoutMs > 0)) {
     process.stderr.write(`${values.error ? `${values.error}\n` : ''}usage: node tests/browser/play.mjs --page URL --stream NAME ` +
-      '[--seconds 30] [--json -|FILE] [--max-stall-ms 300] [--allow-error DETAILS]... [--start-timeout-ms 10000] [--keep-samples] [--warmup-ms 0]\n');
+      '[--stream NAME]... [--view multiview] [--seconds 30] [--json -|FILE] [--max-stall-ms 300] [--allow-error DETAILS]... ' +
+      '[--start-timeout-ms 10000] [--keep-samples] [--warmup-ms 0]\n');
     process.exit(2);
   }
-  let result;
+  let results;
   try {
-    result = await playStream({
-      page: values.page, stream: values.stream, seconds, maxStallMs,
+    results = await playStreams({
+      page: values.page, streams: values.stream, seconds, maxStallMs,
       allowErrors: values['allow-error'], startTimeoutMs, keepSamples: values['keep-samples'],
-      warmupMs: Number(values['warmup-ms']),
+      warmupMs: Number(values['warmup-ms']), view: values.view ?? null,
     });
   } catch (err) {
     // Chromium did not start, or the page could not be driven at all.
-    result = { ok: false, reasons: [err.message.split('\n')[0]], page: values.page, stream: values.stream, seconds };
+    const result = { ok: false, reasons: [err.message.split('\n')[0]], page: values.page, stream: values.stream, seconds };
     process.stdout.write(values.json === '-' ? `${JSON.stringify(result, null, 2)}\n` : `FAIL: ${result.reasons[0]}\n`);
     process.exit(1);
   }
+  // One stream: its verdict; several: { ok, streams: [verdict...] }.
+  const result = results.length === 1 ? results[0] : { ok: results.every((r) => r.ok), streams: results };
   const json = `${JSON.stringify(result, null, 2)}\n`;
   if (values.json === '-') {
     process.stdout.write(json);
   } else {
     if (values.json) await writeFile(values.json, json);
-    process.stdout.write(`${formatPlayback(result)}\n`);
+    process.stdout.write(`${results.map(formatPlayback).join('\n')}\n`);
   }
   process.exit(result.ok ? 0 : 1);
 }

@@ -52,15 +52,18 @@ std::vector<CorpusSource> make_corpus() {
                  "-x265-params keyint=25:open-gop=0:bframes=3:log-level=error -pix_fmt yuv420p " + aac},
       {"ntsc-2997", "h264", 30000.0 / 1001, true, testsrc + "30000/1001 {AUDIO} -t {T} -vf '{MARK}' " + x264 + "-bf 3 -g 30 " + aac},
       {"ntsc-5994", "h264", 60000.0 / 1001, true, testsrc + "60000/1001 {AUDIO} -t {T} -vf '{MARK}' " + x264 + "-bf 3 -g 60 " + aac},
-      // Frames dropped at random. A frame after a dropped one lasts two;
-      // where it would overfill a short part it is cut at PART-TARGET and
-      // the rest stays a hole in the timeline.
+      // Frames dropped at random.
       {"variable-rate", "h264", 30, true,
        testsrc + "30 {AUDIO} -t {T} "
                  R"(-vf 'select=not(eq(mod(n\,7)\,3))*not(eq(mod(n\,11)\,5)),{MARK}' -fps_mode vfr )" + x264 +
            "-bf 2 -g 30 " + aac,
        {},
-       {"media-timeline", "program-date-time"}},
+       // A frame after a dropped one lasts two. Where it would overfill a
+       // short part it completes it and the rest of its step stays a hole
+       // (the timeline and the dates show it); where that would cut its
+       // step below half (which browsers take for a discontinuity) the part
+       // ends short of 85 % instead (hls-parser's strict mode says so too).
+       {"part-duration-min", "parse-strict", "media-timeline", "program-date-time"}},
       // Timestamps that start 5 s before the 2^33 wrap of the 90 kHz clock.
       {"clock-wrap", "h264", 30, true,
        testsrc + "30 {AUDIO} -t {T} -vf '{MARK}' " + x264 + "-bf 2 -g 30 " + aac + " -output_ts_offset 95438.7"},
@@ -94,6 +97,33 @@ std::string corpus_file(const CorpusSource& source, int seconds) {
   replace_all(args, "{AUDIO}", kAudio);
   replace_all(args, "{MARK}", kMark);
   return fixture("corpus-" + source.name + "-" + std::to_string(seconds) + "s.ts", args + " -f mpegts");
+}
+
+std::string intra_refresh_file(int seconds) {
+  return fixture("corpus-intra-refresh-" + std::to_string(seconds) + "s.ts",
+                 "-f lavfi -i testsrc2=size=640x360:rate=30 " + std::string(kAudio) + " -t " +
+                     std::to_string(seconds) +
+                     " -c:v libx264 -preset veryfast -x264-params keyint=30:intra-refresh=1 -pix_fmt yuv420p "
+                     "-threads 1 " + kAac + " -f mpegts");
+}
+
+std::string loop_file() {
+  return fixture("corpus-loop-4s.ts",
+                 "-f lavfi -i testsrc2=size=640x360:rate=25 -t 4 -c:v libx264 -preset veryfast "
+                 "-profile:v high -bf 3 -b_strategy 0 -x264-params b-pyramid=normal -g 50 "
+                 "-pix_fmt yuv420p -threads 1 -f mpegts");
+}
+
+std::vector<std::string> srt_copy_sender(const std::vector<std::string>& input, int srt_port,
+                                         const std::string& name) {
+  std::vector<std::string> argv = {"/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error"};
+  argv.insert(argv.end(), input.begin(), input.end());
+  // An encoder sends each frame as it is made: ffmpeg's muxer holds the
+  // other streams' packets while one has none (an audio gap) unless told
+  // not to wait.
+  for (const char* a : {"-c", "copy", "-max_interleave_delta", "100000", "-f", "mpegts"}) argv.emplace_back(a);
+  argv.push_back("srt://127.0.0.1:" + std::to_string(srt_port) + "?mode=caller&pkt_size=1316&streamid=" + name);
+  return argv;
 }
 
 SyncMarks sync_marks(const std::string& video, const std::string& audio) {

@@ -38,6 +38,21 @@ const std::vector<CorpusSource>& corpus();
 // fails or is missing.
 std::string corpus_file(const CorpusSource& source, int seconds);
 
+// Sources that need more than one real-time pass to show what they are:
+// H.264 with intra refresh (x264 intra-refresh=1: one IDR, then a refresh
+// wave every 30 frames announced by a recovery point SEI), and four seconds
+// of H.264 High with 3 B-frames and b-pyramid, 25 fps, GOP 50, no audio, to
+// be looped with -stream_loop -1 (its seams fall inside a GOP and its decode
+// times jump there).
+std::string intra_refresh_file(int seconds);
+std::string loop_file();
+
+// ffmpeg arguments that send a file's streams as they are (-c copy) to
+// Mirror's SRT listener as stream `name`; `input` are the options up to and
+// including "-i FILE" (e.g. -re, -stream_loop -1).
+std::vector<std::string> srt_copy_sender(const std::vector<std::string>& input, int srt_port,
+                                         const std::string& name);
+
 // Where the sync marks are in a file, in its own timestamps (seconds): the
 // pictures with the white box, and the starts of the beeps. `video` and
 // `audio` may be the same file (a source), or an fMP4 of each (init segment

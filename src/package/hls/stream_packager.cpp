@@ -255,15 +255,19 @@ void StreamPackager::place_video(const media::MediaFrame& frame, const media::Me
 
   // A frame longer than the rest (one was dropped after it, or the source
   // has a hole) must not overfill a part: it starts the next part when the
-  // open one is long enough; else it completes the open one and the rest of
+  // open one is long enough. Else it completes the open one and the rest of
   // its step stays a hole in the timeline, which the next fragment's tfdt
-  // carries. One frame never lasts more than a part.
+  // carries, as long as it keeps at least half its step: a browser's MSE
+  // takes a step of more than twice the last frame's duration for a
+  // discontinuity and drops every picture up to the next keyframe. Where it
+  // would not, the open part ends short instead (below 85 % of the target:
+  // playback comes before that rule). One frame never lasts more than a part.
   std::int64_t duration = std::min(fd, part_limit_ticks_);
   if (video_.segment_open() && video_.part_open()) {
     // Measured to this frame's own decode time: a hole before it counts.
     const std::int64_t part = std::max(video_.end_time(), t) - video_.part_start();
     if (part + duration > part_limit_ticks_) {
-      if (part >= part_min_ticks_) {
+      if (part >= part_min_ticks_ || 2 * (part_limit_ticks_ - part) < fd) {
         cut_video(false, false);
       } else {
         duration = part_limit_ticks_ - part;
@@ -393,10 +397,11 @@ void StreamPackager::on_audio(const media::MediaFrame& frame) {
   audio_frame_ticks_ = std::max(1, config.samples_per_frame);
   if (first_audio_time90k_ < 0) first_audio_time90k_ = to_90k(frame.pts, config.timescale);
   if (new_setup) audio_silence_ = {};
-  // A hole of more than a frame before this one (an encoder that fell
+  // A hole of more than half a frame before this one (an encoder that fell
   // silent) is filled with silence, so that the audio timeline has no hole
   // for a player to stall on and the audio parts keep pace with the video's.
-  fill_audio_silence(frame.pts - audio_frame_ticks_ / 2);
+  // The silence is placed before the bound below could drop any of it.
+  if (fill_audio_silence(frame.pts)) advance_audio();
   audio_pending_.push_back(frame);
   // Bound what waits for the video: two seconds of audio.
   const std::int64_t limit = 2 * static_cast<std::int64_t>(config.timescale) / audio_frame_ticks_;
@@ -407,22 +412,22 @@ void StreamPackager::on_audio(const media::MediaFrame& frame) {
   advance_audio();
 }
 
-void StreamPackager::fill_audio_silence(std::int64_t until) {
-  if (!audio_.configured() || audio_only_) return;
+bool StreamPackager::fill_audio_silence(std::int64_t until) {
+  if (!audio_.configured() || audio_only_) return false;
   std::int64_t reach = 0;
   if (!audio_pending_.empty()) {
     reach = audio_pending_.back().pts + audio_frame_ticks_;
   } else if (audio_continuous_) {
     reach = audio_.end_time();
   } else {
-    return;  // nothing placed on this timeline yet
+    return false;  // nothing placed on this timeline yet
   }
-  if (until - reach < audio_frame_ticks_) return;
+  if (until - reach <= audio_frame_ticks_ / 2) return false;
   const auto& config = audio_.config();
   if (audio_silence_.size() == 0) {
-    if (config->audio_object_type != 2) return;  // AAC-LC only (no SBR data to make)
+    if (config->audio_object_type != 2) return false;  // AAC-LC only (no SBR data to make)
     const auto silent = media::aac_lc_silent_frame(config->channels);
-    if (!silent) return;
+    if (!silent) return false;
     audio_silence_ = core::BufferPool::global().copy_of(*silent);
   }
   media::MediaFrame frame;
@@ -434,11 +439,14 @@ void StreamPackager::fill_audio_silence(std::int64_t until) {
   frame.payload = audio_silence_;
   frame.duration = audio_frame_ticks_;
   std::uint64_t n = 0;
-  for (; until - reach >= audio_frame_ticks_; reach += audio_frame_ticks_, ++n) {
+  // Up to within half a frame of `until`: the frame there follows the last
+  // silent one exactly (see advance_audio).
+  for (; until - reach > audio_frame_ticks_ / 2; reach += audio_frame_ticks_, ++n) {
     frame.pts = frame.dts = reach;
     audio_pending_.push_back(frame);
   }
   silent_audio_frames_.fetch_add(n, std::memory_order_relaxed);
+  return n > 0;
 }
 
 void StreamPackager::advance_audio() {

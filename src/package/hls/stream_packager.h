@@ -136,8 +136,8 @@ class StreamPackager {
   void on_audio(const media::MediaFrame& frame);
   // Places pending audio frames into parts, cutting where the video cut.
   // Queues silent audio frames from where the audio has reached up to
-  // `until` (audio clock).
-  void fill_audio_silence(std::int64_t until);
+  // `until` (audio clock); true when it queued any.
+  bool fill_audio_silence(std::int64_t until);
   void advance_audio();
   // Places every pending audio frame and ends the audio segment.
   void flush_audio_to_end();
