@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,16 @@ struct MediaFrame {
   // later (intra refresh): decoders that start only on intra pictures, as
   // browsers' do, cannot start here.
   bool gradual_refresh = false;
+  // A keyframe of a transcoded rendition: the source keyframe it stands for,
+  // its decode time and the step from the frame before it (the source's
+  // clock and timescale). The packager decides the rendition's segment
+  // starts on these, as it does the source's on its own keyframes, so that
+  // every variant has the same segments with the same numbers.
+  struct SourceKeyframe {
+    std::int64_t dts = 0;
+    std::int64_t step = 0;
+  };
+  std::optional<SourceKeyframe> source_keyframe;
   bool discontinuity = false;  // timeline break before this frame (reconnect, SSRC change)
   bool config_changed = false;  // `config` differs from the previous frame's
   CodecConfigPtr config;

@@ -139,7 +139,8 @@ transcode::TranscodeSettings TranscodingService::settings_for_stream(std::size_t
   s.profile = config_.profile;
   s.audio_bitrate = config_.audio_bitrate;
   s.audio_sample_rate = config_.audio_sample_rate;
-  s.keyframe_interval = segment_length_;
+  // As long as the packager lets a segment run without a keyframe.
+  s.keyframe_interval = 4 * segment_length_;
   // Frame threads sized to the pool: at most its share for each stream being
   // transcoded, and no more than the machine has; a decoder takes fewer when
   // its source needs fewer (StreamTranscoder). With many streams each

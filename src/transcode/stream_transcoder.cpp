@@ -52,6 +52,9 @@ struct StreamTranscoder::Rendition {
   FrameCadence cadence;
   int keyframe_every = 15;
   std::optional<std::int64_t> last_slot;
+  // The source keyframe the next encoded picture stands for: it is encoded
+  // as a keyframe carrying it (MediaFrame::source_keyframe).
+  std::optional<media::MediaFrame::SourceKeyframe> pending_origin;
   SlotClaims claims;
   std::unique_ptr<PictureScaler> scaler;
   std::unique_ptr<VideoEncoder> encoder;
@@ -159,8 +162,19 @@ void StreamTranscoder::on_input_dropped() {
   need_keyframe_ = true;
 }
 
+std::optional<media::MediaFrame::SourceKeyframe> StreamTranscoder::note_source_frame(const media::MediaFrame& frame) {
+  const std::int64_t step = last_source_dts_ && frame.dts > *last_source_dts_ ? frame.dts - *last_source_dts_ : 0;
+  last_source_dts_ = frame.dts;
+  if (!frame.keyframe) return std::nullopt;
+  return media::MediaFrame::SourceKeyframe{frame.dts, step};
+}
+
 void StreamTranscoder::on_video_skipped(const media::MediaFrame& frame) {
   not_decoded_.fetch_add(1, std::memory_order_relaxed);
+  const auto origin = note_source_frame(frame);
+  if (origin) {
+    for (auto& r : renditions_) r->pending_origin = origin;
+  }
   if (!cadence_started_) return;
   const auto now = std::chrono::steady_clock::now();
   for (auto& r : renditions_) {
@@ -173,7 +187,10 @@ void StreamTranscoder::on_video_skipped(const media::MediaFrame& frame) {
     if (slot <= *r->last_slot || static_cast<double>(slot - *r->last_slot) > max_fill) continue;
     std::uint64_t repeated = 0;
     for (std::int64_t s = *r->last_slot + 1; s <= slot; ++s) {
-      (void)r->encoder->encode(*last, s, r->cadence.time_of(s), s % r->keyframe_every == 0, frame.arrival, now);
+      // The keyframe's own slot, after the repeats that fill up to it.
+      const bool keyframe = r->pending_origin.has_value() && s == slot;
+      (void)r->encoder->encode(*last, s, r->cadence.time_of(s), keyframe, frame.arrival, now, r->pending_origin);
+      if (keyframe) r->pending_origin.reset();
       r->last_slot = s;
       ++repeated;
     }
@@ -236,6 +253,12 @@ bool StreamTranscoder::open_decoder(const media::MediaFrame& frame) {
 
 void StreamTranscoder::on_video(const media::MediaFrame& frame) {
   video_seen_ = true;
+  // Each source keyframe is remembered until its picture comes out of the
+  // decoder, whose rendition pictures are then keyframes standing for it.
+  if (const auto origin = note_source_frame(frame)) {
+    source_keyframes_.emplace_back(frame.pts, *origin);
+    while (source_keyframes_.size() > 16) source_keyframes_.pop_front();
+  }
   if (audio_only_ || !frame.config || frame.payload.size() == 0) {
     not_decoded_.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -334,6 +357,12 @@ void StreamTranscoder::on_picture(AVFrame* picture) {
       if (step > 0 && step < k90kHz) source = rate_from_fps(static_cast<double>(k90kHz) / step);
     }
     start_cadence(picture->pts, source);
+  }
+  for (auto it = source_keyframes_.begin(); it != source_keyframes_.end(); ++it) {
+    if (it->first != picture->pts) continue;
+    for (auto& r : renditions_) r->pending_origin = it->second;
+    source_keyframes_.erase(source_keyframes_.begin(), it + 1);
+    break;
   }
   const auto arrival = arrival_of(picture->pts);
   system_copy_ready_ = false;
@@ -440,8 +469,11 @@ void StreamTranscoder::encode_rendition(Rendition& r, const AVFrame& picture, st
   if (static_cast<double>(slot - first) > max_fill) first = slot;
   std::uint64_t repeated = 0;
   for (std::int64_t s = first; s <= slot; ++s) {
-    const bool keyframe = !r.last_slot || s % r.keyframe_every == 0;
-    auto st = r.encoder->encode(**prepared, s, r.cadence.time_of(s), keyframe, arrival, completed_by_);
+    // A keyframe where the source has one (and first): the rendition's
+    // segments then start where the source's do, with the same numbers.
+    const bool keyframe = !r.last_slot || (r.pending_origin.has_value() && s == slot);
+    auto st = r.encoder->encode(**prepared, s, r.cadence.time_of(s), keyframe, arrival, completed_by_, r.pending_origin);
+    if (keyframe) r.pending_origin.reset();
     if (!st) {
       transcode_log().log(stream_ + "/" + r.spec.name + "/encode", core::log::Level::kWarn,
                           "picture not encoded",

@@ -123,6 +123,9 @@ class StreamTranscoder {
   void on_video(const media::MediaFrame& frame);
   void on_audio(const media::MediaFrame& frame);
   bool open_decoder(const media::MediaFrame& frame);
+  // Notes a source video frame's decode time; for a keyframe, what a
+  // rendition keyframe standing for it carries.
+  std::optional<media::MediaFrame::SourceKeyframe> note_source_frame(const media::MediaFrame& frame);
   void on_picture(AVFrame* picture);
   void start_cadence(std::int64_t origin90k, Rate source);
   void encode_rendition(Rendition& r, const AVFrame& picture, std::int64_t slot,
@@ -156,6 +159,9 @@ class StreamTranscoder {
   int max_temporal_id_ = 0;
   std::optional<std::int64_t> last_video_dts_;
   std::deque<std::pair<std::int64_t, std::chrono::system_clock::time_point>> arrivals_;
+  // Source keyframes by presentation time, until their picture is decoded.
+  std::deque<std::pair<std::int64_t, media::MediaFrame::SourceKeyframe>> source_keyframes_;
+  std::optional<std::int64_t> last_source_dts_;
   // When the source frame being decoded was complete at the ingest: the
   // pictures it completes are timed from it (neither its own transmission
   // nor the source's B-frame reordering is the transcoder's delay).

@@ -31,8 +31,9 @@ struct TranscodeSettings {
   std::string profile = "baseline";       // H.264 profile of every rendition
   std::int64_t audio_bitrate = 64000;     // AAC-LC stereo
   int audio_sample_rate = 48000;          // 0: the source's
-  // A keyframe starts every segment of a rendition: its length in time.
-  std::chrono::nanoseconds keyframe_interval = std::chrono::milliseconds{500};
+  // A rendition's keyframes stand for the source's; the encoder places one
+  // itself only where the source has had none for this long.
+  std::chrono::nanoseconds keyframe_interval = std::chrono::seconds{2};
   int decoder_threads = 1;  // most frame threads a video decoder may use (the pool's share)
   // Thumbnails are refreshed at most this often.
   std::chrono::nanoseconds thumbnail_interval = std::chrono::seconds{2};

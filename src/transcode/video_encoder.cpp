@@ -83,6 +83,7 @@ core::Result<std::unique_ptr<VideoEncoder>> VideoEncoder::open(const Options& op
   e->assembler_ = std::make_unique<media::VideoAccessUnitAssembler>(
       media::Codec::kH264, [self](media::MediaFrame f) {
         ++self->frames_out_;
+        if (f.keyframe) f.source_keyframe = self->origin_;
         self->sink_(std::move(f), self->started_);
       });
   return e;
@@ -90,7 +91,8 @@ core::Result<std::unique_ptr<VideoEncoder>> VideoEncoder::open(const Options& op
 
 core::Status VideoEncoder::encode(const AVFrame& picture, std::int64_t index, std::int64_t time90k,
                                   bool keyframe, std::chrono::system_clock::time_point arrival,
-                                  std::chrono::steady_clock::time_point started) {
+                                  std::chrono::steady_clock::time_point started,
+                                  std::optional<media::MediaFrame::SourceKeyframe> origin) {
   av_frame_unref(input_.get());
   if (const int ret = av_frame_ref(input_.get(), &picture); ret < 0) {
     return core::Error(core::ErrorCode::kInternal, "cannot reference a picture: " + av::error_text(ret));
@@ -98,7 +100,7 @@ core::Status VideoEncoder::encode(const AVFrame& picture, std::int64_t index, st
   input_->pts = index;
   input_->pict_type = keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
   input_->sample_aspect_ratio = AVRational{1, 1};
-  pending_.push_back({index, time90k, arrival, started});
+  pending_.push_back({index, time90k, arrival, started, keyframe ? origin : std::nullopt});
   if (pending_.size() > 256) pending_.pop_front();  // an encoder that never answers
   const int ret = avcodec_send_frame(context_.get(), input_.get());
   av_frame_unref(input_.get());
@@ -119,6 +121,7 @@ void VideoEncoder::receive() {
         time90k = pending_.front().time90k;
         arrival = pending_.front().arrival;
         started_ = pending_.front().started;
+        origin_ = pending_.front().origin;
         found = true;
       }
       pending_.pop_front();

@@ -1,8 +1,9 @@
 // VideoEncoder: H.264 for one rendition, with libx264 on the CPU (veryfast,
 // zerolatency: no lookahead, no B-frames, one picture in, one access unit
 // out) or h264_nvenc on a GPU (low-latency tuning). Keyframes come exactly
-// where the caller asks (every segment start), never elsewhere (no scene-cut
-// keyframes), so that segments are independent and parts stay small. The
+// where the caller asks (where the source has one), never elsewhere (no
+// scene-cut keyframes), so that segments are independent and parts stay
+// small. The
 // bitrate is capped by a VBV buffer for a steady low-latency rate.
 //
 // Encoded access units come out as MediaFrames (length-prefixed NAL units,
@@ -21,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <functional>
 #include <memory>
 #include <string>
@@ -58,8 +60,11 @@ class VideoEncoder final : public av::CodecErrorCounter {
   // Encodes `picture` as output frame number `index` (in 1/rate units from
   // the start of the grid) at `time90k`. `arrival` is the source picture's
   // (it becomes the output frame's), `started` see FrameSink.
+  // `origin`, for a keyframe: the source keyframe it stands for
+  // (MediaFrame::source_keyframe of the access unit).
   core::Status encode(const AVFrame& picture, std::int64_t index, std::int64_t time90k, bool keyframe,
-                      std::chrono::system_clock::time_point arrival, std::chrono::steady_clock::time_point started);
+                      std::chrono::system_clock::time_point arrival, std::chrono::steady_clock::time_point started,
+                      std::optional<media::MediaFrame::SourceKeyframe> origin = std::nullopt);
   // Every access unit still inside (none with x264's zerolatency).
   void drain();
 
@@ -85,10 +90,12 @@ class VideoEncoder final : public av::CodecErrorCounter {
     std::int64_t time90k;
     std::chrono::system_clock::time_point arrival;
     std::chrono::steady_clock::time_point started;
+    std::optional<media::MediaFrame::SourceKeyframe> origin;
   };
   std::deque<Pending> pending_;
   std::uint64_t frames_out_ = 0;
   std::chrono::steady_clock::time_point started_{};  // of the access unit being assembled
+  std::optional<media::MediaFrame::SourceKeyframe> origin_;               // of the access unit being assembled
 };
 
 }  // namespace mirror::transcode

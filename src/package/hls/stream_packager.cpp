@@ -299,11 +299,20 @@ void StreamPackager::place_video(const media::MediaFrame& frame, const media::Me
   // max_segment_duration (a forced cut); else this part goes on until it is
   // full. The part is published now, with a preload hint that is certain.
   const std::int64_t end = video_.end_time();
-  const bool keyframe_next = next->keyframe;
+  bool keyframe_next = next->keyframe;
   // The next frame is expected to last a typical step, even after a long one
   // (a dropped frame, a hole in the source).
   const std::int64_t next_fd = std::max<std::int64_t>(1, typical_step() > 0 ? typical_step() : fd);
-  const bool segment_long_enough = end - video_.segment_start() >= segment_ticks - fd / 2;
+  bool segment_long_enough = end - video_.segment_start() >= segment_ticks - fd / 2;
+  if (follows_source_) {
+    // A transcoded rendition: its segments start where the source's do, by
+    // the same rule on the source's own times (see MediaFrame::source_keyframe);
+    // its other keyframes only start parts.
+    keyframe_next = next->source_keyframe.has_value();
+    if (keyframe_next && segment_origin_) {
+      segment_long_enough = next->source_keyframe->dts - *segment_origin_ >= segment_ticks - next->source_keyframe->step / 2;
+    }
+  }
   const bool next_fits = end + next_fd - video_.segment_start() <= max_ticks;
   if (!next_fits || (keyframe_next && segment_long_enough)) {
     cut_video(true, true);
@@ -361,6 +370,9 @@ std::int64_t StreamPackager::typical_step() const {
 }
 
 void StreamPackager::start_video_segment(const media::MediaFrame& frame, std::int64_t timescale) {
+  if (frame.source_keyframe) follows_source_ = true;
+  segment_origin_.reset();
+  if (frame.source_keyframe) segment_origin_ = frame.source_keyframe->dts;
   if (!anchored_) anchor(frame, to_90k(frame.dts, timescale));
   video_.begin_segment(frame.dts, video_discontinuity_, wall_clock_at(to_90k(frame.dts, timescale)));
   video_discontinuity_ = false;

@@ -177,6 +177,11 @@ class StreamPackager {
   // Video state (90 kHz or the track's timescale).
   bool video_seen_ = false;
   bool gradual_refresh_seen_ = false;
+  // A transcoded rendition's segments follow the source's keyframes: set
+  // once a keyframe carries one; the source decode time of the keyframe
+  // that started the open segment.
+  bool follows_source_ = false;
+  std::optional<std::int64_t> segment_origin_;
   bool video_discontinuity_ = false;
   // The last frame in: placed when its successor arrives (or the timeline
   // breaks), so that its duration and what follows it are known.

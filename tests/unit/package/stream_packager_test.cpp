@@ -201,6 +201,36 @@ TEST(StreamPackagerTest, AnAudioGapIsNoBreakAndNoPartOutgrowsItsTarget) {
   EXPECT_EQ(p.store(kAudioRendition)->last_segment_msn(), p.store(kVideoRendition)->last_segment_msn()) << text;
 }
 
+TEST(StreamPackagerTest, ATranscodedRenditionCutsWhereTheSourceCuts) {
+  // Source keyframes every 0.48 s (1 s segments: every other one starts a
+  // segment, measured on the source's times); the rendition's keyframes
+  // stand for them at output times up to a frame later, and it has keyframes
+  // of its own in between, which only start parts.
+  StreamPackager source("cam", settings());
+  StreamPackager rendition("cam", settings());
+  std::vector<std::int64_t> source_starts;
+  std::vector<std::int64_t> rendition_starts;
+  const auto video = video_config();
+  for (int i = 0; i < 150; ++i) {
+    const std::int64_t dts = 900000 + i * 3000;
+    const bool key = i % 16 == 0 || i == 149;  // 0.533 s GOPs
+    source.on_frame(video_frame(video, dts, key, key ? 5000 : 800));
+    source.flush();
+    auto out = video_frame(video, dts + (i % 3) * 1000, key || i % 32 == 30, 800);
+    if (key) out.source_keyframe = media::MediaFrame::SourceKeyframe{dts, 3000};
+    rendition.on_frame(out);
+    rendition.flush();
+  }
+  const auto a = lines(source.store(kVideoRendition)->playlist(false));
+  const auto b = lines(rendition.store(kVideoRendition)->playlist(false));
+  const auto da = durations(a, "#EXTINF");
+  const auto db = durations(b, "#EXTINF");
+  ASSERT_GE(da.size(), 3u);
+  ASSERT_EQ(da.size(), db.size());
+  for (std::size_t i = 0; i < da.size(); ++i) EXPECT_NEAR(da[i], db[i], 0.034) << i;
+  EXPECT_EQ(source.store(kVideoRendition)->last_segment_msn(), rendition.store(kVideoRendition)->last_segment_msn());
+}
+
 TEST(StreamPackagerTest, BlockingRequestIsReleasedWhenItsPartLands) {
   StreamPackager p("cam", settings());
   Source src(p);

@@ -55,11 +55,22 @@ void run(StreamTranscoder& t, const std::vector<MediaFrame>& frames) {
   t.end();
 }
 
-// Every output video frame: 640x360 baseline H.264 on a constant grid, a
-// keyframe exactly every `keyint` frames.
-void expect_constant_rate_rendition(const std::vector<MediaFrame>& out, std::int64_t step, int keyint) {
+// Every output video frame: 640x360 baseline H.264 on a constant grid, with
+// a keyframe where the source has one (within an output frame), carrying
+// that source keyframe's decode time, and nowhere else but at the start.
+// With `every_source_keyframe` false (pictures lost to corruption), each
+// rendition keyframe still stands for a source keyframe.
+void expect_constant_rate_rendition(const std::vector<MediaFrame>& out, std::int64_t step,
+                                    const std::vector<MediaFrame>& source, bool every_source_keyframe = true) {
   ASSERT_FALSE(out.empty());
   EXPECT_TRUE(out.front().keyframe);
+  std::map<std::int64_t, std::int64_t> source_keyframes;  // pts -> dts
+  for (const auto& f : source) {
+    if (f.kind == TrackKind::kVideo && f.keyframe) source_keyframes[f.pts] = f.dts;
+  }
+  std::size_t expected = 0;
+  for (const auto& [pts, dts] : source_keyframes) expected += pts > out.front().pts && pts <= out.back().pts;
+  std::size_t keyframes = 0;
   for (std::size_t i = 0; i < out.size(); ++i) {
     const auto& f = out[i];
     ASSERT_TRUE(f.config);
@@ -68,14 +79,25 @@ void expect_constant_rate_rendition(const std::vector<MediaFrame>& out, std::int
     EXPECT_EQ(f.config->height, 360);
     EXPECT_TRUE(f.config->codec_string.starts_with("avc1.42")) << f.config->codec_string;  // baseline
     EXPECT_EQ(f.pts, f.dts) << "no B-frames in a rendition";
-    EXPECT_EQ(f.keyframe, i % static_cast<std::size_t>(keyint) == 0) << i;
     if (i > 0) {
       EXPECT_EQ(f.pts - out[i - 1].pts, step) << i;
     }
+    if (i == 0 || !f.keyframe) continue;
+    ++keyframes;
+    ASSERT_TRUE(f.source_keyframe.has_value()) << i;
+    const auto near = source_keyframes.lower_bound(f.pts - step);
+    ASSERT_NE(near, source_keyframes.end()) << i;
+    EXPECT_LT(std::llabs(near->first - f.pts), step) << i;
+    EXPECT_EQ(f.source_keyframe->dts, near->second) << i;
+  }
+  if (every_source_keyframe) {
+    EXPECT_EQ(keyframes, expected);
+  } else {
+    EXPECT_LE(keyframes, expected);
   }
 }
 
-TEST(StreamTranscoderTest, H264SourceBecomesA360pRenditionWithKeyframesAtSegmentStarts) {
+TEST(StreamTranscoderTest, H264SourceBecomesA360pRenditionWithKeyframesWhereTheSourceHasThem) {
   const auto frames = load(mirror::testing::h264_aac_720p30_ts());
   ASSERT_FALSE(frames.empty());
   Collected c;
@@ -85,7 +107,7 @@ TEST(StreamTranscoderTest, H264SourceBecomesA360pRenditionWithKeyframesAtSegment
   int source_pictures = 0;
   for (const auto& f : frames) source_pictures += f.kind == TrackKind::kVideo;
   EXPECT_EQ(static_cast<int>(video.size()), source_pictures);  // 30 fps stays 30 fps
-  expect_constant_rate_rendition(video, 3000, 15);
+  expect_constant_rate_rendition(video, 3000, frames);
   EXPECT_EQ(c.finished, (std::set<std::size_t>{0}));
   const auto st = t.status();
   EXPECT_EQ(st.path, "cpu");
@@ -132,7 +154,7 @@ TEST(StreamTranscoderTest, HevcAtFiftyWithBFramesIsThirtyAndSkipsPicturesNobodyN
   run(t, frames);
   const auto& video = c.video[0];
   EXPECT_NEAR(static_cast<double>(video.size()), 90.0, 2.0);  // 3 s at 30 fps
-  expect_constant_rate_rendition(video, 3000, 15);
+  expect_constant_rate_rendition(video, 3000, frames);
   const auto st = t.status();
   EXPECT_EQ(st.decode_errors, 0u);
   // x265's pyramids give two non-reference pictures in five to leave out.
@@ -146,7 +168,7 @@ TEST(StreamTranscoderTest, NtscRateIsKept) {
   Collected c;
   StreamTranscoder t("cam", default_settings(), {}, collect(c));
   run(t, frames);
-  expect_constant_rate_rendition(c.video[0], 3003, 15);
+  expect_constant_rate_rendition(c.video[0], 3003, frames);
   EXPECT_NEAR(t.status().renditions[0].frame_rate, 29.97, 0.01);
 }
 
@@ -214,7 +236,7 @@ TEST(StreamTranscoderTest, CorruptSlicesAreCountedAndTheStreamGoesOn) {
   EXPECT_GT(t.status().decode_errors, 0u);
   // Concealed or repeated, the rendition keeps its rate.
   EXPECT_GE(c.video[0].size(), 110u);
-  expect_constant_rate_rendition(c.video[0], 3000, 15);
+  expect_constant_rate_rendition(c.video[0], 3000, frames, /*every_source_keyframe=*/false);
 }
 
 TEST(StreamTranscoderTest, AudioOnlySourceGivesAnAudioOnlyRendition) {
@@ -292,8 +314,9 @@ TEST(StreamTranscoderTest, DroppedInputResumesOnTheNextKeyframe) {
   t.end();
   EXPECT_EQ(t.status().dropped_gops, 1u);
   EXPECT_TRUE(t.status().last_drop.has_value());
-  // The hole is filled: the rendition stays constant-rate across it.
-  expect_constant_rate_rendition(c.video[0], 3000, 15);
+  // The hole is filled: the rendition stays constant-rate across it (the
+  // lost GOP's keyframe has none standing for it).
+  expect_constant_rate_rendition(c.video[0], 3000, frames, /*every_source_keyframe=*/false);
   EXPECT_GT(t.status().renditions[0].duplicated, 20u);
 }
 
@@ -329,7 +352,7 @@ TEST(StreamTranscoderTest, SkippedVideoKeepsTheRenditionInStepWithItsAudio) {
   t.end();
   ASSERT_GT(out_before_resume, 0u);
   EXPECT_GE(c.video[0][out_before_resume - 1].pts, last_skipped - 3000);
-  expect_constant_rate_rendition(c.video[0], 3000, 15);
+  expect_constant_rate_rendition(c.video[0], 3000, frames);
   EXPECT_GE(t.status().renditions[0].duplicated, 28u);
 }
 
