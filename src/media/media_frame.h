@@ -70,6 +70,9 @@ struct MediaFrame {
   // later (intra refresh): decoders that start only on intra pictures, as
   // browsers' do, cannot start here.
   bool gradual_refresh = false;
+  // HEVC: a RASL picture, which refers to pictures before the CRA it follows
+  // and cannot be decoded by a player that starts at that CRA.
+  bool rasl = false;
   // A keyframe of a transcoded rendition: the source keyframe it stands for,
   // its decode time and the step from the frame before it (the source's
   // clock and timescale). The packager decides the rendition's segment

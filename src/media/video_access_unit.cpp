@@ -470,6 +470,7 @@ void VideoAccessUnitAssembler::finish_access_unit() {
   frame.dts = au_.dts;
   frame.keyframe = au_.keyframe;
   frame.gradual_refresh = gradual_refresh;
+  frame.rasl = au_.rasl;
   frame.config_changed = update_config(*pps, *sps, vps);
   frame.config = config_;
   frame.arrival = au_.arrival;

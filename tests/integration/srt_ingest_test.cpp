@@ -247,6 +247,24 @@ TEST_F(SrtIngest, ReconnectWithinTheDelayKeepsTheStream) {
   EXPECT_TRUE(frames[frames_before].discontinuity);
 }
 
+// A stream's metric series stay while its publisher may come back and are
+// freed once the reconnect window (3 s here) has passed: a server that
+// sees thousands of short-lived streams keeps its /metrics bounded.
+TEST_F(SrtIngest, MetricSeriesOfAnEndedStreamAreFreedAfterTheReconnectWindow) {
+  start();
+  const auto file = hevc_aac_360p25_ts();
+  ASSERT_FALSE(file.empty());
+  EXPECT_EQ(send_with_ffmpeg(file, "brief"), 0);
+  ASSERT_TRUE(wait_for_stream("brief"));
+  const std::string label = "stream=\"brief\"";
+  // The publisher has gone; the stream waits for it to come back.
+  EXPECT_NE(metrics_.render().find(label), std::string::npos);
+  ASSERT_TRUE(eventually([&] { return !service_->streams().find("brief"); }, 10s));
+  const std::string after = metrics_.render();
+  EXPECT_EQ(after.find(label), std::string::npos) << after;
+  EXPECT_NE(after.find("mirror_srt_"), std::string::npos);  // the families themselves stay
+}
+
 TEST_F(SrtIngest, StreamsBeyondMaxStreamsAreRefusedInTheHandshake) {
   start(1);
   const auto file = hevc_aac_360p25_ts();

@@ -13,9 +13,12 @@ namespace {
 constexpr std::array<std::uint32_t, 9> kUnityMatrix = {0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000};
 
 // ISO/IEC 14496-12 §8.8.3.1 sample flags: a sync sample depends on nothing;
-// any other depends on others and is not a sync sample.
+// any other depends on others and is not a sync sample; a leading sample
+// that depends on samples before the sync sample it follows (is_leading 1)
+// is not decodable when decoding starts there.
 constexpr std::uint32_t kSyncSampleFlags = 0x02000000;
 constexpr std::uint32_t kNonSyncSampleFlags = 0x01010000;
+constexpr std::uint32_t kUndecodableLeadingSampleFlags = 0x05010000;
 
 void write_matrix(BoxWriter& w) {
   for (std::uint32_t v : kUnityMatrix) w.u32(v);
@@ -272,7 +275,11 @@ std::string write_fragment_header(std::uint32_t sequence_number, std::uint64_t b
   for (const Sample& s : samples) {
     w.u32(s.duration);
     w.u32(s.size);
-    if (video) w.u32(s.keyframe ? kSyncSampleFlags : kNonSyncSampleFlags);
+    if (video) {
+      w.u32(s.keyframe              ? kSyncSampleFlags
+            : s.leading_undecodable ? kUndecodableLeadingSampleFlags
+                                    : kNonSyncSampleFlags);
+    }
     if (offsets) w.u32(static_cast<std::uint32_t>(s.composition_offset));
     payload += s.size;
   }

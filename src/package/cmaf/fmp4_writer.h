@@ -31,6 +31,9 @@ struct Sample {
   std::uint32_t duration = 0;           // in the track's timescale
   std::int32_t composition_offset = 0;  // pts - dts
   bool keyframe = false;
+  // A leading picture that cannot be decoded from the sync sample before it
+  // (HEVC RASL): flagged so that a player starting there skips it.
+  bool leading_undecodable = false;
 };
 
 // moof (mfhd, traf with tfhd, 64-bit tfdt and trun) followed by the 8-byte

@@ -63,6 +63,7 @@ void TrackPackager::add(const media::MediaFrame& frame, std::uint32_t duration) 
       std::clamp<std::int64_t>(offset, std::numeric_limits<std::int32_t>::min(),
                                std::numeric_limits<std::int32_t>::max()));
   s.keyframe = frame.keyframe;
+  s.leading_undecodable = frame.rasl && !frame.keyframe;
   samples_.push_back(s);
   payloads_.emplace_back(frame.payload);
   end_time_ = frame.dts + duration;

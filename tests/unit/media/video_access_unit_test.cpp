@@ -521,6 +521,10 @@ TEST(HevcAccessUnitTest, CraIsAKeyframeAndItsLeadingRaslPicturesAreSkipped) {
   EXPECT_EQ(h.frames[1].pts, 3600);
   EXPECT_TRUE(h.frames[3].keyframe);
   EXPECT_EQ(h.frames[4].pts, 9000);
+  // ... and are flagged, for a player that starts at that CRA to skip.
+  EXPECT_TRUE(h.frames[4].rasl);
+  EXPECT_FALSE(h.frames[1].rasl);  // RADL
+  EXPECT_FALSE(h.frames[3].rasl);
   EXPECT_EQ(h.assembler.counters().dropped_before_keyframe, 1u);
   EXPECT_EQ(h.assembler.counters().keyframes, 2u);
 }

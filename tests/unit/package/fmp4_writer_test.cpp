@@ -113,6 +113,20 @@ TEST(Fmp4WriterTest, FragmentHeaderPointsAtTheSamplesThatFollow) {
   EXPECT_EQ(static_cast<std::int32_t>(be32(h, trun->offset + 64)), -3000);
 }
 
+TEST(Fmp4WriterTest, RaslSamplesAreUndecodableLeadingSamples) {
+  Sample cra{1000, 3000, 0, true};
+  Sample rasl{500, 3000, -3000, false};
+  rasl.leading_undecodable = true;
+  std::vector<Sample> samples = {cra, rasl};
+  const std::string h = write_fragment_header(1, 0, samples, media::TrackKind::kVideo);
+  auto trun = find(h, 0, h.size() - 8, {"moof", "traf", "trun"});
+  ASSERT_TRUE(trun);
+  EXPECT_EQ(be32(h, trun->offset + 28), 0x02000000u);  // the CRA: sync
+  // is_leading 1 (depends on what precedes the sync sample), depends on
+  // others, not a sync sample.
+  EXPECT_EQ(be32(h, trun->offset + 44), 0x05010000u);
+}
+
 TEST(Fmp4WriterTest, AudioFragmentsCarryNoFlagsOrOffsets) {
   std::vector<Sample> samples = {{300, 1024, 0, true}, {310, 1024, 0, true}};
   const std::string h = write_fragment_header(1, 0, samples, media::TrackKind::kAudio);
