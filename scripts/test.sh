@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What `make test` runs. With no argument: the dev build with every test; the
 # asan build (clang, ASan + UBSan, the libFuzzer targets beside the tests)
-# with the unit and integration tests; the tsan build (clang) with the unit
+# with the unit and integration tests but the real-source corpus (its
+# parsers are fuzzed there; the corpus runs in the dev and tsan stages); the tsan build (clang) with the unit
 # and integration tests; then each fuzz target for MIRROR_FUZZ_SECONDS
 # (default 20) seconds from the asan build. With arguments: only the named
 # stages (dev, asan, tsan, fuzz).
