@@ -49,7 +49,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 
 // $CHROMIUM, else the first chromium on PATH.
-function chromiumPath() {
+export function chromiumPath() {
   if (process.env.CHROMIUM) return process.env.CHROMIUM;
   for (const dir of (process.env.PATH ?? '').split(':')) {
     const candidate = `${dir || '.'}/chromium`;

@@ -13,24 +13,16 @@
 // and VHS's own warnings ("No available working or supported playlists",
 // playlist exclusions) are listed. Exit status 0 when every start passed.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import { chromiumPath } from './play.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const videojsPath = join(here, "..", "..", "node_modules", "video.js", "dist", process.env.VHS_DEBUG ? "video.js" : "video.min.js");
-
-function chromiumPath() {
-  if (process.env.CHROMIUM) return process.env.CHROMIUM;
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    const candidate = `${dir || '.'}/chromium`;
-    if (existsSync(candidate)) return candidate;
-  }
-  throw new Error('chromium not found: put it on PATH or set CHROMIUM');
-}
 
 const PAGE = '<!doctype html><html><body><video id="v" class="video-js" muted playsinline width="640" height="360"></video></body></html>';
 
@@ -41,10 +33,8 @@ function startPlayer(url) {
   const text = (a) => (a instanceof Error ? `${a} ${(a.stack || '').split('\n').slice(1, 4).join(' | ')}` : String(a));
   const keep = (level) => (...args) => log[level].push({ t: Date.now(), text: args.map(text).join(' ').slice(0, 600) });
   // VHS reports exclusions and its fatal "no playlists" through videojs.log.
-  const original = window.videojs.log;
   window.videojs.log.warn = keep('warnings');
   window.videojs.log.error = keep('errors');
-  void original;
   const player = window.videojs('v', { autoplay: 'muted', muted: true, html5: { vhs: { llhls: true, overrideNative: true } } });
   player.on('error', () => {
     const e = player.error();

@@ -60,29 +60,45 @@ class RealSources : public ::testing::Test {
     return parsed;
   }
 
-  // Every complete segment in the playlist of `rendition`, each decoded on
-  // its own from its start (init segment + segment) by ffmpeg with -xerror:
-  // a segment that needs anything before it fails. Returns the failures.
-  // With `strict` false, decoding errors are tolerated as long as ffmpeg
-  // gets through each segment (a source without random-access pictures).
+  // The complete segments of `rendition`'s latest playlist after its last
+  // EXT-X-MAP, and that init segment ("" when there is none).
+  struct RenditionFiles {
+    std::string base_path;
+    std::string init;
+    std::vector<std::string> segments;
+    std::string playlist;
+  };
+  RenditionFiles rendition_files(const std::string& name, const std::string& rendition) {
+    RenditionFiles files;
+    files.base_path = "/streams/" + name + "/" + rendition + "/";
+    files.playlist = http_get(mirror_->ports().http, files.base_path + "playlist.m3u8").body;
+    std::istringstream in(files.playlist);
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("#EXT-X-MAP:URI=\"", 0) == 0) {
+        files.init = line.substr(16, line.find('"', 16) - 16);
+        files.segments.clear();
+      }
+      if (line.rfind("seg-", 0) == 0) files.segments.push_back(line);
+    }
+    return files;
+  }
+
+  // Every complete segment of `rendition` (see rendition_files), each decoded
+  // on its own from its start (init segment + segment) by ffmpeg with
+  // -xerror: a segment that needs anything before it fails. Returns the
+  // failures. With `strict` false, decoding errors are tolerated as long as
+  // ffmpeg gets through each segment (a source without random-access
+  // pictures).
   std::vector<std::string> undecodable_segments(const std::string& name, const std::string& rendition,
                                                 bool strict = true) {
     std::vector<std::string> failures;
-    const std::string base_path = "/streams/" + name + "/" + rendition + "/";
-    const auto playlist = http_get(mirror_->ports().http, base_path + "playlist.m3u8").body;
-    std::istringstream in(playlist);
-    std::string init;
-    std::vector<std::string> segments;
-    for (std::string line; std::getline(in, line);) {
-      if (line.rfind("#EXT-X-MAP:URI=\"", 0) == 0) init = line.substr(16, line.find('"', 16) - 16);
-      if (line.rfind("seg-", 0) == 0) segments.push_back(line);
-    }
-    if (init.empty() || segments.empty()) return {"no segments in " + playlist};
-    const auto init_bytes = http_get(mirror_->ports().http, base_path + init).body;
+    const auto files = rendition_files(name, rendition);
+    if (files.init.empty() || files.segments.empty()) return {"no segments in " + files.playlist};
+    const auto init_bytes = http_get(mirror_->ports().http, files.base_path + files.init).body;
     const std::string dir = make_temp_dir("mirror-seg");
-    for (const auto& seg : segments) {
+    for (const auto& seg : files.segments) {
       const std::string path = dir + "/" + seg + ".mp4";
-      write_file(path, init_bytes + http_get(mirror_->ports().http, base_path + seg).body);
+      write_file(path, init_bytes + http_get(mirror_->ports().http, files.base_path + seg).body);
       std::vector<std::string> argv = {"/usr/bin/ffmpeg", "-hide_banner", "-v", "error"};
       if (strict) argv.push_back("-xerror");
       argv.insert(argv.end(), {"-i", path, "-f", "null", "-"});
@@ -92,26 +108,13 @@ class RealSources : public ::testing::Test {
     return failures;
   }
 
-  // The segments of `rendition` that both it and the other renditions
-  // listed at the time have, after its init segment, as one fMP4 file;
-  // empty when there is none. Segments come from the latest playlist, after
-  // its last EXT-X-MAP.
+  // Every complete segment of `rendition` (see rendition_files) after its
+  // init segment, as one fMP4 file; empty when there is none.
   std::string rendition_media(const std::string& name, const std::string& rendition) {
-    const std::string base_path = "/streams/" + name + "/" + rendition + "/";
-    const auto playlist = http_get(mirror_->ports().http, base_path + "playlist.m3u8").body;
-    std::istringstream in(playlist);
-    std::string init;
-    std::vector<std::string> segments;
-    for (std::string line; std::getline(in, line);) {
-      if (line.rfind("#EXT-X-MAP:URI=\"", 0) == 0) {
-        init = line.substr(16, line.find('"', 16) - 16);
-        segments.clear();
-      }
-      if (line.rfind("seg-", 0) == 0) segments.push_back(line);
-    }
-    if (init.empty() || segments.empty()) return {};
-    std::string bytes = http_get(mirror_->ports().http, base_path + init).body;
-    for (const auto& seg : segments) bytes += http_get(mirror_->ports().http, base_path + seg).body;
+    const auto files = rendition_files(name, rendition);
+    if (files.init.empty() || files.segments.empty()) return {};
+    std::string bytes = http_get(mirror_->ports().http, files.base_path + files.init).body;
+    for (const auto& seg : files.segments) bytes += http_get(mirror_->ports().http, files.base_path + seg).body;
     const std::string path = make_temp_dir("mirror-media") + "/" + rendition + ".mp4";
     write_file(path, bytes);
     return path;
