@@ -302,16 +302,19 @@
   }
 
   // Browsers decode H.264 but mostly not HEVC, and start only on an intra
-  // picture: an HEVC source, or one with intra refresh (segments start on
-  // recovery points), plays through its H.264 renditions (the stream's
-  // multiview playlist); any other source through its full playlist, source
-  // first. With ?view=multiview the page plays the renditions only, as a
-  // wall does.
+  // picture: an HEVC source, one with intra refresh (segments start on
+  // recovery points) or one that lost keyframes (segments cut without one)
+  // plays through its H.264 renditions (the stream's multiview playlist);
+  // any other source through its full playlist, source first. With
+  // ?view=multiview the page plays the renditions only, as a wall does.
   function playbackUrl(entry) {
     const codec = entry.video && typeof entry.video.codec === 'string' ? entry.video.codec : '';
     const refresh = !!(entry.video && entry.video.gradual_refresh === true);
+    const keyframeless = !!(entry.video && entry.video.segments_without_keyframe === true);
     const multiview = typeof entry.multiview_url === 'string' ? entry.multiview_url : null;
-    if (multiview && (/^(hvc1|hev1)/.test(codec) || refresh || VIEW === 'multiview')) return multiview;
+    if (multiview && (/^(hvc1|hev1)/.test(codec) || refresh || keyframeless || VIEW === 'multiview')) {
+      return multiview;
+    }
     return entry.url || defaultUrl(entry.name);
   }
 

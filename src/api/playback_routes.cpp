@@ -232,7 +232,8 @@ nlohmann::json feed_json(const StreamPackager& p) {
   nlohmann::json j = nlohmann::json::object();
   if (s.has_video) {
     j["video"] = {{"codec", s.video_codec}, {"width", s.width}, {"height", s.height},
-                  {"frame_rate", s.frame_rate}, {"gradual_refresh", s.gradual_refresh}};
+                  {"frame_rate", s.frame_rate}, {"gradual_refresh", s.gradual_refresh},
+                  {"segments_without_keyframe", s.segments_without_keyframe}};
   }
   if (s.has_audio) {
     j["audio"] = {{"codec", s.audio_codec}, {"sample_rate", s.sample_rate}, {"channels", s.channels}};

@@ -88,7 +88,7 @@ void Server::build_services() {
   services_.add(std::move(packager));
 
   auto transcoder = std::make_unique<TranscodingService>(
-      config_.transcoding, config_.storage.dvr.segment_length, ingest_view->streams(), metrics_,
+      config_.transcoding, packaging.effective_max_segment_duration(), ingest_view->streams(), metrics_,
       [packager_view](const std::shared_ptr<ingest::LiveStream>& stream, std::vector<RenditionFeed> feeds) {
         packager_view->add_renditions(stream, std::move(feeds));
       });

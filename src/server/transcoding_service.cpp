@@ -99,11 +99,11 @@ class TranscodingService::Job final : public transcode::WorkerPool::Job {
   std::uint64_t hub_drops_seen_ = 0;
 };
 
-TranscodingService::TranscodingService(core::TranscodingConfig config, std::chrono::nanoseconds segment_length,
+TranscodingService::TranscodingService(core::TranscodingConfig config, std::chrono::nanoseconds keyframe_interval,
                                        ingest::StreamTable& streams, core::MetricsRegistry& metrics,
                                        RenditionsCallback on_renditions)
     : config_(std::move(config)),
-      segment_length_(segment_length),
+      keyframe_interval_(keyframe_interval),
       streams_(streams),
       metrics_(metrics),
       on_renditions_(std::move(on_renditions)) {
@@ -140,7 +140,7 @@ transcode::TranscodeSettings TranscodingService::settings_for_stream(std::size_t
   s.audio_bitrate = config_.audio_bitrate;
   s.audio_sample_rate = config_.audio_sample_rate;
   // As long as the packager lets a segment run without a keyframe.
-  s.keyframe_interval = 4 * segment_length_;
+  s.keyframe_interval = keyframe_interval_;
   // Frame threads sized to the pool: at most its share for each stream being
   // transcoded, and no more than the machine has; a decoder takes fewer when
   // its source needs fewer (StreamTranscoder). With many streams each

@@ -49,7 +49,10 @@ class TranscodingService final : public core::Service {
   using RenditionsCallback =
       std::function<void(const std::shared_ptr<ingest::LiveStream>&, std::vector<RenditionFeed>)>;
 
-  TranscodingService(core::TranscodingConfig config, std::chrono::nanoseconds segment_length,
+  // keyframe_interval: the longest the packager lets a segment run without a
+  // keyframe (PackagerSettings::effective_max_segment_duration); renditions
+  // make a keyframe at least this often.
+  TranscodingService(core::TranscodingConfig config, std::chrono::nanoseconds keyframe_interval,
                      ingest::StreamTable& streams, core::MetricsRegistry& metrics,
                      RenditionsCallback on_renditions);
   ~TranscodingService() override;
@@ -79,7 +82,7 @@ class TranscodingService final : public core::Service {
   transcode::TranscodeSettings settings_for_stream(std::size_t streams) const;
 
   const core::TranscodingConfig config_;
-  const std::chrono::nanoseconds segment_length_;
+  const std::chrono::nanoseconds keyframe_interval_;
   ingest::StreamTable& streams_;
   core::MetricsRegistry& metrics_;
   RenditionsCallback on_renditions_;

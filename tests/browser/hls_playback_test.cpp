@@ -188,6 +188,43 @@ TEST(HlsBrowser, IntraRefreshSourcePlaysThroughItsRendition) {
   refresh_sender.signal(SIGKILL);
 }
 
+// A file looped with `-stream_loop -1 -c copy` loses its opening IDR at
+// every seam: the source's pictures up to the next IDR cannot be decoded by
+// anyone, and its segment there is cut without a keyframe. The transcoder
+// repeats the last good picture over them and its rendition starts every
+// segment on a keyframe, so the player page, told so by the listing, plays
+// the rendition through the seams.
+TEST(HlsBrowser, LoopedFilePlaysThroughItsRendition) {
+  if (!browser_available()) GTEST_SKIP() << "chromium or npm packages missing";
+  MirrorInstance mirror;
+  ASSERT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
+  const auto file = loop_file();
+  ASSERT_FALSE(file.empty());
+  Process sender(srt_copy_sender({"-re", "-stream_loop", "-1", "-i", file}, mirror.ports().srt, "loop"));
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto list = nlohmann::json::parse(http_get(mirror.ports().http, "/streams").body, nullptr, false);
+        if (!list.is_object()) return false;
+        for (const auto& entry : list["streams"]) {
+          if (entry.value("name", "") == "loop" && entry.contains("video") &&
+              entry["video"].value("segments_without_keyframe", false)) {
+            return true;
+          }
+        }
+        return false;
+      },
+      30s))
+      << mirror.process().stderr_text();
+  const auto index = http_get(mirror.ports().http, "/streams/loop/index.m3u8").body;
+  EXPECT_LT(index.find("360p/playlist.m3u8"), index.find("source/playlist.m3u8")) << index;
+  auto verdicts = play_together(mirror, {"loop"});
+  ASSERT_TRUE(verdicts.count("loop"));
+  EXPECT_TRUE(verdicts["loop"].value("ok", false)) << verdicts["loop"]["reasons"].dump();
+  EXPECT_NE(verdicts["loop"].value("playlistUrl", "").find("/streams/loop/multiview.m3u8"), std::string::npos)
+      << verdicts["loop"].dump();
+  sender.signal(SIGKILL);
+}
+
 // video.js 8 with its VHS engine (llhls on), the most used web player,
 // starts a live stream with its H.264 rendition beside the source ten times
 // in a row, and plays the last start for 20 s. (It used to fail about one

@@ -3,6 +3,7 @@
 // thumbnails and audio levels over HTTP, the multivariant playlists, and the
 // sources it cannot transcode.
 #include "mirror_fixture.h"
+#include "support/corpus.h"
 #include "support/fixtures.h"
 #include "support/playlist_text.h"
 
@@ -311,6 +312,40 @@ TEST_F(Transcode, MultiviewPlaylistsPassTheLlHlsChecker) {
                 base() + "/streams/wall/multiview.m3u8", "--seconds", "10"},
                {}, {}, 60s);
   EXPECT_EQ(r.status, 0) << r.out << r.err;
+}
+
+// A file looped with `-stream_loop -1 -c copy` loses its opening IDR at
+// every seam, and the source's segment there is cut without a keyframe. The
+// rendition starts that segment on a keyframe of its own: it keeps every
+// rule of the checker and every segment starts with a keyframe.
+TEST_F(Transcode, LoopedFileRenditionKeepsEveryRule) {
+  start();
+  const auto file = loop_file();
+  ASSERT_FALSE(file.empty());
+  sender_ = std::make_unique<Process>(srt_copy_sender({"-re", "-stream_loop", "-1", "-i", file}, mirror_->ports().srt, "loop"));
+  ASSERT_TRUE(wait_ok("/streams/loop/multiview.m3u8")) << mirror_->process().stderr_text();
+  auto r = run({node_binary(), source_dir() + "/tests/hls/llhls_check.mjs", "--url",
+                base() + "/streams/loop/multiview.m3u8", "--seconds", "12"},
+               {}, {}, 72s);
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  // The source lost its keyframes (the checker saw three seams), and says so.
+  const auto list = nlohmann::json::parse(http_get(http(), "/streams").body, nullptr, false);
+  ASSERT_TRUE(list.is_object());
+  ASSERT_EQ(list["streams"].size(), 1u);
+  EXPECT_TRUE(list["streams"][0]["video"].value("segments_without_keyframe", false)) << list.dump();
+  const std::string dir = "/streams/loop/360p/";
+  const std::string playlist = http_get(http(), dir + "playlist.m3u8").body;
+  const std::string init = http_get(http(), dir + tag_attribute(playlist, "#EXT-X-MAP", "URI")).body;
+  int checked = 0;
+  std::istringstream in(playlist);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with("seg-")) continue;
+    const auto p = packets(save(init + http_get(http(), dir + line).body, "one.mp4"), "v:0");
+    ASSERT_FALSE(p.empty()) << line;
+    EXPECT_TRUE(p.front().key) << line;
+    ++checked;
+  }
+  EXPECT_GE(checked, 5);
 }
 
 TEST_F(Transcode, ThumbnailAndAudioLevels) {

@@ -17,10 +17,12 @@ double average_bitrate(const PartStore& store) {
 
 // Browsers decode H.264 (and AAC), from an intra picture on; a source in
 // anything else, or one whose segments start on intra-refresh recovery
-// points, goes after the renditions made for them, so that players starting
-// with the first variant start with something they can play.
+// points or without a keyframe at all, goes after the renditions made for
+// them, so that players starting with the first variant start with
+// something they can play.
 bool browsers_decode(const StreamPackager::Summary& s) {
-  return !s.has_video || (s.video_codec.starts_with("avc") && !s.gradual_refresh);
+  return !s.has_video ||
+         (s.video_codec.starts_with("avc") && !s.gradual_refresh && !s.segments_without_keyframe);
 }
 
 struct AudioGroup {

@@ -68,11 +68,7 @@ StreamPackager::~StreamPackager() {
 }
 
 std::chrono::nanoseconds StreamPackager::max_segment_duration() const {
-  const auto configured = settings_.max_segment_duration.count() > 0
-                              ? settings_.max_segment_duration
-                              : 4 * settings_.segment_length;
-  // Never below the target: a segment must be able to reach segment_length.
-  return std::max(configured, settings_.segment_length);
+  return settings_.effective_max_segment_duration();
 }
 
 std::vector<RenditionReport> StreamPackager::reports_for(const PartStore* self) const {
@@ -249,6 +245,7 @@ void StreamPackager::place_video(const media::MediaFrame& frame, const media::Me
     const double max_seconds = seconds_of(max_segment_duration());
     const double tolerance = std::min(part_target, std::max(0.0, target_duration_ + 0.49 - max_seconds));
     max_ticks_ = static_cast<std::int64_t>((max_seconds + tolerance) * static_cast<double>(timescale));
+    max_nominal_ticks_ = static_cast<std::int64_t>(max_seconds * static_cast<double>(timescale));
   }
   const std::int64_t segment_ticks = segment_ticks_;
   const std::int64_t max_ticks = max_ticks_;
@@ -307,10 +304,18 @@ void StreamPackager::place_video(const media::MediaFrame& frame, const media::Me
   if (follows_source_) {
     // A transcoded rendition: its segments start where the source's do, by
     // the same rule on the source's own times (see MediaFrame::source_keyframe);
-    // its other keyframes only start parts.
+    // its other keyframes only start parts, except one that comes when the
+    // segment has run max_segment_duration: the source has gone that long
+    // without a keyframe (a lost IDR, intra refresh) and will be cut without
+    // one, while the encoder makes its own keyframe that often (the
+    // transcoder's keyframe interval), so the rendition's segment still
+    // starts independent.
     keyframe_next = next->source_keyframe.has_value();
     if (keyframe_next && segment_origin_) {
       segment_long_enough = next->source_keyframe->dts - *segment_origin_ >= segment_ticks - next->source_keyframe->step / 2;
+    } else if (next->keyframe && end - video_.segment_start() >= max_nominal_ticks_ - fd / 2) {
+      keyframe_next = true;
+      segment_long_enough = true;
     }
   }
   const bool next_fits = end + next_fd - video_.segment_start() <= max_ticks;
@@ -330,6 +335,10 @@ void StreamPackager::note_forced_cut() {
   forced_cuts_.fetch_add(1, std::memory_order_relaxed);
   if (forced_cut_logged_) return;
   forced_cut_logged_ = true;
+  {
+    std::lock_guard lock(summary_mutex_);
+    summary_.segments_without_keyframe = true;
+  }
   core::log::warn("segment cut without a keyframe",
                   {{"stream", stream_},
                    {"rendition", names_.video},

@@ -41,6 +41,7 @@
 #include "package/hls/part_store.h"
 #include "package/hls/track_packager.h"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -58,6 +59,13 @@ struct PackagerSettings {
   std::chrono::nanoseconds segment_length = std::chrono::milliseconds{500};
   // 0: four times segment_length. Also sets EXT-X-TARGETDURATION.
   std::chrono::nanoseconds max_segment_duration{0};
+  // What max_segment_duration means: the longest a segment runs without a
+  // keyframe, never below segment_length. A transcoder makes its keyframes
+  // at least this often, so that its renditions never need a forced cut.
+  std::chrono::nanoseconds effective_max_segment_duration() const {
+    const auto configured = max_segment_duration.count() > 0 ? max_segment_duration : 4 * segment_length;
+    return std::max(configured, segment_length);
+  }
   // A decode-time step larger than this (forward or back) is a timeline break.
   std::chrono::nanoseconds discontinuity_threshold = std::chrono::seconds{1};
   int playlist_segments = 20;
@@ -110,6 +118,10 @@ class StreamPackager {
     // Segments start on recovery points of intra refresh, not on intra
     // pictures: decoders that need an intra picture to start cannot.
     bool gradual_refresh = false;
+    // A segment was cut without a keyframe (the source went longer than
+    // max_segment_duration without one: a lost IDR): a player starting on
+    // it cannot decode the pictures up to the next keyframe.
+    bool segments_without_keyframe = false;
     int sample_rate = 0, channels = 0;
   };
   Summary summary() const;
@@ -197,6 +209,7 @@ class StreamPackager {
   std::int64_t part_min_ticks_ = 0;     // 85 % of the target: shortest non-final part
   std::int64_t segment_ticks_ = 0;      // storage.dvr.segment_length
   std::int64_t max_ticks_ = 0;          // where a segment is cut without a keyframe
+  std::int64_t max_nominal_ticks_ = 0;  // max_segment_duration itself
   std::int64_t first_video_start90k_ = -1;
   const int target_duration_;
   bool forced_cut_logged_ = false;

@@ -119,6 +119,26 @@ TEST(PresentationTest, IntraRefreshSourceComesAfterTheRenditions) {
   EXPECT_LT(all.find("360p/playlist.m3u8"), all.find("source/playlist.m3u8")) << all;
 }
 
+TEST(PresentationTest, SourceCutWithoutAKeyframeComesAfterTheRenditions) {
+  // A lost IDR: no keyframe for 3 s, so a segment is cut without one at
+  // max_segment_duration (2 s), where browsers cannot start.
+  Presentation p("cam");
+  auto source = std::make_shared<StreamPackager>("cam", settings());
+  auto small = rendition("360p", true);
+  p.add(source, VariantRole::kSource);
+  p.add(small, VariantRole::kTranscoded);
+  for (int i = 0; i < 120; ++i) {
+    source->on_frame(video_frame(video_config(), 900000 + i * 3000, i == 0 || i == 90, 2000));
+    source->flush();
+  }
+  feed(*small, small_video());
+  EXPECT_EQ(source->forced_cuts(), 1u);
+  EXPECT_TRUE(source->summary().segments_without_keyframe);
+  const std::string all = p.multivariant_playlist(VariantScope::kAll);
+  ASSERT_NE(all.find("source/playlist.m3u8"), std::string::npos) << all;
+  EXPECT_LT(all.find("360p/playlist.m3u8"), all.find("source/playlist.m3u8")) << all;
+}
+
 TEST(PresentationTest, FurtherRenditionsShareTheTranscodedAudio) {
   Presentation p("cam");
   auto source = std::make_shared<StreamPackager>("cam", settings());

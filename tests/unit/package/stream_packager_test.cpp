@@ -231,6 +231,35 @@ TEST(StreamPackagerTest, ATranscodedRenditionCutsWhereTheSourceCuts) {
   EXPECT_EQ(source.store(kVideoRendition)->last_segment_msn(), rendition.store(kVideoRendition)->last_segment_msn());
 }
 
+TEST(StreamPackagerTest, ATranscodedRenditionStartsEverySegmentIndependentWhenTheSourceLosesItsKeyframes) {
+  // The source has a keyframe at 0 and the next at 5 s (a lost IDR): its
+  // segments are cut without one at max_segment_duration (2 s). The
+  // encoder makes a keyframe of its own that often, and the rendition starts
+  // its segments there instead.
+  StreamPackager source("cam", settings());
+  StreamPackager rendition("cam", settings());
+  const auto video = video_config();
+  for (int i = 0; i < 180; ++i) {
+    const std::int64_t dts = 900000 + i * 3000;
+    const bool key = i == 0 || i == 150;
+    source.on_frame(video_frame(video, dts, key, key ? 5000 : 800));
+    source.flush();
+    auto out = video_frame(video, dts, key || i == 60 || i == 120, 800);
+    if (key) out.source_keyframe = media::MediaFrame::SourceKeyframe{dts, 3000};
+    rendition.on_frame(out);
+    rendition.flush();
+  }
+  EXPECT_GT(source.forced_cuts(), 0u);
+  EXPECT_EQ(rendition.forced_cuts(), 0u);
+  int first_parts = 0;
+  for (const auto& line : lines(rendition.store(kVideoRendition)->playlist(false))) {
+    if (line.rfind("#EXT-X-PART:", 0) != 0 || line.find(".0.m4s\"") == std::string::npos) continue;
+    ++first_parts;
+    EXPECT_NE(line.find("INDEPENDENT=YES"), std::string::npos) << line;
+  }
+  EXPECT_GE(first_parts, 3);
+}
+
 TEST(StreamPackagerTest, BlockingRequestIsReleasedWhenItsPartLands) {
   StreamPackager p("cam", settings());
   Source src(p);

@@ -64,7 +64,7 @@ class TranscodingServiceTest : public ::testing::Test {
   Renditions renditions_;
   std::unique_ptr<TranscodingService> make(core::TranscodingConfig c = config()) {
     return std::make_unique<TranscodingService>(
-        c, 500ms, streams_, metrics_,
+        c, 2s, streams_, metrics_,
         [this](const std::shared_ptr<ingest::LiveStream>& s, std::vector<RenditionFeed> feeds) {
           std::lock_guard lock(renditions_.mutex);
           renditions_.by_stream[s->name()] = std::move(feeds);
