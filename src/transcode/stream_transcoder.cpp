@@ -14,18 +14,11 @@ extern "C" {
 namespace mirror::transcode {
 namespace {
 
-constexpr std::int64_t k90kHz = 90000;
-// A hole in the source shorter than this is filled by repeating a picture,
-// so the rendition stays constant-rate; a longer one is a jump.
-constexpr std::int64_t kMaxFillSeconds = 5;
+using media::k90kHz;
+using media::to_90k;
 // A source with audio and no video for this long is audio only. Long enough
 // for a source whose first keyframe comes late (a long GOP).
 constexpr std::int64_t kAudioOnlyAfterSeconds = 5;
-
-std::int64_t to_90k(std::int64_t t, std::uint32_t timescale) {
-  if (timescale == k90kHz || timescale == 0) return t;
-  return static_cast<std::int64_t>(static_cast<__int128>(t) * k90kHz / timescale);
-}
 
 core::log::KeyedLogLimiter& transcode_log() {
   static auto* const limiter = new core::log::KeyedLogLimiter(std::chrono::seconds(10));
@@ -123,26 +116,16 @@ TranscoderStatus StreamTranscoder::status() const {
   return s;
 }
 
-bool StreamTranscoder::timeline_jump(const media::MediaFrame& frame) {
-  if (!frame.config) return false;
-  // Backwards by more than a second, or forward by more than five: the
-  // source restarted without saying so.
-  auto jumped = [](std::optional<std::int64_t>& last, std::int64_t t) {
-    const bool jump = last && (t < *last - k90kHz || t > *last + kMaxFillSeconds * k90kHz);
-    last = t;
-    return jump;
-  };
-  if (frame.kind == media::TrackKind::kVideo) return jumped(last_video_dts_, frame.dts);
-  return jumped(last_audio_time90k_, to_90k(frame.pts, frame.config->timescale));
-}
-
 void StreamTranscoder::on_frame(const media::MediaFrame& frame) {
   frames_in_.fetch_add(1, std::memory_order_relaxed);
-  const bool jump = timeline_jump(frame);
+  // Backwards by more than a second, or forward by more than a hole that is
+  // filled (and not to where the other track is: an audio gap): the source
+  // restarted without saying so.
+  const bool jump = timeline_.jumped(frame);
   if (frame.discontinuity || jump) {
     if (decoder_ || audio_) break_all();
-    // This frame starts its track's new timeline.
-    timeline_jump(frame);
+    // This frame starts both tracks' new timeline.
+    timeline_.restart(frame);
   }
   if (frame.kind == media::TrackKind::kVideo) {
     on_video(frame);
@@ -585,8 +568,7 @@ void StreamTranscoder::break_all() {
   breaks_.fetch_add(1, std::memory_order_relaxed);
   drain_video();
   drain_audio();
-  last_video_dts_.reset();
-  last_audio_time90k_.reset();
+  timeline_.reset();
   skipped_video_config_.reset();
   std::fill(discontinuity_pending_.begin(), discontinuity_pending_.end(), true);
 }

@@ -27,6 +27,7 @@
 
 #include "core/metrics.h"
 #include "media/media_frame.h"
+#include "media/timeline_watch.h"
 #include "transcode/audio_meter.h"
 #include "transcode/audio_transcoder.h"
 #include "transcode/frame_cadence.h"
@@ -136,7 +137,6 @@ class StreamTranscoder {
   void drain_video();
   void drain_audio();
   void publish(std::size_t index, media::MediaFrame frame);
-  bool timeline_jump(const media::MediaFrame& frame);
   void make_thumbnail();
   std::chrono::system_clock::time_point arrival_of(std::int64_t pts) const;
   void set_video_state(std::string state, std::string reason = {});
@@ -157,7 +157,10 @@ class StreamTranscoder {
   bool need_keyframe_ = true;
   bool audio_only_ = false;
   int max_temporal_id_ = 0;
-  std::optional<std::int64_t> last_video_dts_;
+  // A hole in the source shorter than kMaxFillSeconds is filled by repeating
+  // a picture, so the rendition stays constant-rate; a longer one is a jump.
+  static constexpr std::int64_t kMaxFillSeconds = 5;
+  media::TimelineWatch timeline_{{media::k90kHz, kMaxFillSeconds * media::k90kHz}};
   std::deque<std::pair<std::int64_t, std::chrono::system_clock::time_point>> arrivals_;
   // Source keyframes by presentation time, until their picture is decoded.
   std::deque<std::pair<std::int64_t, media::MediaFrame::SourceKeyframe>> source_keyframes_;
@@ -178,7 +181,6 @@ class StreamTranscoder {
   std::unique_ptr<AudioTranscoder> audio_;
   media::CodecConfigPtr audio_config_;
   std::optional<std::int64_t> first_audio_pts_;  // in its timescale, until video shows up
-  std::optional<std::int64_t> last_audio_time90k_;
   std::uint64_t audio_errors_before_ = 0;
 
   std::vector<bool> discontinuity_pending_;  // per rendition: next output frame carries the flag

@@ -2,6 +2,7 @@
 
 #include "core/logging.h"
 #include "media/aac.h"
+#include "media/timeline_watch.h"
 
 #include <fmt/format.h>
 
@@ -11,17 +12,19 @@
 namespace mirror::package::hls {
 namespace {
 
-constexpr std::int64_t k90kHz = 90000;
+using media::k90kHz;
+using media::to_90k;
+
 // How far the audio may lag the video before it is filled with silence: more
 // than TS muxers delay audio (a PES of several frames at a low bitrate).
 constexpr std::chrono::milliseconds kSilenceAfter{1000};
 
-std::int64_t to_90k(std::int64_t t, std::uint32_t timescale) {
-  if (timescale == k90kHz || timescale == 0) return t;
-  return static_cast<std::int64_t>(static_cast<__int128>(t) * k90kHz / timescale);
-}
-
 double seconds_of(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
+
+media::TimelineWatch::Limits timeline_limits(std::chrono::nanoseconds threshold) {
+  const auto ticks = std::max<std::int64_t>(1, static_cast<std::int64_t>(seconds_of(threshold) * k90kHz));
+  return {ticks, ticks};
+}
 
 PlaylistSettings playlist_settings(const PackagerSettings& settings) {
   PlaylistSettings p;
@@ -50,7 +53,8 @@ StreamPackager::StreamPackager(std::string stream, PackagerSettings settings, Re
                                                playlist_settings(settings))),
       video_(video_store_),
       audio_(audio_store_),
-      target_duration_(static_cast<int>(std::ceil(seconds_of(max_segment_duration()) - 1e-6))) {
+      target_duration_(static_cast<int>(std::ceil(seconds_of(max_segment_duration()) - 1e-6))),
+      timeline_(timeline_limits(settings.discontinuity_threshold)) {
   video_store_->set_target_duration(target_duration_);
   audio_store_->set_target_duration(target_duration_);
   video_.set_publish_delay(settings.video_publish_delay);
@@ -94,39 +98,18 @@ std::chrono::system_clock::time_point StreamPackager::wall_clock_at(std::int64_t
   return anchor_wall_ + std::chrono::duration_cast<std::chrono::system_clock::duration>(offset);
 }
 
-bool StreamPackager::timeline_jump(const media::MediaFrame& frame) {
+void StreamPackager::on_frame(const media::MediaFrame& frame) {
+  if (ended_.load(std::memory_order_relaxed)) return;
   // A decode time that goes back, or leaps forward by more than the
   // threshold, is a break the source did not flag (an encoder restart, a
   // looped file, a PCR reset): handled as one. B-frame reordering never
-  // shows here (decode times only grow); small jitter stays within it. A
-  // track that leaps forward to where the other track is meanwhile has had
-  // a gap (an audio encoder fallen silent), not a break.
-  if (!frame.config || frame.config->timescale == 0) return false;
-  const bool video = frame.kind == media::TrackKind::kVideo;
-  const std::int64_t t = to_90k(video ? frame.dts : frame.pts, frame.config->timescale);
-  const auto limit = std::max<std::int64_t>(1, static_cast<std::int64_t>(seconds_of(settings_.discontinuity_threshold) * k90kHz));
-  auto& last = video ? last_video_time_ : last_audio_time_;
-  const auto& other = video ? last_audio_time_ : last_video_time_;
-  bool jump = false;
-  if (last.has_value()) {
-    const bool back = *last - t > limit;
-    const bool leap = t - *last > limit;
-    const bool gap = leap && other.has_value() && std::llabs(t - *other) <= limit;
-    jump = back || (leap && !gap);
-  }
-  last = t;
-  return jump;
-}
-
-void StreamPackager::on_frame(const media::MediaFrame& frame) {
-  if (ended_.load(std::memory_order_relaxed)) return;
-  const bool jump = timeline_jump(frame);
+  // shows here (decode times only grow); small jitter stays within it; a
+  // track that leaps to where the other is has had a gap (TimelineWatch).
+  const bool jump = timeline_.jumped(frame);
   if (frame.discontinuity || jump) {
     // Both tracks start a new timeline: neither is compared with the old one,
     // and this frame is where its own track's new timeline begins.
-    last_video_time_.reset();
-    last_audio_time_.reset();
-    timeline_jump(frame);
+    timeline_.restart(frame);
     if (jump) timeline_jumps_.fetch_add(1, std::memory_order_relaxed);
     settle_video(nullptr);
     // A timeline break (the publisher came back): both renditions end their
@@ -477,8 +460,9 @@ void StreamPackager::advance_audio() {
   // encoder gone silent) is filled with silence up to there, so that
   // players at the live edge do not wait on it; audio that arrives later
   // for that time lies over the silence and is dropped.
-  if (audio_pending_.empty() && last_video_time_ && video_.configured()) {
-    const std::int64_t behind = *last_video_time_ - to_90k(kSilenceAfter.count(), 1000);
+  const auto last_video_time = timeline_.last(media::TrackKind::kVideo);
+  if (audio_pending_.empty() && last_video_time && video_.configured()) {
+    const std::int64_t behind = *last_video_time - to_90k(kSilenceAfter.count(), 1000);
     fill_audio_silence(behind * static_cast<std::int64_t>(config.timescale) / k90kHz);
   }
   const std::int64_t frame90k = to_90k(audio_frame_ticks_, config.timescale);

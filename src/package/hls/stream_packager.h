@@ -38,6 +38,7 @@
 
 #include "core/metrics.h"
 #include "media/media_frame.h"
+#include "media/timeline_watch.h"
 #include "package/hls/part_store.h"
 #include "package/hls/track_packager.h"
 
@@ -143,7 +144,6 @@ class StreamPackager {
     bool ends_segment = false;
   };
 
-  bool timeline_jump(const media::MediaFrame& frame);
   void on_video(const media::MediaFrame& frame);
   void on_audio(const media::MediaFrame& frame);
   // Places pending audio frames into parts, cutting where the video cut.
@@ -235,8 +235,7 @@ class StreamPackager {
   std::atomic<std::uint64_t> skipped_{0};
   std::atomic<std::uint64_t> timeline_jumps_{0};
   std::atomic<std::uint64_t> forced_cuts_{0};
-  std::optional<std::int64_t> last_video_time_;  // 90 kHz
-  std::optional<std::int64_t> last_audio_time_;  // 90 kHz
+  media::TimelineWatch timeline_;
 };
 
 }  // namespace mirror::package::hls
