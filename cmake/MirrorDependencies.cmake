@@ -9,6 +9,8 @@ find_package(yaml-cpp REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(CLI11 REQUIRED)
 pkg_check_modules(SRT REQUIRED IMPORTED_TARGET srt>=1.5)
+# HTTP/2 over TLS (the Asio OpenSSL stream drives it).
+pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2>=1.52)
 # FFmpeg 5.1 (libavcodec 59): decoding, scaling, resampling and encoding only.
 # Not libavfilter: it pulls in libavformat and with it Debian's GnuTLS build of
 # libsrt, whose symbols clash with the OpenSSL libsrt that ingest uses (two

@@ -102,7 +102,13 @@ int serve(const Options& opts, bool explicit_path) {
                                                 {"code", core::error_code_name(st.error().code)}});
     return 1;
   }
-  int sig = server::wait_for_stop_signal();
+  int sig = server::wait_for_stop_signal([&srv] {
+    if (auto st = srv.reload_tls(); !st) {
+      core::log::error("TLS certificate not reloaded; keeping the current one", {{"error", st.error().message}});
+    } else {
+      core::log::info("TLS certificate reloaded");
+    }
+  });
   core::log::info("stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"},
                                {"timeout_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
                                                   shutdown_timeout)

@@ -20,6 +20,14 @@
 
 namespace mirror::core {
 
+struct Http2Config {
+  // SETTINGS_MAX_CONCURRENT_STREAMS: requests one connection may have open
+  // at once (a player holds a playlist and a part request per rendition).
+  int max_concurrent_streams = 100;
+
+  bool operator==(const Http2Config&) const = default;
+};
+
 struct ServerConfig {
   int http3_port = 8443;  // QUIC (UDP) and HTTPS (TCP) share this number
   int http_port = 8000;
@@ -39,6 +47,7 @@ struct ServerConfig {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string data_dir = "/tmp/mirror";
+  Http2Config http2;
 
   bool operator==(const ServerConfig&) const = default;
 };

@@ -89,6 +89,7 @@ constexpr std::array kKeys{
     MIRROR_CONFIG_KEY(kString, server.tls_cert_file),
     MIRROR_CONFIG_KEY(kString, server.tls_key_file),
     MIRROR_CONFIG_KEY(kString, server.data_dir),
+    MIRROR_CONFIG_KEY(kInt, server.http2.max_concurrent_streams),
 
     MIRROR_CONFIG_KEY(kBool, ingestion.srt.enabled),
     MIRROR_CONFIG_KEY(kInt, ingestion.srt.port),

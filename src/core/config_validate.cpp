@@ -305,6 +305,7 @@ void check_directory(std::string_view key, const std::string& value, Violations&
 void check_server(const Config& c, Violations& v) {
   v.check_at_least("server.max_connections", c.server.max_connections, 1);
   v.check_at_least("server.max_connections_per_ip", c.server.max_connections_per_ip, 1);
+  v.check_range("server.http2.max_concurrent_streams", c.server.http2.max_concurrent_streams, 1, 10000);
   const auto bind = parse_bind_address(c.server.admin_bind);
   if (!bind) {
     v.add("server.admin_bind", fmt::format("\"{}\"", c.server.admin_bind),

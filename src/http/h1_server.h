@@ -1,10 +1,9 @@
-// HTTP/1.1 over TCP (Boost.Beast parser, Asio sockets) feeding a Pipeline.
-// Each connection lives on one io_context of the IoPool. Requests are read
-// one at a time (keep-alive, no pipelining); the answer may come from any
-// thread at any time (exchange.h) and may be streamed with chunked encoding.
-// Limits: connection count, header bytes and count, body size, a deadline for
-// reading a whole request (which also closes idle keep-alive connections) and
-// one for each write (a client that never reads is dropped).
+// HTTP/1.1 over plain TCP feeding a Pipeline: a Listener (connection budget,
+// drain on stop) whose sessions are HTTP/1.1 ones (h1_session.h, which has
+// the request limits and deadlines).
+//
+// Threads: start() and stop() from the owning service's thread; connections
+// on the IoPool.
 #pragma once
 
 #include "core/errors.h"
@@ -13,6 +12,8 @@
 #include "core/service.h"
 #include "net/io_pool.h"
 #include "http/connection_budget.h"
+#include "http/h1_session.h"
+#include "http/listener.h"
 #include "http/pipeline.h"
 
 #include <chrono>
@@ -38,6 +39,9 @@ struct H1ServerOptions {
   core::log::Level access_log_level = core::log::Level::kInfo;
 };
 
+// The HTTP/1.1 part of `options`.
+H1Limits h1_limits(const H1ServerOptions& options);
+
 class H1Server {
  public:
   H1Server(net::IoPool& pool, const Pipeline& pipeline, H1ServerOptions options,
@@ -55,10 +59,13 @@ class H1Server {
   int port() const;
   std::size_t open_connections() const;
 
-  struct Shared;  // state shared with connections (defined in the .cpp)
+  // The listener's limits and the HTTP/1.1 limits, for other transports of
+  // the same server (the TLS listener).
+  const H1ServerOptions& options() const { return options_; }
 
  private:
-  std::shared_ptr<Shared> shared_;
+  H1ServerOptions options_;
+  std::shared_ptr<Listener> listener_;
 };
 
 }  // namespace mirror::http

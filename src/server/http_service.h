@@ -1,6 +1,10 @@
-// An HTTP listener as a Service: a Pipeline (filters + router) served by the
-// HTTP/1.1 transport on the shared IoPool. The admin server is one; the
-// delivery server will be another with the same parts.
+// An HTTP server as a Service: a Pipeline (filters + router) served by
+// HTTP/1.1 on a plain TCP port and, when enabled, by HTTPS (HTTP/2 and
+// HTTP/1.1 over TLS) on another, both on the shared IoPool. The admin server
+// is plain only; the delivery server has both.
+//
+// Threads: start(), stop() and enable_tls() from the service group's thread;
+// the transports run on the IoPool.
 #pragma once
 
 #include "core/metrics.h"
@@ -8,6 +12,7 @@
 #include "http/h1_server.h"
 #include "net/io_pool.h"
 #include "http/pipeline.h"
+#include "http/tls/tls_server.h"
 
 #include <memory>
 #include <string>
@@ -21,6 +26,8 @@ class HttpService final : public core::Service {
 
   // Routes and filters are added before start().
   http::Pipeline& pipeline() { return pipeline_; }
+  // Serves the same pipeline over TLS too. Before start().
+  void enable_tls(http::TlsServerOptions options, std::shared_ptr<http::TlsContext> tls);
 
   std::string_view name() const override { return name_; }
   core::Status start() override;
@@ -28,11 +35,17 @@ class HttpService final : public core::Service {
   core::Health health() const override;
 
   int port() const { return server_.port(); }
+  // 0 without TLS.
+  int tls_port() const { return tls_ ? tls_->port() : 0; }
+  http::TlsServer* tls_server() { return tls_.get(); }
 
  private:
   std::string name_;
   http::Pipeline pipeline_;
   http::H1Server server_;
+  std::unique_ptr<http::TlsServer> tls_;
+  net::IoPool& pool_;
+  core::MetricsRegistry& metrics_;
   int max_connections_;
   std::atomic<bool> running_{false};
 };

@@ -14,6 +14,8 @@
 #include "net/io_pool.h"
 #include "http/middleware.h"
 #include "http/tls_certificate.h"
+#include "http/tls/tls_context.h"
+#include "http/tls/tls_server.h"
 #include "server/http_service.h"
 #include "state/memory_registry.h"
 #include "storage/local_cache.h"
@@ -55,6 +57,23 @@ std::unique_ptr<HttpService> Server::make_http_service(const std::string& name, 
   p.use(http::access_log_filter(name, access_log_level));
   p.use(http::route_metrics_filter(metrics_, name));
   return service;
+}
+
+// HTTPS for players on server.http3_port: HTTP/2 and HTTP/1.1 over TLS,
+// with the limits of the plain listener.
+http::TlsServerOptions Server::delivery_tls_options() const {
+  http::TlsServerOptions o;
+  o.listener.name = "delivery_tls";
+  o.listener.port = config_.server.http3_port;
+  o.listener.max_connections = config_.server.max_connections;
+  o.listener.budget = connection_budget_;
+  o.h1.read_timeout = config_.server.read_timeout;
+  o.h1.write_timeout = config_.server.write_timeout;
+  o.h2.max_concurrent_streams = static_cast<std::uint32_t>(config_.server.http2.max_concurrent_streams);
+  o.h2.idle_timeout = config_.server.read_timeout;
+  o.h2.write_timeout = config_.server.write_timeout;
+  o.handshake_timeout = std::min<std::chrono::nanoseconds>(config_.server.read_timeout, std::chrono::seconds(10));
+  return o;
 }
 
 void Server::build_services() {
@@ -178,6 +197,10 @@ core::Status Server::start() {
   if (!tls) return tls.error();
   core::log::info(tls->generated ? "using self-signed TLS certificate" : "using TLS certificate",
                   {{"cert", tls->cert_file}, {"spki_sha256", tls->spki_sha256}});
+  auto tls_context = http::TlsContext::load(tls->cert_file, tls->key_file);
+  if (!tls_context) return tls_context.error();
+  tls_context_ = *tls_context;
+  delivery_->enable_tls(delivery_tls_options(), tls_context_);
 
   io_pool_->start();
   if (auto st = services_.start(); !st) {
@@ -195,6 +218,7 @@ core::Status Server::start() {
                    {"admin_bind", config_.server.admin_bind},
                    {"admin_auth", !config_.server.admin_token.empty()},
                    {"http_port", http_port()},
+                   {"https_port", https_port()},
                    {"startup_ms",
                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
                         .count()}});
@@ -211,6 +235,14 @@ void Server::stop() {
 
 int Server::admin_port() const { return admin_ != nullptr ? admin_->port() : 0; }
 int Server::http_port() const { return delivery_ != nullptr ? delivery_->port() : 0; }
+
+int Server::https_port() const { return delivery_ != nullptr ? delivery_->tls_port() : 0; }
+
+core::Status Server::reload_tls() {
+  if (!tls_context_) return core::Error(core::ErrorCode::kServiceUnavailable, "TLS is not serving yet");
+  if (config_.server.tls_cert_file.empty()) return core::Ok{};  // the self-signed one does not change
+  return tls_context_->reload();
+}
 
 std::vector<std::pair<std::string, core::Health>> Server::health() const {
   return services_.health();

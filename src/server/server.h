@@ -22,6 +22,11 @@ namespace mirror::net {
 class IoPool;
 }
 
+namespace mirror::http {
+class TlsContext;
+struct TlsServerOptions;
+}  // namespace mirror::http
+
 namespace mirror::server {
 
 class HttpService;
@@ -41,6 +46,11 @@ class Server {
   core::MetricsRegistry& metrics() { return metrics_; }
   int admin_port() const;
   int http_port() const;
+  // HTTPS (HTTP/2, HTTP/1.1 over TLS) for players; 0 before start().
+  int https_port() const;
+  // Reads the certificate and key again (SIGHUP): new connections get them,
+  // open ones keep theirs.
+  core::Status reload_tls();
 
   // Every service's name and health, in start order.
   std::vector<std::pair<std::string, core::Health>> health() const;
@@ -53,6 +63,7 @@ class Server {
                                                  core::log::Level access_log_level,
                                                  const std::string& bind_address = "0.0.0.0");
   void register_server_metrics();
+  http::TlsServerOptions delivery_tls_options() const;
 
   core::Config config_;
   core::BuildInfo build_;
@@ -62,6 +73,7 @@ class Server {
   ServiceGroup services_;
   HttpService* admin_ = nullptr;
   HttpService* delivery_ = nullptr;
+  std::shared_ptr<http::TlsContext> tls_context_;
   std::atomic<bool> ready_{false};
   bool stopped_ = false;
 };

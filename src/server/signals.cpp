@@ -30,12 +30,15 @@ void block_stop_signals() {
   std::signal(SIGPIPE, SIG_IGN);
 }
 
-int wait_for_stop_signal() {
+int wait_for_stop_signal(const std::function<void()>& on_hangup) {
   sigset_t set = stop_set();
-  int sig = 0;
-  while (sigwait(&set, &sig) != 0) {
+  sigaddset(&set, SIGHUP);
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig != SIGHUP) return sig;
+    if (on_hangup) on_hangup();
   }
-  return sig;
 }
 
 namespace {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 
 namespace mirror::server {
 
@@ -12,8 +13,9 @@ namespace mirror::server {
 // first thing in main(). Also ignores SIGPIPE (a closed socket is an error code).
 void block_stop_signals();
 
-// Waits for SIGINT or SIGTERM and returns its number.
-int wait_for_stop_signal();
+// Waits for SIGINT or SIGTERM and returns its number. A SIGHUP meanwhile
+// runs `on_hangup` (reload what can be reloaded) and waits on.
+int wait_for_stop_signal(const std::function<void()>& on_hangup = {});
 
 // After the first signal: a watchdog that ends the process with exit status
 // 130 on a second signal, or 1 when `grace` passes without the stop finishing.

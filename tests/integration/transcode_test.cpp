@@ -317,7 +317,9 @@ TEST_F(Transcode, MultiviewPlaylistsPassTheLlHlsChecker) {
 // A file looped with `-stream_loop -1 -c copy` loses its opening IDR at
 // every seam, and the source's segment there is cut without a keyframe. The
 // rendition starts that segment on a keyframe of its own: it keeps every
-// rule of the checker and every segment starts with a keyframe.
+// rule of the checker, and every segment starts with a keyframe and decodes
+// from its start without an error (the transcoder repeats the last good
+// picture over the ones the source lost).
 TEST_F(Transcode, LoopedFileRenditionKeepsEveryRule) {
   start();
   const auto file = loop_file();
@@ -340,9 +342,14 @@ TEST_F(Transcode, LoopedFileRenditionKeepsEveryRule) {
   std::istringstream in(playlist);
   for (std::string line; std::getline(in, line);) {
     if (!line.starts_with("seg-")) continue;
-    const auto p = packets(save(init + http_get(http(), dir + line).body, "one.mp4"), "v:0");
+    const std::string one = save(init + http_get(http(), dir + line).body, "one.mp4");
+    const auto p = packets(one, "v:0");
     ASSERT_FALSE(p.empty()) << line;
     EXPECT_TRUE(p.front().key) << line;
+    auto decoded = run({"/usr/bin/ffmpeg", "-hide_banner", "-v", "error", "-xerror", "-i", one, "-f", "null", "-"},
+                       {}, {}, 60s);
+    EXPECT_EQ(decoded.status, 0) << line << ": " << decoded.err;
+    EXPECT_EQ(decoded.err, "") << line;
     ++checked;
   }
   EXPECT_GE(checked, 5);

@@ -1,0 +1,647 @@
+#include "http/h2/h2_session.h"
+
+#include "http/h1_wire.h"
+#include "http/target.h"
+#include "http/tls/tls_sessions.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include <nghttp2/nghttp2.h>
+
+#include <array>
+#include <cctype>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <optional>
+
+namespace mirror::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+class H2Session;
+
+// The exchange of one HTTP/2 stream; forwards answers to its connection.
+class H2Exchange final : public Exchange {
+ public:
+  H2Exchange(Request request, std::shared_ptr<H2Session> session, std::int32_t stream_id,
+             asio::any_io_executor executor)
+      : Exchange(std::move(request)),
+        session_(std::move(session)),
+        stream_id_(stream_id),
+        executor_(std::move(executor)) {}
+  ~H2Exchange() override;
+
+  void transport_finished(int status, std::uint64_t bytes, bool aborted) { finish(status, bytes, aborted); }
+  void transport_cancelled() { cancel(); }
+
+ protected:
+  void send_response(Response&& response) override;
+  void send_head(int status, Headers&& headers) override;
+  void send_chunk(std::string&& chunk) override;
+  void send_shared_chunk(core::SharedBytes&& chunk) override;
+  void send_end() override;
+
+ private:
+  std::shared_ptr<H2Exchange> self() { return std::static_pointer_cast<H2Exchange>(shared_from_this()); }
+
+  std::shared_ptr<H2Session> session_;
+  std::int32_t stream_id_;
+  asio::any_io_executor executor_;
+};
+
+// Bytes of an answer body waiting for DATA frames: owned strings or shared
+// media bytes, consumed from the front.
+struct BodyPiece {
+  explicit BodyPiece(std::string s) : owned(std::move(s)) {}
+  explicit BodyPiece(core::SharedBytes b) : shared(std::move(b)) {}
+  const std::uint8_t* data() const {
+    return shared.empty() ? reinterpret_cast<const std::uint8_t*>(owned.data()) : shared.data();
+  }
+  std::size_t size() const { return shared.empty() ? owned.size() : shared.size(); }
+  std::string owned;
+  core::SharedBytes shared;
+};
+
+struct H2Stream {
+  std::int32_t id = 0;
+  Request request;
+  std::size_t header_bytes = 0;
+  std::size_t header_count = 0;
+  int reject_status = 0;  // answered by the session, not a handler (431, 413, 400)
+  bool dispatched = false;
+  bool head_request = false;  // HEAD: the answer has no body whatever it says
+  // The request a handler holds but has not answered yet: the handler owns it.
+  std::weak_ptr<H2Exchange> pending;
+  // The request being answered: owned here until the stream closes.
+  std::shared_ptr<H2Exchange> answering;
+  int status = 0;
+  bool head_only = false;     // HEAD, or a status without a body
+  bool body_complete = false; // every byte of the body is queued
+  bool answered = false;      // HEADERS submitted
+  std::deque<BodyPiece> body;
+  std::size_t offset = 0;     // into body.front()
+  std::uint64_t body_bytes = 0;
+};
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Fields HTTP/2 forbids (connection-specific, RFC 9113 §8.2.2).
+bool connection_specific(std::string_view lowered) {
+  return lowered == "connection" || lowered == "keep-alive" || lowered == "proxy-connection" ||
+         lowered == "transfer-encoding" || lowered == "upgrade";
+}
+
+nghttp2_nv make_nv(const std::string& name, const std::string& value) {
+  return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
+                    reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
+                    NGHTTP2_NV_FLAG_NONE};
+}
+
+class H2Session final : public Session, public std::enable_shared_from_this<H2Session> {
+ public:
+  H2Session(std::shared_ptr<const H2Context> ctx, TlsStream stream, std::unique_ptr<ConnectionSlot> slot)
+      : ctx_(std::move(ctx)), stream_(std::move(stream)), slot_(std::move(slot)), timer_(lowest().get_executor()) {
+    error_code ec;
+    auto ep = lowest().socket().remote_endpoint(ec);
+    remote_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
+    lowest().socket().set_option(tcp::no_delay(true), ec);
+    lowest().expires_never();
+  }
+
+  ~H2Session() override {
+    if (session_ != nullptr) nghttp2_session_del(session_);
+  }
+
+  asio::any_io_executor executor() override { return lowest().get_executor(); }
+
+  void start() override {
+    if (!open_session()) {
+      close();
+      return;
+    }
+    last_activity_ = Clock::now();
+    last_progress_ = last_activity_;
+    window_start_ = last_activity_;
+    arm_timer();
+    do_read();
+    flush();
+  }
+
+  void drain() override {
+    if (closed_ || draining_) return;
+    draining_ = true;
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
+                          NGHTTP2_NO_ERROR, nullptr, 0);
+    flush();
+  }
+
+  void close() override {
+    if (closed_) return;
+    closed_ = true;
+    timer_.cancel();
+    error_code ec;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    lowest().socket().close(ec);
+    for (auto& [id, st] : streams_) end_exchange(*st, true);
+    streams_.clear();
+    if (slot_) slot_->release();
+  }
+
+  // --- answers, always run on this connection's executor ---
+
+  void respond(std::int32_t id, std::shared_ptr<H2Exchange> ex, Response&& r) {
+    H2Stream* st = find(id);
+    if (st == nullptr || st->answered) return;
+    st->answering = std::move(ex);
+    st->status = r.status;
+    st->head_only = st->head_request || status_has_no_body(r.status);
+    const std::size_t size = r.body_size();
+    if (!st->head_only) {
+      if (!r.body.empty()) st->body.emplace_back(std::move(r.body));
+      for (auto& piece : r.shared_body) {
+        if (!piece.empty()) st->body.emplace_back(std::move(piece));
+      }
+    }
+    st->body_complete = true;
+    submit_head(*st, r.status, r.headers, status_has_no_body(r.status) ? std::nullopt : std::optional(size));
+  }
+
+  void head(std::int32_t id, std::shared_ptr<H2Exchange> ex, int status, Headers&& headers) {
+    H2Stream* st = find(id);
+    if (st == nullptr || st->answered) return;
+    st->answering = std::move(ex);
+    st->status = status;
+    st->head_only = st->head_request || status_has_no_body(status);
+    submit_head(*st, status, headers, std::nullopt);
+  }
+
+  void chunk(std::int32_t id, BodyPiece piece) {
+    H2Stream* st = find(id);
+    if (st == nullptr || st->head_only || st->body_complete || piece.size() == 0) return;
+    if (st->body.empty()) last_progress_ = Clock::now();
+    st->body.push_back(std::move(piece));
+    nghttp2_session_resume_data(session_, id);
+    flush();
+  }
+
+  void end(std::int32_t id) {
+    H2Stream* st = find(id);
+    if (st == nullptr || st->body_complete) return;
+    st->body_complete = true;
+    nghttp2_session_resume_data(session_, id);
+    flush();
+  }
+
+  // The handler let go of the exchange without answering: a bug, but the
+  // client still deserves an answer.
+  void abandoned(std::int32_t id) {
+    H2Stream* st = find(id);
+    if (st == nullptr || st->answered) return;
+    core::log::error("request dropped without an answer", {{"server", ctx_->server_name}});
+    respond(id, nullptr,
+            json_response(500, core::Error(core::ErrorCode::kInternal, "request was not answered").to_json_string()));
+  }
+
+ private:
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  H2Stream* find(std::int32_t id) {
+    auto it = streams_.find(id);
+    return it == streams_.end() ? nullptr : it->second.get();
+  }
+
+  void count(std::string_view reason) {
+    if (ctx_->listener != nullptr) ctx_->listener->count_protocol_error(reason, remote_);
+  }
+
+  bool open_session() {
+    nghttp2_session_callbacks* callbacks = nullptr;
+    if (nghttp2_session_callbacks_new(&callbacks) != 0) return false;
+    nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, &H2Session::on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(callbacks, &H2Session::on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &H2Session::on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &H2Session::on_data_chunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &H2Session::on_stream_close);
+    nghttp2_session_callbacks_set_on_begin_frame_callback(callbacks, &H2Session::on_begin_frame);
+    nghttp2_option* option = nullptr;
+    if (nghttp2_option_new(&option) != 0) {
+      nghttp2_session_callbacks_del(callbacks);
+      return false;
+    }
+    const auto& l = ctx_->limits;
+    nghttp2_option_set_max_continuations(option, static_cast<std::size_t>(std::max(1, l.max_continuations)));
+    nghttp2_option_set_max_settings(option, 32);
+    nghttp2_option_set_max_outbound_ack(option, 1000);
+    nghttp2_option_set_max_deflate_dynamic_table_size(option, 4096);
+    // The library's own guard against rapid reset, above Mirror's count so
+    // that Mirror's (which logs and counts) acts first.
+    nghttp2_option_set_stream_reset_rate_limit(option, static_cast<std::uint64_t>(l.max_resets) * 2, 100);
+    const int rv = nghttp2_session_server_new2(&session_, callbacks, this, option);
+    nghttp2_option_del(option);
+    nghttp2_session_callbacks_del(callbacks);
+    if (rv != 0) return false;
+    const std::array<nghttp2_settings_entry, 3> settings = {{
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, l.max_concurrent_streams},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<std::uint32_t>(l.header_limit)},
+        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+    }};
+    return nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings.data(), settings.size()) == 0;
+  }
+
+  // --- reading ---
+
+  void do_read() {
+    if (closed_) return;
+    stream_.async_read_some(asio::buffer(read_buffer_), [self = shared_from_this()](error_code ec, std::size_t n) {
+      self->on_read(ec, n);
+    });
+  }
+
+  void on_read(error_code ec, std::size_t n) {
+    if (closed_) return;
+    if (ec) {
+      close();
+      return;
+    }
+    last_activity_ = Clock::now();
+    const auto rv = nghttp2_session_mem_recv(session_, read_buffer_.data(), n);
+    if (rv < 0) {
+      count(rv == NGHTTP2_ERR_FLOODED ? "h2_flood" : rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC ? "h2_preface" : "h2_protocol");
+      if (rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
+        nghttp2_session_terminate_session(session_, rv == NGHTTP2_ERR_FLOODED ? NGHTTP2_ENHANCE_YOUR_CALM
+                                                                               : NGHTTP2_PROTOCOL_ERROR);
+        closing_ = true;
+        flush();
+      } else {
+        close();
+      }
+      return;
+    }
+    flush();
+    if (!closing_) do_read();
+  }
+
+  // --- writing ---
+
+  void flush() {
+    if (closed_ || writing_) return;
+    out_.clear();
+    while (out_.size() < 64 * 1024) {
+      const std::uint8_t* data = nullptr;
+      const auto n = nghttp2_session_mem_send(session_, &data);
+      if (n < 0) {
+        close();
+        return;
+      }
+      if (n == 0) break;
+      out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+    }
+    if (out_.empty()) {
+      const bool done = !nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_);
+      if (done || closing_ || (draining_ && streams_.empty())) close();
+      return;
+    }
+    writing_ = true;
+    asio::async_write(stream_, asio::buffer(out_), [self = shared_from_this()](error_code ec, std::size_t) {
+      self->writing_ = false;
+      if (ec) {
+        self->close();
+        return;
+      }
+      self->last_progress_ = Clock::now();
+      self->flush();
+    });
+  }
+
+  void submit_head(H2Stream& st, int status, const Headers& headers, std::optional<std::size_t> content_length) {
+    st.answered = true;
+    std::vector<std::string> names;
+    std::vector<std::string> values;
+    names.reserve(headers.size() + 2);
+    values.reserve(headers.size() + 2);
+    names.emplace_back(":status");
+    values.push_back(std::to_string(status));
+    for (const auto& [name, value] : headers.fields()) {
+      std::string n = lower(name);
+      if (connection_specific(n) || n == "content-length") continue;
+      names.push_back(std::move(n));
+      values.push_back(value);
+    }
+    if (content_length) {
+      names.emplace_back("content-length");
+      values.push_back(std::to_string(*content_length));
+    }
+    std::vector<nghttp2_nv> nva;
+    nva.reserve(names.size());
+    for (std::size_t i = 0; i < names.size(); ++i) nva.push_back(make_nv(names[i], values[i]));
+    nghttp2_data_provider provider{};
+    provider.read_callback = &H2Session::read_body;
+    const bool body = !st.head_only;
+    if (!st.body.empty()) last_progress_ = Clock::now();
+    if (nghttp2_submit_response(session_, st.id, nva.data(), nva.size(), body ? &provider : nullptr) != 0) {
+      nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, st.id, NGHTTP2_INTERNAL_ERROR);
+    }
+    if (!body) st.body_complete = true;
+    flush();
+  }
+
+
+  static ssize_t read_body(nghttp2_session* session, std::int32_t id, std::uint8_t* buf, std::size_t length,
+                           std::uint32_t* flags, nghttp2_data_source*, void* user) {
+    auto* self = static_cast<H2Session*>(user);
+    (void)session;
+    H2Stream* st = self->find(id);
+    if (st == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    std::size_t copied = 0;
+    while (copied < length && !st->body.empty()) {
+      const BodyPiece& front = st->body.front();
+      const std::size_t take = std::min(length - copied, front.size() - st->offset);
+      std::memcpy(buf + copied, front.data() + st->offset, take);
+      copied += take;
+      st->offset += take;
+      if (st->offset == front.size()) {
+        st->body.pop_front();
+        st->offset = 0;
+      }
+    }
+    st->body_bytes += copied;
+    if (st->body.empty()) {
+      if (st->body_complete) {
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+      } else if (copied == 0) {
+        return NGHTTP2_ERR_DEFERRED;
+      }
+    }
+    return static_cast<ssize_t>(copied);
+  }
+
+  // --- nghttp2 callbacks (on this connection's thread, inside mem_recv) ---
+
+  static int on_begin_frame(nghttp2_session*, const nghttp2_frame_hd* hd, void* user) {
+    auto* self = static_cast<H2Session*>(user);
+    switch (hd->type) {
+      case NGHTTP2_SETTINGS:
+      case NGHTTP2_PING:
+      case NGHTTP2_PRIORITY:
+        if ((hd->flags & NGHTTP2_FLAG_ACK) == 0 && !self->note_control_frame()) {
+          return NGHTTP2_ERR_CALLBACK_FAILURE;
+        }
+        break;
+      default:
+        break;
+    }
+    return 0;
+  }
+
+  static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    auto* self = static_cast<H2Session*>(user);
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+    auto st = std::make_unique<H2Stream>();
+    st->id = frame->hd.stream_id;
+    st->request.protocol = "HTTP/2";
+    st->request.remote_address = self->remote_;
+    st->request.received_at = Clock::now();
+    self->streams_[st->id] = std::move(st);
+    return 0;
+  }
+
+  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name, std::size_t namelen,
+                       const std::uint8_t* value, std::size_t valuelen, std::uint8_t, void* user) {
+    auto* self = static_cast<H2Session*>(user);
+    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+    H2Stream* st = self->find(frame->hd.stream_id);
+    if (st == nullptr || st->reject_status != 0) return 0;
+    const std::string_view n(reinterpret_cast<const char*>(name), namelen);
+    const std::string_view v(reinterpret_cast<const char*>(value), valuelen);
+    st->header_bytes += namelen + valuelen + 32;
+    ++st->header_count;
+    const auto& l = self->ctx_->limits;
+    if (st->header_bytes > l.header_limit || st->header_count > l.max_header_count) {
+      st->reject_status = 431;
+      return 0;
+    }
+    if (n == ":method") {
+      st->request.method = std::string(v);
+    } else if (n == ":path") {
+      st->request.target = std::string(v);
+    } else if (n == ":authority") {
+      st->request.headers.add("host", v);
+    } else if (!n.empty() && n.front() != ':') {
+      st->request.headers.add(n, v);
+    }
+    return 0;
+  }
+
+  static int on_data_chunk(nghttp2_session*, std::uint8_t, std::int32_t id, const std::uint8_t* data, std::size_t len,
+                           void* user) {
+    auto* self = static_cast<H2Session*>(user);
+    H2Stream* st = self->find(id);
+    if (st == nullptr || st->reject_status != 0) return 0;
+    if (st->request.body.size() + len > self->ctx_->limits.body_limit) {
+      st->reject_status = 413;
+      return 0;
+    }
+    st->request.body.append(reinterpret_cast<const char*>(data), len);
+    return 0;
+  }
+
+  static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    auto* self = static_cast<H2Session*>(user);
+    const bool ends_request = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0 &&
+                              (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA);
+    if (frame->hd.type == NGHTTP2_RST_STREAM && !self->note_reset(frame->hd.stream_id)) {
+      return NGHTTP2_ERR_CALLBACK_FAILURE;
+    }
+    if (ends_request) {
+      if (H2Stream* st = self->find(frame->hd.stream_id)) self->dispatch(*st);
+    }
+    return 0;
+  }
+
+  static int on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t error, void* user) {
+    auto* self = static_cast<H2Session*>(user);
+    auto it = self->streams_.find(id);
+    if (it == self->streams_.end()) return 0;
+    H2Stream& st = *it->second;
+    const bool complete = st.answered && st.body_complete && st.body.empty() && error == NGHTTP2_NO_ERROR;
+    self->end_exchange(st, !complete);
+    self->streams_.erase(it);
+    return 0;
+  }
+
+  // A client RST_STREAM for a stream whose answer was not finished: counted
+  // towards the rapid-reset limit.
+  bool note_reset(std::int32_t id) {
+    H2Stream* st = find(id);
+    if (st == nullptr || (st->answered && st->body_complete)) return true;
+    roll_window();
+    if (++resets_ <= ctx_->limits.max_resets) return true;
+    count("h2_rapid_reset");
+    nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+    closing_ = true;
+    return false;
+  }
+
+  bool note_control_frame() {
+    roll_window();
+    if (++control_frames_ <= ctx_->limits.max_control_frames) return true;
+    count("h2_control_flood");
+    nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+    closing_ = true;
+    return false;
+  }
+
+  void roll_window() {
+    const auto now = Clock::now();
+    if (now - window_start_ < ctx_->limits.abuse_window) return;
+    window_start_ = now;
+    resets_ = 0;
+    control_frames_ = 0;
+  }
+
+  void dispatch(H2Stream& st) {
+    if (st.dispatched) return;
+    st.dispatched = true;
+    st.head_request = st.request.method == "HEAD";
+    if (st.reject_status == 0 && (st.request.method.empty() || st.request.target.empty())) st.reject_status = 400;
+    std::optional<Target> target;
+    if (st.reject_status == 0) {
+      auto parsed = parse_target(st.request.target);
+      if (!parsed) {
+        st.reject_status = 400;
+      } else {
+        target = std::move(*parsed);
+      }
+    }
+    if (st.reject_status != 0) {
+      const char* reason = st.reject_status == 431 ? "header_too_large"
+                           : st.reject_status == 413 ? "body_too_large"
+                                                     : "malformed";
+      count(reason);
+      const char* message = st.reject_status == 431 ? "request header too large"
+                            : st.reject_status == 413 ? "request body too large"
+                                                      : "malformed request";
+      respond(st.id, nullptr,
+              json_response(st.reject_status,
+                            core::Error(core::ErrorCode::kInvalidInput, message).to_json_string()));
+      return;
+    }
+    st.request.path = std::move(target->path);
+    st.request.query = std::move(target->query);
+    auto ex = std::make_shared<H2Exchange>(std::move(st.request), shared_from_this(), st.id, executor());
+    st.pending = ex;
+    ctx_->pipeline.dispatch(ex);
+  }
+
+  void end_exchange(H2Stream& st, bool aborted) {
+    std::shared_ptr<H2Exchange> ex = st.answering ? std::move(st.answering) : st.pending.lock();
+    st.pending.reset();
+    if (!ex) return;
+    if (aborted) ex->transport_cancelled();
+    ex->transport_finished(st.status, st.body_bytes, aborted);
+  }
+
+  // --- time ---
+
+  void arm_timer() {
+    timer_.expires_after(std::chrono::seconds(1));
+    timer_.async_wait([weak = weak_from_this()](error_code ec) {
+      if (ec) return;
+      if (auto self = weak.lock()) self->on_timer();
+    });
+  }
+
+  void on_timer() {
+    if (closed_) return;
+    const auto now = Clock::now();
+    bool waiting_output = writing_;
+    for (const auto& [id, st] : streams_) waiting_output = waiting_output || !st->body.empty();
+    if (waiting_output && now - last_progress_ > ctx_->limits.write_timeout) {
+      count("h2_stalled");
+      close();
+      return;
+    }
+    if (streams_.empty() && now - last_activity_ > ctx_->limits.idle_timeout && !closing_) {
+      nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+      closing_ = true;
+      flush();
+    }
+    arm_timer();
+  }
+
+  std::shared_ptr<const H2Context> ctx_;
+  TlsStream stream_;
+  std::unique_ptr<ConnectionSlot> slot_;
+  asio::steady_timer timer_;
+  nghttp2_session* session_ = nullptr;
+  std::string remote_;
+  std::array<std::uint8_t, 16 * 1024> read_buffer_{};
+  std::string out_;
+  std::map<std::int32_t, std::unique_ptr<H2Stream>> streams_;
+
+  Clock::time_point last_activity_{};
+  Clock::time_point last_progress_{};
+  Clock::time_point window_start_{};
+  int resets_ = 0;
+  int control_frames_ = 0;
+  bool writing_ = false;
+  bool draining_ = false;
+  bool closing_ = false;  // GOAWAY queued: close once it is written
+  bool closed_ = false;
+};
+
+H2Exchange::~H2Exchange() {
+  if (!answered()) {
+    asio::post(executor_, [s = std::move(session_), id = stream_id_] { s->abandoned(id); });
+  }
+}
+
+void H2Exchange::send_response(Response&& response) {
+  asio::post(executor_, [s = session_, ex = self(), id = stream_id_, r = std::move(response)]() mutable {
+    s->respond(id, std::move(ex), std::move(r));
+  });
+}
+
+void H2Exchange::send_head(int status, Headers&& headers) {
+  asio::post(executor_, [s = session_, ex = self(), id = stream_id_, status, h = std::move(headers)]() mutable {
+    s->head(id, std::move(ex), status, std::move(h));
+  });
+}
+
+void H2Exchange::send_chunk(std::string&& chunk) {
+  asio::post(executor_, [s = session_, id = stream_id_, c = std::move(chunk)]() mutable {
+    s->chunk(id, BodyPiece(std::move(c)));
+  });
+}
+
+void H2Exchange::send_shared_chunk(core::SharedBytes&& chunk) {
+  asio::post(executor_, [s = session_, id = stream_id_, c = std::move(chunk)]() mutable {
+    s->chunk(id, BodyPiece(std::move(c)));
+  });
+}
+
+void H2Exchange::send_end() {
+  asio::post(executor_, [s = session_, id = stream_id_] { s->end(id); });
+}
+
+}  // namespace
+
+std::shared_ptr<Session> make_h2_session(std::shared_ptr<const H2Context> context, TlsStream stream,
+                                         std::unique_ptr<ConnectionSlot> slot) {
+  return std::make_shared<H2Session>(std::move(context), std::move(stream), std::move(slot));
+}
+
+}  // namespace mirror::http

@@ -1,0 +1,276 @@
+// HTTPS delivery on server.http3_port: HTTP/2 and HTTP/1.1 over TLS (ALPN)
+// serve the same bytes as plain HTTP/1.1, with real clients (curl, nghttp),
+// and the HTTP/2 limits hold against a hand-written abusive client while
+// another viewer keeps being served.
+#include "mirror_fixture.h"
+#include "support/fixtures.h"
+#include "support/h2_raw_client.h"
+
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <regex>
+#include <sstream>
+
+namespace mirror::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr std::uint8_t kHeaders = 0x1;
+constexpr std::uint8_t kContinuation = 0x9;
+constexpr std::uint32_t kEnhanceYourCalm = 0xb;
+
+class HttpsDelivery : public ::testing::Test {
+ protected:
+  void start(std::map<std::string, std::string> env = {}) {
+    mirror_ = std::make_unique<MirrorInstance>("", std::move(env));
+    ASSERT_TRUE(mirror_->wait_ready()) << mirror_->process().stderr_text();
+  }
+  void TearDown() override {
+    if (sender_) sender_->signal(SIGKILL);
+  }
+
+  // A live stream named `name` (x264, one keyframe a second), ready to play.
+  void publish(const std::string& name) {
+    sender_ = std::make_unique<Process>(std::vector<std::string>{
+        "/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
+        "testsrc2=size=640x360:rate=30", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g",
+        "30", "-pix_fmt", "yuv420p", "-f", "mpegts",
+        "srt://127.0.0.1:" + std::to_string(mirror_->ports().srt) + "?mode=caller&pkt_size=1316&streamid=" + name});
+    ASSERT_TRUE(eventually(
+        [&] { return http_get(mirror_->ports().http, "/streams/" + name + "/source/playlist.m3u8").status == 200; },
+        30s))
+        << mirror_->process().stderr_text();
+  }
+
+  std::string https(const std::string& path) const {
+    return "https://127.0.0.1:" + std::to_string(mirror_->ports().https) + path;
+  }
+
+  // curl over TLS (the self-signed certificate is not checked); the body,
+  // and in `version` what curl says it spoke.
+  std::string curl(const std::string& path, const std::string& protocol_flag, std::string* version = nullptr) {
+    const std::string out = mirror_->dir() + "/curl.out";
+    auto r = run({"/usr/bin/curl", "-sk", protocol_flag, "-o", out, "-w", "%{http_version} %{http_code}", https(path)},
+                 {}, {}, 30s);
+    if (version != nullptr) *version = r.out;
+    return read_file(out);
+  }
+
+  double metric(const std::string& series) {
+    const auto body = http_get(mirror_->ports().admin, "/metrics").body;
+    const auto at = body.find(series + " ");
+    return at == std::string::npos ? 0.0 : std::stod(body.substr(at + series.size() + 1));
+  }
+
+  // The newest complete part of a rendition's playlist, and the next one's
+  // blocking-reload query.
+  std::pair<std::string, std::string> last_part_and_next(const std::string& playlist_path) {
+    const auto text = http_get(mirror_->ports().http, playlist_path).body;
+    std::smatch m;
+    std::string last;
+    long long msn = 0;
+    int part = 0;
+    const std::regex re(R"#(#EXT-X-PART:[^\n]*URI="(part-(\d+)\.(\d+)\.m4s)")#");
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it) {
+      last = (*it)[1];
+      msn = std::stoll((*it)[2]);
+      part = std::stoi((*it)[3]);
+    }
+    return {last, "_HLS_msn=" + std::to_string(msn) + "&_HLS_part=" + std::to_string(part + 1)};
+  }
+
+  std::unique_ptr<MirrorInstance> mirror_;
+  std::unique_ptr<Process> sender_;
+};
+
+TEST_F(HttpsDelivery, Http2AndHttp1OverTlsServeTheBytesOfPlainHttp) {
+  if (!fs::exists("/usr/bin/curl") || !fs::exists("/usr/bin/ffmpeg")) GTEST_SKIP() << "curl or ffmpeg missing";
+  start();
+  publish("cam");
+  const auto [part, next] = last_part_and_next("/streams/cam/source/playlist.m3u8");
+  ASSERT_FALSE(part.empty());
+  const std::string path = "/streams/cam/source/" + part;
+  const auto plain = http_get(mirror_->ports().http, path);
+  ASSERT_EQ(plain.status, 200);
+  std::string v2;
+  std::string v1;
+  EXPECT_EQ(curl(path, "--http2", &v2), plain.body);
+  EXPECT_EQ(v2, "2 200");
+  EXPECT_EQ(curl(path, "--http1.1", &v1), plain.body);
+  EXPECT_EQ(v1, "1.1 200");
+  // A playlist, a HEAD request and a 404 with its JSON body, over HTTP/2.
+  std::string v;
+  EXPECT_NE(curl("/streams/cam/source/playlist.m3u8", "--http2", &v).find("#EXT-X-PART-INF"), std::string::npos);
+  EXPECT_EQ(v, "2 200");
+  auto head = run({"/usr/bin/curl", "-skI", "--http2", https(path)}, {}, {}, 30s);
+  EXPECT_NE(head.out.find("content-length: " + std::to_string(plain.body.size())), std::string::npos) << head.out;
+  EXPECT_NE(curl("/streams/nope/index.m3u8", "--http2", &v).find("\"NOT_FOUND\""), std::string::npos);
+  EXPECT_EQ(v, "2 404");
+}
+
+// nghttp sends every request on one connection: a blocking reload for the
+// next part, the preload-hinted part and the one after, held side by side
+// and answered as their parts appear.
+TEST_F(HttpsDelivery, NghttpHoldsSeveralRequestsOnOneConnection) {
+  if (!fs::exists("/usr/bin/nghttp") || !fs::exists("/usr/bin/ffmpeg")) GTEST_SKIP() << "nghttp or ffmpeg missing";
+  start();
+  publish("cam");
+  const auto playlist = http_get(mirror_->ports().http, "/streams/cam/source/playlist.m3u8").body;
+  std::smatch hint;
+  ASSERT_TRUE(std::regex_search(playlist, hint, std::regex(R"#(PRELOAD-HINT:TYPE=PART,URI="(part-(\d+)\.(\d+)\.m4s)")#")))
+      << playlist;
+  const std::string hinted = hint[1];
+  const auto [part, next] = last_part_and_next("/streams/cam/source/playlist.m3u8");
+  auto r = run({"/usr/bin/nghttp", "-n", "-s", https("/streams/cam/source/playlist.m3u8?" + next),
+                https("/streams/cam/source/" + hinted), https("/streams/cam/source/playlist.m3u8?" + next + "&_HLS_skip=YES"),
+                https("/streams/cam/source/" + part)},
+               {}, {}, 30s);
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  std::istringstream lines(r.out);
+  int ok = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (std::regex_search(line, std::regex(R"(\s200\s+\S+\s+/streams/cam/)"))) ++ok;
+  }
+  EXPECT_EQ(ok, 4) << r.out;
+  // The connection was HTTP/2: its requests show in the route metrics as such.
+  EXPECT_GE(metric("mirror_http_connections_total{server=\"delivery_tls\"}"), 1.0);
+}
+
+TEST_F(HttpsDelivery, RapidResetEndsTheConnectionAndOthersKeepPlaying) {
+  start();
+  H2RawClient client(mirror_->ports().https);
+  ASSERT_TRUE(client.connected());
+  EXPECT_EQ(client.alpn(), "h2");
+  // HEADERS then RST_STREAM, over and over (CVE-2023-44487).
+  for (std::uint32_t id = 1; id < 2 * 1000; id += 2) {
+    client.queue_frame(kHeaders, 0x5, id,
+                       H2RawClient::header_block({{":method", "GET"},
+                                                  {":scheme", "https"},
+                                                  {":authority", "127.0.0.1"},
+                                                  {":path", "/streams"}}));
+    client.queue_frame(0x3, 0, id, std::string("\0\0\0\x08", 4));
+  }
+  client.flush();
+  EXPECT_EQ(client.wait_goaway(10s), kEnhanceYourCalm);
+  EXPECT_TRUE(eventually([&] { return metric("mirror_http_protocol_errors_total{server=\"delivery_tls\",reason=\"h2_rapid_reset\"}") >= 1; }, 10s));
+  EXPECT_EQ(http_get(mirror_->ports().http, "/streams").status, 200);
+  std::string v;
+  curl("/streams", "--http2", &v);
+  EXPECT_EQ(v, "2 200");
+}
+
+TEST_F(HttpsDelivery, ContinuationFloodEndsTheConnection) {
+  start();
+  H2RawClient client(mirror_->ports().https);
+  ASSERT_TRUE(client.connected());
+  // A header block that never ends (CVE-2024-27316 class).
+  client.queue_frame(kHeaders, 0x1, 1,
+                     H2RawClient::header_block({{":method", "GET"}, {":scheme", "https"}, {":path", "/streams"}}));
+  for (int i = 0; i < 200; ++i) client.queue_frame(kContinuation, 0, 1, H2RawClient::header_block({{"x-a", "b"}}));
+  client.flush();
+  client.wait_goaway(10s);
+  client.read_frame(2s);
+  EXPECT_TRUE(client.closed());
+  std::string v;
+  curl("/streams", "--http2", &v);
+  EXPECT_EQ(v, "2 200");
+}
+
+TEST_F(HttpsDelivery, PingAndSettingsFloodsEndTheConnection) {
+  start();
+  for (std::uint8_t type : {std::uint8_t{0x6}, std::uint8_t{0x4}}) {
+    H2RawClient client(mirror_->ports().https);
+    ASSERT_TRUE(client.connected());
+    for (int i = 0; i < 5000; ++i) client.queue_frame(type, 0, 0, type == 0x6 ? std::string(8, '\0') : std::string());
+    client.flush();
+    EXPECT_EQ(client.wait_goaway(10s), kEnhanceYourCalm) << int(type);
+  }
+  EXPECT_TRUE(eventually(
+      [&] { return metric("mirror_http_protocol_errors_total{server=\"delivery_tls\",reason=\"h2_control_flood\"}") >= 2; },
+      10s));
+}
+
+TEST_F(HttpsDelivery, TenThousandStreamsOnOneConnectionAreContained) {
+  start();
+  H2RawClient client(mirror_->ports().https);
+  ASSERT_TRUE(client.connected());
+  const auto block = H2RawClient::header_block(
+      {{":method", "GET"}, {":scheme", "https"}, {":authority", "127.0.0.1"}, {":path", "/health"}});
+  for (std::uint32_t i = 0; i < 10000; ++i) client.queue_frame(kHeaders, 0x5, 2 * i + 1, block);
+  client.flush();
+  // The server answers what it accepted, refuses the rest (beyond
+  // SETTINGS_MAX_CONCURRENT_STREAMS) and stays up for others.
+  int frames = 0;
+  while (client.read_frame(3s)) ++frames;
+  EXPECT_GT(frames, 0);
+  EXPECT_EQ(http_get(mirror_->ports().http, "/streams").status, 200);
+  std::string v;
+  curl("/streams", "--http2", &v);
+  EXPECT_EQ(v, "2 200");
+}
+
+// A client that opens no flow-control window (SETTINGS_INITIAL_WINDOW_SIZE 0)
+// holds its answer on the server: after write_timeout the connection goes.
+TEST_F(HttpsDelivery, AZeroWindowClientIsDroppedAfterTheWriteTimeout) {
+  if (!fs::exists("/usr/bin/ffmpeg")) GTEST_SKIP() << "ffmpeg missing";
+  start({{"MIRROR_SERVER_WRITE_TIMEOUT", "2s"}});
+  publish("cam");
+  const auto [part, next] = last_part_and_next("/streams/cam/source/playlist.m3u8");
+  H2RawClient client(mirror_->ports().https, {{0x4, 0}});
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.send_get(1, "/streams/cam/source/" + part));
+  while (client.read_frame(8s)) {
+  }
+  EXPECT_TRUE(client.closed());
+  EXPECT_GE(metric("mirror_http_protocol_errors_total{server=\"delivery_tls\",reason=\"h2_stalled\"}"), 1.0);
+}
+
+TEST_F(HttpsDelivery, OversizedHeadersGet431) {
+  start();
+  H2RawClient client(mirror_->ports().https);
+  ASSERT_TRUE(client.connected());
+  std::vector<std::pair<std::string, std::string>> extra;
+  for (int i = 0; i < 150; ++i) extra.emplace_back("x-filler-" + std::to_string(i), "v");
+  ASSERT_TRUE(client.send_get(1, "/streams", true, extra));
+  std::optional<H2Frame> headers;
+  while (auto f = client.read_frame(5s)) {
+    if (f->type == kHeaders && f->stream == 1) {
+      headers = f;
+      break;
+    }
+  }
+  ASSERT_TRUE(headers.has_value());
+  // ":status: 431" as a literal or from the static table: either way the
+  // digits are there, uncompressed (431 is not in the static table).
+  EXPECT_NE(headers->payload.find("431"), std::string::npos);
+}
+
+TEST_F(HttpsDelivery, GarbageAndSlowHandshakesAreClosedAndCounted) {
+  start({{"MIRROR_SERVER_READ_TIMEOUT", "2s"}});
+  RawConnection garbage(mirror_->ports().https);
+  ASSERT_TRUE(garbage.connected());
+  garbage.send(std::string("\x16\x03\x01\x00\x05garbage-not-a-client-hello", 32));
+  EXPECT_TRUE(garbage.wait_closed(5s));
+  RawConnection slow(mirror_->ports().https);
+  ASSERT_TRUE(slow.connected());
+  EXPECT_TRUE(slow.wait_closed(10s));  // the handshake deadline (read_timeout here)
+  EXPECT_TRUE(eventually(
+      [&] {
+        return metric("mirror_http_protocol_errors_total{server=\"delivery_tls\",reason=\"tls_handshake\"}") >= 1 &&
+               metric("mirror_http_protocol_errors_total{server=\"delivery_tls\",reason=\"tls_handshake_timeout\"}") >= 1;
+      },
+      10s));
+  std::string v;
+  curl("/streams", "--http2", &v);
+  EXPECT_EQ(v, "2 200");
+}
+
+}  // namespace
+}  // namespace mirror::testing
