@@ -16,6 +16,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <regex>
 #include <nlohmann/json.hpp>
 
 namespace mirror::testing {
@@ -24,10 +25,20 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+// The SPKI hash of the self-signed certificate Mirror logged at start-up
+// (what Chromium is told to trust), or "".
+std::string logged_spki(MirrorInstance& mirror) {
+  std::smatch m;
+  const std::string err = mirror.process().stderr_text();
+  return std::regex_search(err, m, std::regex(R"#("spki_sha256":"([^"]+)")#")) ? std::string(m[1]) : std::string();
+}
+
 // Plays stream `name`, published by the sender `make_sender(srt_port)`
-// gives, from the player page for 20 s; returns play.mjs's report.
+// gives, from the player page for 20 s; returns play.mjs's report. With
+// `https`, the page comes from the HTTPS port, its certificate trusted by
+// its key's hash.
 nlohmann::json play_for_twenty_seconds(const std::function<std::vector<std::string>(int)>& make_sender,
-                                       const std::string& name) {
+                                       const std::string& name, bool https = false) {
   MirrorInstance mirror;
   EXPECT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
   Process sender(make_sender(mirror.ports().srt));
@@ -39,11 +50,17 @@ nlohmann::json play_for_twenty_seconds(const std::function<std::vector<std::stri
   EXPECT_TRUE(playable) << mirror.process().stderr_text();
   if (!playable) return nlohmann::json();
   const std::string report = mirror.dir() + "/playback.json";
-  auto r = run({node_binary(), source_dir() + "/tests/browser/play.mjs", "--page",
-                "http://127.0.0.1:" + std::to_string(mirror.ports().http) + "/", "--stream", name,
-                "--seconds", "20", "--max-stall-ms", "200", "--warmup-ms", "5000", "--allow-error",
-                "bufferStalledError", "--json", report},
-               {{"CHROMIUM", chromium_binary()}}, {}, 120s);
+  std::vector<std::string> argv = {node_binary(), source_dir() + "/tests/browser/play.mjs", "--page",
+                                   https ? "https://127.0.0.1:" + std::to_string(mirror.ports().https) + "/"
+                                         : "http://127.0.0.1:" + std::to_string(mirror.ports().http) + "/",
+                                   "--stream", name, "--seconds", "20", "--max-stall-ms", "200", "--warmup-ms",
+                                   "5000", "--allow-error", "bufferStalledError", "--json", report};
+  if (https) {
+    const auto spki = logged_spki(mirror);
+    EXPECT_FALSE(spki.empty()) << mirror.process().stderr_text();
+    argv.insert(argv.end(), {"--spki", spki});
+  }
+  auto r = run(argv, {{"CHROMIUM", chromium_binary()}}, {}, 120s);
   EXPECT_EQ(r.status, 0) << r.out << r.err;
   auto json = nlohmann::json::parse(read_file(report), nullptr, false);
   EXPECT_FALSE(json.is_discarded()) << read_file(report);
@@ -63,6 +80,19 @@ TEST(HlsBrowser, HlsJsPlaysAnSrtFedStreamForTwentySeconds) {
   if (json.is_object()) {
     EXPECT_NE(json.value("playlistUrl", "").find("/streams/browser/index.m3u8"), std::string::npos);
   }
+}
+
+// Over HTTPS, Chromium speaks HTTP/2 (ALPN) for the page, every playlist
+// and every part, and hls.js plays as it does over plain HTTP.
+TEST(HlsBrowser, HlsJsPlaysOverHttp2) {
+  if (!browser_available()) GTEST_SKIP() << "chromium or npm packages missing";
+  const auto json =
+      play_for_twenty_seconds([](int port) { return live_srt_sender(port, "secure"); }, "secure", /*https=*/true);
+  ASSERT_TRUE(json.is_object());
+  EXPECT_TRUE(json.value("ok", false)) << json["reasons"].dump();
+  ASSERT_TRUE(json.contains("protocols"));
+  EXPECT_GT(json["protocols"].value("h2", 0), 100) << json["protocols"].dump();
+  EXPECT_EQ(json["protocols"].size(), 1u) << json["protocols"].dump();
 }
 
 // Chromium cannot decode HEVC here: the player page plays such a source

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 //   node tests/browser/play.mjs --page http://127.0.0.1:PORT/ --stream NAME... \
 //        [--view multiview] [--seconds 30] [--json -|FILE] [--max-stall-ms 300] \
 //        [--allow-error DETAILS]... [--start-timeout-ms 10000] [--keep-samples]
-//        [--warmup-ms 0]
+//        [--warmup-ms 0] [--spki HASH] [--force-quic HOST:PORT]
 //
 // The page (PAGE?stream=NAME) plays the stream with hls.js and sets
 // window.mirror = { hls, video } once it has attached it. An init script
@@ -42,6 +42,8 @@ import { existsSync } from 'node:fs';
 //            canBlockReload, canSkipUntil, targetLatency }
 //   quality: { totalFrames, droppedFrames }, pageErrors, sampleCount,
 //   playlistUrl (the multivariant playlist hls.js loaded),
+//   protocols: { h2: N, ... } (playlist and media requests by the protocol
+//              they went over, from resource timing),
 //   samples (with --keep-samples)
 
 import { writeFile } from 'node:fs/promises';
@@ -67,6 +69,9 @@ const MIN_ADVANCE_RATIO = 0.8;
 function installPlaybackProbe({ intervalMs }) {
   const probe = { attachedAt: null, samples: [], hlsErrors: [], videoEvents: [] };
   window.mirrorPlaybackProbe = probe;
+  // Every request's timing entry is kept (the default buffer holds 250), so
+  // that the protocol of each playlist and part request can be read.
+  if (performance.setResourceTimingBufferSize) performance.setResourceTimingBufferSize(100000);
 
   const attach = (mirror) => {
     if (probe.attachedAt !== null || !mirror || !mirror.hls || !mirror.video) return;
@@ -178,6 +183,14 @@ function collectProbe() {
     const q = probe.video.getVideoPlaybackQuality();
     out.quality = { totalFrames: q.totalVideoFrames, droppedFrames: q.droppedVideoFrames };
   }
+  // How many playlist and media requests went over each protocol (h2, h3,
+  // http/1.1), from the resource timing entries.
+  out.protocols = {};
+  for (const e of performance.getEntriesByType('resource')) {
+    if (!/\/streams\/[^?]*\.(m3u8|m4s|mp4)(\?|$)/.test(e.name)) continue;
+    const p = e.nextHopProtocol || 'unknown';
+    out.protocols[p] = (out.protocols[p] || 0) + 1;
+  }
   return out;
 }
 
@@ -193,13 +206,14 @@ export async function playStream(options) {
 // `view` is passed to the page as ?view= (e.g. multiview).
 export async function playStreams({
   page, streams, seconds = 30, maxStallMs = 300, allowErrors = [], startTimeoutMs = 10000, keepSamples = false,
-  warmupMs = 0, view = null,
+  warmupMs = 0, view = null, spki = null, forceQuic = null,
 }) {
-  const browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    headless: true,
-    args: ['--autoplay-policy=no-user-gesture-required', '--no-sandbox'],
-  });
+  // An HTTPS page with Mirror's self-signed certificate: trusted by its key's
+  // hash. HTTP/3: QUIC forced for that origin (no Alt-Svc round trip).
+  const args = ['--autoplay-policy=no-user-gesture-required', '--no-sandbox'];
+  if (spki) args.push(`--ignore-certificate-errors-spki-list=${spki}`);
+  if (forceQuic) args.push('--enable-quic', `--origin-to-force-quic-on=${forceQuic}`);
+  const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args });
   try {
     return await Promise.all(streams.map(async (stream) => {
       const url = new URL(page);
@@ -362,6 +376,7 @@ export function analysePlayback(data, { navigationStart, maxStallMs = 300, allow
     glassLatencyMs: summary(glassLatencyMs),
     level: data.level ?? null,
     quality: data.quality ?? null,
+    protocols: data.protocols ?? {},
     buffered: data.buffered ?? null,
     playlistUrl: data.playlistUrl ?? null,
     sampleCount: samples.length,
@@ -412,6 +427,8 @@ async function main() {
         'warmup-ms': { type: 'string', default: '0' },
         'start-timeout-ms': { type: 'string', default: '10000' },
         'keep-samples': { type: 'boolean', default: false },
+        spki: { type: 'string' },
+        'force-quic': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -423,7 +440,7 @@ async function main() {
   if (values.error || !values.page || !values.stream?.length || !(seconds > 0) || !(maxStallMs >= 0) || !(startTimeoutMs > 0)) {
     process.stderr.write(`${values.error ? `${values.error}\n` : ''}usage: node tests/browser/play.mjs --page URL --stream NAME ` +
       '[--stream NAME]... [--view multiview] [--seconds 30] [--json -|FILE] [--max-stall-ms 300] [--allow-error DETAILS]... ' +
-      '[--start-timeout-ms 10000] [--keep-samples] [--warmup-ms 0]\n');
+      '[--start-timeout-ms 10000] [--keep-samples] [--warmup-ms 0] [--spki HASH] [--force-quic HOST:PORT]\n');
     process.exit(2);
   }
   let results;
@@ -432,6 +449,7 @@ async function main() {
       page: values.page, streams: values.stream, seconds, maxStallMs,
       allowErrors: values['allow-error'], startTimeoutMs, keepSamples: values['keep-samples'],
       warmupMs: Number(values['warmup-ms']), view: values.view ?? null,
+      spki: values.spki ?? null, forceQuic: values['force-quic'] ?? null,
     });
   } catch (err) {
     // Chromium did not start, or the page could not be driven at all.

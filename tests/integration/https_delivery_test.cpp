@@ -272,5 +272,62 @@ TEST_F(HttpsDelivery, GarbageAndSlowHandshakesAreClosedAndCounted) {
   EXPECT_EQ(v, "2 200");
 }
 
+// The subject of the certificate the HTTPS port presents, as openssl says it.
+std::string served_subject(int port) {
+  auto r = run({"/bin/sh", "-c",
+                "openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
+                    " </dev/null 2>/dev/null | openssl x509 -noout -subject"},
+               {}, {}, 30s);
+  return r.out;
+}
+
+void make_certificate(const std::string& dir, const std::string& name) {
+  auto r = run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                "-nodes", "-keyout", dir + "/" + name + ".key", "-out", dir + "/" + name + ".crt", "-days", "2",
+                "-subj", "/CN=" + name, "-addext", "subjectAltName=IP:127.0.0.1"},
+               {}, {}, 30s);
+  ASSERT_EQ(r.status, 0) << r.err;
+}
+
+// SIGHUP reads a configured certificate again: new connections get the new
+// one, an open connection goes on, and files that do not load leave the
+// current certificate in place.
+TEST(HttpsCertificate, SighupReloadsTheCertificateWithoutDroppingConnections) {
+  if (!fs::exists("/usr/bin/openssl")) GTEST_SKIP() << "openssl missing";
+  const std::string dir = make_temp_dir("mirror-certs");
+  make_certificate(dir, "first");
+  make_certificate(dir, "second");
+  const std::string cert = dir + "/served.crt";
+  const std::string key = dir + "/served.key";
+  fs::copy_file(dir + "/first.crt", cert);
+  fs::copy_file(dir + "/first.key", key);
+  MirrorInstance mirror("  tls_cert_file: " + cert + "\n  tls_key_file: " + key + "\n");
+  ASSERT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
+  const int port = mirror.ports().https;
+  EXPECT_NE(served_subject(port).find("first"), std::string::npos);
+
+  H2RawClient open_connection(port);
+  ASSERT_TRUE(open_connection.connected());
+  fs::copy_file(dir + "/second.crt", cert, fs::copy_options::overwrite_existing);
+  fs::copy_file(dir + "/second.key", key, fs::copy_options::overwrite_existing);
+  mirror.process().signal(SIGHUP);
+  EXPECT_TRUE(eventually([&] { return served_subject(port).find("second") != std::string::npos; }, 10s));
+  ASSERT_TRUE(open_connection.send_get(1, "/streams"));
+  bool answered = false;
+  while (auto f = open_connection.read_frame(5s)) {
+    if (f->type == kHeaders && f->stream == 1) {
+      answered = true;
+      break;
+    }
+  }
+  EXPECT_TRUE(answered);
+
+  write_file(cert, "not a certificate");
+  mirror.process().signal(SIGHUP);
+  EXPECT_TRUE(eventually(
+      [&] { return mirror.process().stderr_text().find("TLS certificate not reloaded") != std::string::npos; }, 10s));
+  EXPECT_NE(served_subject(port).find("second"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mirror::testing
