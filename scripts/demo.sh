@@ -79,10 +79,24 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
+# HTTPS (HTTP/2) with the self-signed certificate Mirror made: a browser
+# trusts it by its key's hash.
+https_port=${MIRROR_SERVER_HTTP3_PORT:-8443}
+data_dir=${MIRROR_SERVER_DATA_DIR:-$(sed -n 's/^  data_dir: *"\{0,1\}\([^" #]*\).*/\1/p' configs/mirror.yaml)}
+cert="${data_dir}/tls/self-signed.crt"
+https_note=""
+if [ -f "$cert" ]; then
+  spki=$(openssl x509 -in "$cert" -pubkey -noout | openssl pkey -pubin -outform der |
+    openssl dgst -sha256 -binary | base64)
+  https_note="  over HTTPS (HTTP/2): https://127.0.0.1:${https_port}/?stream=demo
+             chromium --ignore-certificate-errors-spki-list=${spki} https://127.0.0.1:${https_port}/?stream=demo"
+fi
+
 cat <<MSG
 
 Mirror is running (pid $pid), with a test stream "demo" published over SRT.
   player:    http://127.0.0.1:${http_port}/?stream=demo
+${https_note}
   playlist:  http://127.0.0.1:${http_port}/streams/demo/index.m3u8 (source and 640x360 rendition)
   multiview: http://127.0.0.1:${http_port}/streams/demo/multiview.m3u8 (the 640x360 rendition only)
   thumbnail: http://127.0.0.1:${http_port}/streams/demo/thumbnail.jpg

@@ -12,7 +12,6 @@
 
 #include <array>
 #include <cctype>
-#include <cstring>
 #include <deque>
 #include <map>
 #include <optional>
@@ -89,6 +88,7 @@ struct H2Stream {
   bool answered = false;      // HEADERS submitted
   std::deque<BodyPiece> body;
   std::size_t offset = 0;     // into body.front()
+  std::size_t queued = 0;     // bytes in body, from offset on
   std::uint64_t body_bytes = 0;
 };
 
@@ -174,6 +174,7 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
       for (auto& piece : r.shared_body) {
         if (!piece.empty()) st->body.emplace_back(std::move(piece));
       }
+      st->queued = size;
     }
     st->body_complete = true;
     submit_head(*st, r.status, r.headers, status_has_no_body(r.status) ? std::nullopt : std::optional(size));
@@ -192,6 +193,7 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
     H2Stream* st = find(id);
     if (st == nullptr || st->head_only || st->body_complete || piece.size() == 0) return;
     if (st->body.empty()) last_progress_ = Clock::now();
+    st->queued += piece.size();
     st->body.push_back(std::move(piece));
     nghttp2_session_resume_data(session_, id);
     flush();
@@ -236,6 +238,7 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &H2Session::on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &H2Session::on_stream_close);
     nghttp2_session_callbacks_set_on_begin_frame_callback(callbacks, &H2Session::on_begin_frame);
+    nghttp2_session_callbacks_set_send_data_callback(callbacks, &H2Session::send_data);
     nghttp2_option* option = nullptr;
     if (nghttp2_option_new(&option) != 0) {
       nghttp2_session_callbacks_del(callbacks);
@@ -299,7 +302,7 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   void flush() {
     if (closed_ || writing_) return;
     out_.clear();
-    while (out_.size() < 64 * 1024) {
+    while (out_.size() < 256 * 1024) {
       const std::uint8_t* data = nullptr;
       const auto n = nghttp2_session_mem_send(session_, &data);
       if (n < 0) {
@@ -359,33 +362,42 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   }
 
 
-  static ssize_t read_body(nghttp2_session* session, std::int32_t id, std::uint8_t* buf, std::size_t length,
+  // How much of the body the next DATA frame carries. The bytes are not
+  // copied into nghttp2's buffer (NO_COPY): send_data writes them straight
+  // into the connection's output after the frame header.
+  static ssize_t read_body(nghttp2_session*, std::int32_t id, std::uint8_t*, std::size_t length,
                            std::uint32_t* flags, nghttp2_data_source*, void* user) {
     auto* self = static_cast<H2Session*>(user);
-    (void)session;
     H2Stream* st = self->find(id);
     if (st == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    std::size_t copied = 0;
-    while (copied < length && !st->body.empty()) {
+    const std::size_t n = std::min(length, st->queued);
+    if (n == 0 && !st->body_complete) return NGHTTP2_ERR_DEFERRED;
+    *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    if (st->body_complete && n == st->queued) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return static_cast<ssize_t>(n);
+  }
+
+  static int send_data(nghttp2_session*, nghttp2_frame* frame, const std::uint8_t* framehd, std::size_t length,
+                       nghttp2_data_source*, void* user) {
+    auto* self = static_cast<H2Session*>(user);
+    H2Stream* st = self->find(frame->hd.stream_id);
+    if (st == nullptr || length > st->queued) return NGHTTP2_ERR_CALLBACK_FAILURE;
+    self->out_.append(reinterpret_cast<const char*>(framehd), 9);
+    std::size_t left = length;
+    while (left > 0) {
       const BodyPiece& front = st->body.front();
-      const std::size_t take = std::min(length - copied, front.size() - st->offset);
-      std::memcpy(buf + copied, front.data() + st->offset, take);
-      copied += take;
+      const std::size_t take = std::min(left, front.size() - st->offset);
+      self->out_.append(reinterpret_cast<const char*>(front.data() + st->offset), take);
+      left -= take;
       st->offset += take;
       if (st->offset == front.size()) {
         st->body.pop_front();
         st->offset = 0;
       }
     }
-    st->body_bytes += copied;
-    if (st->body.empty()) {
-      if (st->body_complete) {
-        *flags |= NGHTTP2_DATA_FLAG_EOF;
-      } else if (copied == 0) {
-        return NGHTTP2_ERR_DEFERRED;
-      }
-    }
-    return static_cast<ssize_t>(copied);
+    st->queued -= length;
+    st->body_bytes += length;
+    return 0;
   }
 
   // --- nghttp2 callbacks (on this connection's thread, inside mem_recv) ---
