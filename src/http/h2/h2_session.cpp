@@ -247,7 +247,10 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
     const auto& l = ctx_->limits;
     nghttp2_option_set_max_continuations(option, static_cast<std::size_t>(std::max(1, l.max_continuations)));
     nghttp2_option_set_max_settings(option, 32);
-    nghttp2_option_set_max_outbound_ack(option, 1000);
+    // Above Mirror's own count of SETTINGS and PING frames (acknowledgements
+    // queued never outnumber the frames received), so that Mirror's limit,
+    // which is counted and logged by name, is the one that acts.
+    nghttp2_option_set_max_outbound_ack(option, static_cast<std::size_t>(std::max(1000, 2 * l.max_control_frames)));
     nghttp2_option_set_max_deflate_dynamic_table_size(option, 4096);
     // The library's own guard against rapid reset, above Mirror's count so
     // that Mirror's (which logs and counts) acts first.
@@ -281,6 +284,11 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
     }
     last_activity_ = Clock::now();
     const auto rv = nghttp2_session_mem_recv(session_, read_buffer_.data(), n);
+    if (rv < 0 && closing_) {
+      // One of Mirror's own limits stopped the input and queued GOAWAY.
+      flush();
+      return;
+    }
     if (rv < 0) {
       count(rv == NGHTTP2_ERR_FLOODED ? "h2_flood" : rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC ? "h2_preface" : "h2_protocol");
       if (rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
