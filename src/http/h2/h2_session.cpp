@@ -113,7 +113,9 @@ nghttp2_nv make_nv(const std::string& name, const std::string& value) {
 class H2Session final : public Session, public std::enable_shared_from_this<H2Session> {
  public:
   H2Session(std::shared_ptr<const H2Context> ctx, TlsStream stream, std::unique_ptr<ConnectionSlot> slot)
-      : ctx_(std::move(ctx)), stream_(std::move(stream)), slot_(std::move(slot)), timer_(lowest().get_executor()) {
+      : ctx_(std::move(ctx)), stream_(std::move(stream)), slot_(std::move(slot)),
+        timer_(lowest().get_executor()),
+        linger_timer_(lowest().get_executor()) {
     error_code ec;
     auto ep = lowest().socket().remote_endpoint(ec);
     remote_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -152,6 +154,7 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
     if (closed_) return;
     closed_ = true;
     timer_.cancel();
+    linger_timer_.cancel();
     error_code ec;
     lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
     lowest().socket().close(ec);
@@ -282,11 +285,19 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
       close();
       return;
     }
+    if (closing_) {
+      // GOAWAY is queued or sent: what the client still sends is read and
+      // dropped, so that closing the socket does not reset the connection
+      // (a reset can destroy the GOAWAY before the client reads it).
+      do_read();
+      return;
+    }
     last_activity_ = Clock::now();
     const auto rv = nghttp2_session_mem_recv(session_, read_buffer_.data(), n);
     if (rv < 0 && closing_) {
       // One of Mirror's own limits stopped the input and queued GOAWAY.
       flush();
+      do_read();
       return;
     }
     if (rv < 0) {
@@ -296,13 +307,26 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
                                                                                : NGHTTP2_PROTOCOL_ERROR);
         closing_ = true;
         flush();
+        do_read();
       } else {
         close();
       }
       return;
     }
     flush();
-    if (!closing_) do_read();
+    do_read();
+  }
+
+  // Everything is written, GOAWAY last: the sending side is shut and the
+  // socket closes a moment later, or when the client closes first.
+  void linger() {
+    if (lingering_ || closed_) return;
+    lingering_ = true;
+    closing_ = true;
+    error_code ec;
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    linger_timer_.expires_after(std::chrono::seconds(1));
+    linger_timer_.async_wait([self = shared_from_this()](error_code) { self->close(); });
   }
 
   // --- writing ---
@@ -322,7 +346,7 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
     }
     if (out_.empty()) {
       const bool done = !nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_);
-      if (done || closing_ || (draining_ && streams_.empty())) close();
+      if (done || closing_ || (draining_ && streams_.empty())) linger();
       return;
     }
     writing_ = true;
@@ -606,6 +630,7 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   TlsStream stream_;
   std::unique_ptr<ConnectionSlot> slot_;
   asio::steady_timer timer_;
+  asio::steady_timer linger_timer_;
   nghttp2_session* session_ = nullptr;
   std::string remote_;
   std::array<std::uint8_t, 16 * 1024> read_buffer_{};
@@ -620,6 +645,7 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   bool writing_ = false;
   bool draining_ = false;
   bool closing_ = false;  // GOAWAY queued: close once it is written
+  bool lingering_ = false;
   bool closed_ = false;
 };
 
