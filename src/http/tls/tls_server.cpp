@@ -1,5 +1,6 @@
 #include "http/tls/tls_server.h"
 
+#include "http/tls/tls_context.h"
 #include "http/tls/tls_sessions.h"
 
 #include <openssl/ssl.h>

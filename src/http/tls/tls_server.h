@@ -14,13 +14,14 @@
 #include "http/h2/h2_session.h"
 #include "http/listener.h"
 #include "http/pipeline.h"
-#include "http/tls/tls_context.h"
 #include "net/io_pool.h"
 
 #include <chrono>
 #include <memory>
 
 namespace mirror::http {
+
+class TlsContext;  // tls_context.h: OpenSSL's headers stay out of this one
 
 struct TlsServerOptions {
   ListenerOptions listener;
