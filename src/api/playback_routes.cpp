@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace mirror::api {
@@ -23,18 +24,29 @@ constexpr std::string_view kPlaylistType = "application/vnd.apple.mpegurl";
 // names are never reused (segment numbers start from the stream's creation
 // time): any cache may keep them.
 constexpr std::string_view kImmutable = "public, max-age=31536000, immutable";
-// A playlist answering _HLS_msn/_HLS_part has a URL of its own and is the same
-// for everyone who asks: a CDN may share it for a moment. Plain reloads change
-// with every part.
-constexpr std::string_view kBlockingPlaylistCache = "public, max-age=2";
+// A playlist answering _HLS_msn/_HLS_part has a URL of its own (the URL
+// names a version of the playlist) and is the same for everyone who asks:
+// an edge may keep it for several target durations (kBlockingTargets).
+// Plain reloads change with every part.
+constexpr int kBlockingTargets = 3;
 constexpr std::string_view kLivePlaylistCache = "no-cache";
+// An error, above all a 404 for a part not produced yet, must not be kept
+// by an edge: the object exists a part later (Varnish would otherwise keep a
+// 404 for its default TTL, two minutes).
+constexpr std::string_view kErrorCache = "no-store";
+
+void respond_error(const http::ExchangePtr& ex, core::ErrorCode code, std::string message) {
+  http::Response r = http::json_response(core::http_status(code), core::Error(code, std::move(message)).to_json_string());
+  r.headers.set("Cache-Control", kErrorCache);
+  ex->respond(std::move(r));
+}
 
 void not_found(const http::ExchangePtr& ex, std::string message) {
-  ex->respond_error(core::Error(core::ErrorCode::kNotFound, std::move(message)));
+  respond_error(ex, core::ErrorCode::kNotFound, std::move(message));
 }
 
 void bad_request(const http::ExchangePtr& ex, std::string message) {
-  ex->respond_error(core::Error(core::ErrorCode::kInvalidInput, std::move(message)));
+  respond_error(ex, core::ErrorCode::kInvalidInput, std::move(message));
 }
 
 http::Response bytes_response(std::string_view content_type, std::string_view cache,
@@ -47,16 +59,16 @@ http::Response bytes_response(std::string_view content_type, std::string_view ca
   return r;
 }
 
-http::Response playlist_response(core::SharedBytes text, bool blocking) {
-  auto r = bytes_response(kPlaylistType, blocking ? kBlockingPlaylistCache : kLivePlaylistCache,
-                          {std::move(text)});
-  return r;
+http::Response playlist_response(core::SharedBytes text, bool blocking, int target_duration) {
+  const std::string blocking_cache = "public, max-age=" + std::to_string(kBlockingTargets * std::max(1, target_duration));
+  return bytes_response(kPlaylistType, blocking ? std::string_view(blocking_cache) : kLivePlaylistCache,
+                        {std::move(text)});
 }
 
 void respond_unavailable(const http::ExchangePtr& ex, std::string message) {
   http::Response r = http::json_response(
       503, core::Error(core::ErrorCode::kServiceUnavailable, std::move(message)).to_json_string());
-  r.headers.set("Cache-Control", "no-store");
+  r.headers.set("Cache-Control", kErrorCache);
   r.headers.set("Retry-After", "1");
   ex->respond(std::move(r));
 }
@@ -136,7 +148,7 @@ void serve_playlist(const PlaybackContext& ctx, const http::ExchangePtr& ex,
   const auto wait = store->ready() ? std::chrono::milliseconds(3000 * store->target_duration())
                                    : ctx.startup_wait;
   store->wait(request, PartStore::Clock::now() + wait,
-              [ex, blocking, presentation](package::hls::WaitOutcome outcome, core::SharedBytes text) {
+              [ex, blocking, presentation, store](package::hls::WaitOutcome outcome, core::SharedBytes text) {
                 if (outcome == package::hls::WaitOutcome::kTimeout) {
                   respond_unavailable(ex, "the requested part was not published in time");
                   return;
@@ -145,7 +157,7 @@ void serve_playlist(const PlaybackContext& ctx, const http::ExchangePtr& ex,
                   not_found(ex, "stream ended before it could be played");
                   return;
                 }
-                ex->respond(playlist_response(std::move(text), blocking));
+                ex->respond(playlist_response(std::move(text), blocking, store->target_duration()));
               });
 }
 

@@ -196,7 +196,13 @@ TEST_F(HlsDelivery, BlockingReloadWaitsForThePartThenAnswersWithIt) {
   ASSERT_EQ(r.status, 200);
   EXPECT_LT(waited, 2s);
   EXPECT_NE(r.body.find("URI=\"" + hint + "\""), std::string::npos) << r.body;
-  EXPECT_EQ(r.header("cache-control"), "public, max-age=2");
+  // Cacheable at an edge for three target durations (the URL names this
+  // version of the playlist).
+  EXPECT_EQ(r.header("cache-control"), "public, max-age=" + std::to_string(3 * std::stoi(pl.substr(pl.find("#EXT-X-TARGETDURATION:") + 22))));
+  // A part not produced yet: 404 that no edge keeps.
+  auto missing = http_get(http(), "/streams/block/source/part-" + std::to_string(parsed->first + 50) + ".0.m4s");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.header("cache-control"), "no-store");
   // The part itself is immutable media.
   auto part = http_get(http(), "/streams/block/source/" + hint);
   ASSERT_EQ(part.status, 200);
