@@ -26,6 +26,8 @@ H1Server::~H1Server() = default;
 
 core::Status H1Server::start() { return listener_->start(); }
 
+void H1Server::drain(core::Deadline deadline) { listener_->drain(deadline); }
+
 void H1Server::stop(core::Deadline deadline) { listener_->stop(deadline); }
 
 int H1Server::port() const { return listener_->port(); }

@@ -52,8 +52,11 @@ class H1Server {
 
   // Binds and listens; a port in use is an error naming the port and "tcp".
   core::Status start();
-  // Stops accepting, closes idle connections, lets answers in flight finish
-  // until `deadline`, then closes the rest.
+  // Stops accepting, closes idle connections and lets answers in flight
+  // finish; returns at once.
+  void drain(core::Deadline deadline);
+  // drain(), then waits for answers in flight until `deadline` and closes
+  // the rest.
   void stop(core::Deadline deadline);
 
   int port() const;

@@ -61,9 +61,8 @@ class H1Session final : public Session, public std::enable_shared_from_this<H1Se
  public:
   H1Session(std::shared_ptr<const H1Context> ctx, Stream stream, std::unique_ptr<ConnectionSlot> slot)
       : ctx_(std::move(ctx)), stream_(std::move(stream)), slot_(std::move(slot)) {
+    remote_ = remote_of(lowest().socket());
     error_code ec;
-    auto ep = lowest().socket().remote_endpoint(ec);
-    remote_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
     lowest().socket().set_option(tcp::no_delay(true), ec);
   }
 

@@ -17,6 +17,12 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 
+std::string remote_of(const tcp::socket& socket) {
+  error_code ec;
+  const auto ep = socket.remote_endpoint(ec);
+  return ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
 ConnectionSlot::ConnectionSlot(std::shared_ptr<Listener> listener, std::string address)
     : listener_(std::move(listener)), address_(std::move(address)) {}
 
@@ -179,7 +185,7 @@ void Listener::for_each_session(Fn fn) {
   for (auto& p : live) asio::post(p->executor(), [p, fn] { fn(*p); });
 }
 
-void Listener::stop(core::Deadline deadline) {
+void Listener::drain(core::Deadline deadline) {
   if (stopping_.exchange(true)) return;
   if (acceptor_) {
     std::promise<void> closed;
@@ -191,6 +197,11 @@ void Listener::stop(core::Deadline deadline) {
     closed.get_future().wait_until(deadline);
   }
   for_each_session([](Session& session) { session.drain(); });
+}
+
+void Listener::stop(core::Deadline deadline) {
+  drain(deadline);
+  if (stopped_.exchange(true)) return;
   while (open_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }

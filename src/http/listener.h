@@ -43,6 +43,9 @@ struct ListenerOptions {
 
 class Listener;
 
+// "ip:port" of a connection's peer, or "unknown", for logs and requests.
+std::string remote_of(const boost::asio::ip::tcp::socket& socket);
+
 // A connection's place in the budget and in the open-connections gauge; given
 // back when released or destroyed.
 class ConnectionSlot {
@@ -83,7 +86,11 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
   // Binds and listens; a port in use is an error naming the port and "tcp".
   core::Status start();
-  // Stops accepting, drains sessions, closes those still busy at `deadline`.
+  // Stops accepting and asks every session to finish what is in flight;
+  // returns at once (a server with several listeners drains them together).
+  void drain(core::Deadline deadline);
+  // drain(), then waits for the sessions, closing those still busy at
+  // `deadline`.
   void stop(core::Deadline deadline);
 
   int port() const { return bound_port_; }
@@ -113,6 +120,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   SessionFactory factory_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> stopped_{false};
   std::atomic<int> open_{0};
   int bound_port_ = 0;
 

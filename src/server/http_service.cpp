@@ -26,6 +26,9 @@ core::Status HttpService::start() {
 
 void HttpService::stop(core::Deadline deadline) {
   running_ = false;
+  // Both listeners drain at once, then each waits within the same deadline.
+  server_.drain(deadline);
+  if (tls_) tls_->drain(deadline);
   server_.stop(deadline);
   if (tls_) tls_->stop(deadline);
 }

@@ -100,6 +100,21 @@ class Transcode : public ::testing::Test {
     return path;
   }
 
+  // Each complete segment of a rendition's playlist, with its init segment
+  // in front, saved as a file of its own: (segment name, path).
+  std::vector<std::pair<std::string, std::string>> playable_segments(const std::string& stream,
+                                                                     const std::string& rendition) {
+    const std::string dir = "/streams/" + stream + "/" + rendition + "/";
+    const std::string playlist = http_get(http(), dir + "playlist.m3u8").body;
+    const std::string init = http_get(http(), dir + tag_attribute(playlist, "#EXT-X-MAP", "URI")).body;
+    std::vector<std::pair<std::string, std::string>> out;
+    std::istringstream in(playlist);
+    for (std::string line; std::getline(in, line);) {
+      if (line.starts_with("seg-")) out.emplace_back(line, save(init + http_get(http(), dir + line).body, line + ".mp4"));
+    }
+    return out;
+  }
+
   nlohmann::json stream_json(const std::string& name) {
     return nlohmann::json::parse(http_get(admin(), "/api/v1/streams/" + name).body, nullptr, false);
   }
@@ -205,14 +220,9 @@ TEST_F(Transcode, EverySegmentOfTheRenditionStartsWithAKeyframe) {
   publish("gop", "testsrc2=size=1280x720:rate=30", kH264);
   ASSERT_TRUE(wait_ok("/streams/gop/360p/playlist.m3u8")) << mirror_->process().stderr_text();
   std::this_thread::sleep_for(6s);
-  const std::string dir = "/streams/gop/360p/";
-  const std::string playlist = http_get(http(), dir + "playlist.m3u8").body;
-  const std::string init = http_get(http(), dir + tag_attribute(playlist, "#EXT-X-MAP", "URI")).body;
+  const std::string playlist = http_get(http(), "/streams/gop/360p/playlist.m3u8").body;
   int checked = 0;
-  std::istringstream in(playlist);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.starts_with("seg-")) continue;
-    const std::string file = save(init + http_get(http(), dir + line).body, "one.mp4");
+  for (const auto& [line, file] : playable_segments("gop", "360p")) {
     const auto p = packets(file, "v:0");
     ASSERT_FALSE(p.empty()) << line;
     EXPECT_TRUE(p.front().key) << line;
@@ -335,14 +345,8 @@ TEST_F(Transcode, LoopedFileRenditionKeepsEveryRule) {
   ASSERT_TRUE(list.is_object());
   ASSERT_EQ(list["streams"].size(), 1u);
   EXPECT_TRUE(list["streams"][0]["video"].value("segments_without_keyframe", false)) << list.dump();
-  const std::string dir = "/streams/loop/360p/";
-  const std::string playlist = http_get(http(), dir + "playlist.m3u8").body;
-  const std::string init = http_get(http(), dir + tag_attribute(playlist, "#EXT-X-MAP", "URI")).body;
   int checked = 0;
-  std::istringstream in(playlist);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.starts_with("seg-")) continue;
-    const std::string one = save(init + http_get(http(), dir + line).body, "one.mp4");
+  for (const auto& [line, one] : playable_segments("loop", "360p")) {
     const auto p = packets(one, "v:0");
     ASSERT_FALSE(p.empty()) << line;
     EXPECT_TRUE(p.front().key) << line;

@@ -116,9 +116,8 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
       : ctx_(std::move(ctx)), stream_(std::move(stream)), slot_(std::move(slot)),
         timer_(lowest().get_executor()),
         linger_timer_(lowest().get_executor()) {
+    remote_ = remote_of(lowest().socket());
     error_code ec;
-    auto ep = lowest().socket().remote_endpoint(ec);
-    remote_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
     lowest().socket().set_option(tcp::no_delay(true), ec);
     lowest().expires_never();
   }
@@ -532,17 +531,18 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
     H2Stream* st = find(id);
     if (st == nullptr || (st->answered && st->body_complete)) return true;
     roll_window();
-    if (++resets_ <= ctx_->limits.max_resets) return true;
-    count("h2_rapid_reset");
-    nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
-    closing_ = true;
-    return false;
+    return ++resets_ <= ctx_->limits.max_resets || calm_down("h2_rapid_reset");
   }
 
   bool note_control_frame() {
     roll_window();
-    if (++control_frames_ <= ctx_->limits.max_control_frames) return true;
-    count("h2_control_flood");
+    return ++control_frames_ <= ctx_->limits.max_control_frames || calm_down("h2_control_flood");
+  }
+
+  // A limit passed: counted, GOAWAY ENHANCE_YOUR_CALM queued, input ignored
+  // from here on. False, for the callback to stop nghttp2.
+  bool calm_down(std::string_view reason) {
+    count(reason);
     nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
     closing_ = true;
     return false;

@@ -33,11 +33,8 @@ class TlsHandshake final : public Session, public std::enable_shared_from_this<T
       : shared_(std::move(shared)),
         ctx_(std::move(ctx)),
         stream_(beast::tcp_stream(std::move(socket)), *ctx_),
-        slot_(std::move(slot)) {
-    error_code ec;
-    auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
-    remote_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
-  }
+        slot_(std::move(slot)),
+        remote_(remote_of(beast::get_lowest_layer(stream_).socket())) {}
 
   asio::any_io_executor executor() override { return beast::get_lowest_layer(stream_).get_executor(); }
 
@@ -128,6 +125,8 @@ TlsServer::TlsServer(net::IoPool& pool, const Pipeline& pipeline, TlsServerOptio
 TlsServer::~TlsServer() = default;
 
 core::Status TlsServer::start() { return listener_->start(); }
+
+void TlsServer::drain(core::Deadline deadline) { listener_->drain(deadline); }
 
 void TlsServer::stop(core::Deadline deadline) { listener_->stop(deadline); }
 

@@ -39,6 +39,8 @@ class TlsServer {
   TlsServer& operator=(const TlsServer&) = delete;
 
   core::Status start();
+  // As H1Server's: drain() returns at once, stop() waits until `deadline`.
+  void drain(core::Deadline deadline);
   void stop(core::Deadline deadline);
 
   int port() const;
