@@ -11,6 +11,10 @@ find_package(CLI11 REQUIRED)
 pkg_check_modules(SRT REQUIRED IMPORTED_TARGET srt>=1.5)
 # HTTP/2 over TLS (the Asio OpenSSL stream drives it).
 pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2>=1.52)
+# HTTP/3: ngtcp2 0.12 (QUIC, GnuTLS crypto) and nghttp3 0.8, the versions
+# Debian 12 ships; their 0.x API differs from 1.x.
+pkg_check_modules(QUIC REQUIRED IMPORTED_TARGET libngtcp2>=0.12 libngtcp2_crypto_gnutls>=0.12 libnghttp3>=0.8
+                  gnutls>=3.7)
 # FFmpeg 5.1 (libavcodec 59): decoding, scaling, resampling and encoding only.
 # Not libavfilter: it pulls in libavformat and with it Debian's GnuTLS build of
 # libsrt, whose symbols clash with the OpenSSL libsrt that ingest uses (two

@@ -79,8 +79,10 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-# HTTPS (HTTP/2) with the self-signed certificate Mirror made: a browser
-# trusts it by its key's hash.
+# HTTPS (HTTP/2) and HTTP/3 with the self-signed certificate Mirror made: a
+# browser trusts it by its key's hash. Browsers move to HTTP/3 by themselves
+# after the first answer (Alt-Svc), but only for certificates they trust
+# fully; forcing QUIC for the origin plays over HTTP/3 from the first request.
 https_port=${MIRROR_SERVER_HTTP3_PORT:-8443}
 data_dir=${MIRROR_SERVER_DATA_DIR:-$(sed -n 's/^  data_dir: *"\{0,1\}\([^" #]*\).*/\1/p' configs/mirror.yaml)}
 cert="${data_dir}/tls/self-signed.crt"
@@ -89,7 +91,10 @@ if [ -f "$cert" ]; then
   spki=$(openssl x509 -in "$cert" -pubkey -noout | openssl pkey -pubin -outform der |
     openssl dgst -sha256 -binary | base64)
   https_note="  over HTTPS (HTTP/2): https://127.0.0.1:${https_port}/?stream=demo
-             chromium --ignore-certificate-errors-spki-list=${spki} https://127.0.0.1:${https_port}/?stream=demo"
+             chromium --ignore-certificate-errors-spki-list=${spki} https://127.0.0.1:${https_port}/?stream=demo
+  over HTTP/3 (QUIC): chromium --ignore-certificate-errors-spki-list=${spki} --enable-quic \\
+             --origin-to-force-quic-on=127.0.0.1:${https_port} https://127.0.0.1:${https_port}/?stream=demo
+             (check: DevTools, Network, Protocol column reads h3)"
 fi
 
 cat <<MSG

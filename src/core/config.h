@@ -28,6 +28,20 @@ struct Http2Config {
   bool operator==(const Http2Config&) const = default;
 };
 
+// HTTP/3 on UDP server.http3_port. The seed's QUIC settings are the defaults.
+struct QuicConfig {
+  bool enabled = true;
+  std::chrono::nanoseconds idle_timeout = std::chrono::seconds{30};
+  int max_bidi_streams = 1000;  // requests one connection may have open at once
+  int max_uni_streams = 1000;
+  std::string congestion_control = "cubic";  // or "bbr"
+  // Address validation with a Retry round trip: "auto" (only while many
+  // handshakes are in progress, a flood), "always" or "never".
+  std::string retry = "auto";
+
+  bool operator==(const QuicConfig&) const = default;
+};
+
 struct ServerConfig {
   int http3_port = 8443;  // QUIC (UDP) and HTTPS (TCP) share this number
   int http_port = 8000;
@@ -48,6 +62,7 @@ struct ServerConfig {
   std::string tls_key_file;
   std::string data_dir = "/tmp/mirror";
   Http2Config http2;
+  QuicConfig quic;
 
   bool operator==(const ServerConfig&) const = default;
 };

@@ -90,6 +90,12 @@ constexpr std::array kKeys{
     MIRROR_CONFIG_KEY(kString, server.tls_key_file),
     MIRROR_CONFIG_KEY(kString, server.data_dir),
     MIRROR_CONFIG_KEY(kInt, server.http2.max_concurrent_streams),
+    MIRROR_CONFIG_KEY(kBool, server.quic.enabled),
+    MIRROR_CONFIG_KEY(kDuration, server.quic.idle_timeout),
+    MIRROR_CONFIG_KEY(kInt, server.quic.max_bidi_streams),
+    MIRROR_CONFIG_KEY(kInt, server.quic.max_uni_streams),
+    MIRROR_CONFIG_KEY(kString, server.quic.congestion_control),
+    MIRROR_CONFIG_KEY(kString, server.quic.retry),
 
     MIRROR_CONFIG_KEY(kBool, ingestion.srt.enabled),
     MIRROR_CONFIG_KEY(kInt, ingestion.srt.port),

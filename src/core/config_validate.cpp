@@ -109,7 +109,8 @@ void check_ports(const Config& c, Violations& v) {
                    {"server.admin_port", c.server.admin_port, c.server.admin_port, ""}},
                   v);
 
-  std::vector<Listener> udp{{"server.http3_port", c.server.http3_port, c.server.http3_port, ""}};
+  std::vector<Listener> udp;
+  if (c.server.quic.enabled) udp.push_back({"server.http3_port", c.server.http3_port, c.server.http3_port, ""});
   if (c.ingestion.srt.enabled) {
     udp.push_back({"ingestion.srt.port", c.ingestion.srt.port, c.ingestion.srt.port, ""});
   }
@@ -306,6 +307,15 @@ void check_server(const Config& c, Violations& v) {
   v.check_at_least("server.max_connections", c.server.max_connections, 1);
   v.check_at_least("server.max_connections_per_ip", c.server.max_connections_per_ip, 1);
   v.check_range("server.http2.max_concurrent_streams", c.server.http2.max_concurrent_streams, 1, 10000);
+  v.check_range("server.quic.max_bidi_streams", c.server.quic.max_bidi_streams, 1, 100000);
+  v.check_range("server.quic.max_uni_streams", c.server.quic.max_uni_streams, 3, 100000);
+  if (c.server.quic.congestion_control != "cubic" && c.server.quic.congestion_control != "bbr") {
+    v.add("server.quic.congestion_control", quote(c.server.quic.congestion_control), "must be \"cubic\" or \"bbr\"");
+  }
+  const std::string& retry = c.server.quic.retry;
+  if (retry != "auto" && retry != "always" && retry != "never") {
+    v.add("server.quic.retry", quote(retry), "must be \"auto\", \"always\" or \"never\"");
+  }
   const auto bind = parse_bind_address(c.server.admin_bind);
   if (!bind) {
     v.add("server.admin_bind", fmt::format("\"{}\"", c.server.admin_bind),

@@ -246,6 +246,7 @@ class H1Session final : public Session, public std::enable_shared_from_this<H1Se
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
     req.protocol = msg.version() == 11 ? "HTTP/1.1" : "HTTP/1.0";
+    req.secure = std::is_same_v<Stream, TlsStream>;
     req.remote_address = remote_;
     req.received_at = std::chrono::steady_clock::now();
     for (const auto& f : msg) req.headers.add(f.name_string(), f.value());

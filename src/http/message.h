@@ -48,6 +48,7 @@ struct Request {
   std::string body;
   std::string remote_address;  // "ip:port"
   std::string protocol;        // "HTTP/1.1", "HTTP/2", "HTTP/3"
+  bool secure = false;         // arrived over TLS (HTTPS or QUIC)
   std::chrono::steady_clock::time_point received_at = std::chrono::steady_clock::now();
 
   // Filled by the router from a pattern such as /api/v1/streams/{name}.

@@ -8,6 +8,17 @@
 
 namespace mirror::http {
 
+Filter alt_svc_filter(std::function<int()> h3_port) {
+  return [h3_port = std::move(h3_port)](const ExchangePtr& ex) {
+    const Request& r = ex->request();
+    if (!r.secure || r.protocol == "HTTP/3") return true;
+    if (const int port = h3_port(); port > 0) {
+      ex->response_headers().set("Alt-Svc", "h3=\":" + std::to_string(port) + "\"; ma=86400");
+    }
+    return true;
+  };
+}
+
 bool is_valid_request_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id) {

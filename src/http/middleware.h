@@ -6,6 +6,7 @@
 #include "core/metrics.h"
 #include "http/pipeline.h"
 
+#include <functional>
 #include <string>
 
 namespace mirror::http {
@@ -23,6 +24,12 @@ Filter access_log_filter(std::string server_name, core::log::Level level);
 // mirror_http_requests_total{server,method,route,status} and
 // mirror_http_request_duration_seconds{server,route}.
 Filter route_metrics_filter(core::MetricsRegistry& registry, std::string server_name);
+
+// Alt-Svc on every answer to a request that came over TLS on TCP, so that
+// browsers find HTTP/3 on the same port number (`h3_port()`; 0: not
+// serving, no header). Not on plain HTTP: browsers only take HTTP/3 for
+// https origins.
+Filter alt_svc_filter(std::function<int()> h3_port);
 
 // True for 1-64 characters of [A-Za-z0-9._-].
 bool is_valid_request_id(std::string_view id);

@@ -28,6 +28,8 @@ class IoPool {
 
   // Round-robin choice for a new connection.
   boost::asio::io_context& next();
+  // Context `i` (0 <= i < size()), for rooms that keep one object per loop.
+  boost::asio::io_context& context(std::size_t i) { return *contexts_.at(i); }
   std::size_t size() const { return contexts_.size(); }
 
  private:

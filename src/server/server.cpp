@@ -76,6 +76,27 @@ http::TlsServerOptions Server::delivery_tls_options() const {
   return o;
 }
 
+// HTTP/3 on UDP server.http3_port, with the seed's QUIC settings
+// (server.quic) and the same connection budget as the TCP listeners.
+http::H3ServerOptions Server::delivery_h3_options() const {
+  const core::QuicConfig& q = config_.server.quic;
+  http::H3ServerOptions o;
+  o.name = "delivery_h3";
+  o.port = config_.server.http3_port;
+  o.max_connections = config_.server.max_connections;
+  o.budget = connection_budget_;
+  o.quic.idle_timeout = q.idle_timeout;
+  o.quic.max_streams_bidi = static_cast<std::uint64_t>(q.max_bidi_streams);
+  o.quic.max_streams_uni = static_cast<std::uint64_t>(q.max_uni_streams);
+  o.quic.bbr = q.congestion_control == "bbr";
+  o.quic.write_timeout = config_.server.write_timeout;
+  o.quic.handshake_timeout = std::min<std::chrono::nanoseconds>(config_.server.read_timeout, std::chrono::seconds(10));
+  o.retry = q.retry == "always"  ? http::H3ServerOptions::Retry::kAlways
+            : q.retry == "never" ? http::H3ServerOptions::Retry::kNever
+                                 : http::H3ServerOptions::Retry::kAuto;
+  return o;
+}
+
 void Server::build_services() {
   io_pool_ = std::make_unique<net::IoPool>();
   // Every listener draws from one budget (server.max_connections counts
@@ -128,6 +149,8 @@ void Server::build_services() {
   auto& d = delivery->pipeline();
   // Players on other origins read the streams.
   d.use(http::cors_filter());
+  // HTTPS answers point browsers at HTTP/3 on the same port number.
+  d.use(http::alt_svc_filter([service = delivery.get()] { return service->h3_port(); }));
   api::PlaybackContext playback;
   playback.find = [packager_view](const std::string& name) { return packager_view->find(name); };
   playback.list = [packager_view] { return packager_view->list(); };
@@ -201,6 +224,12 @@ core::Status Server::start() {
   if (!tls_context) return tls_context.error();
   tls_context_ = *tls_context;
   delivery_->enable_tls(delivery_tls_options(), tls_context_);
+  if (config_.server.quic.enabled) {
+    auto quic_tls = http::QuicTlsContext::load(tls->cert_file, tls->key_file);
+    if (!quic_tls) return quic_tls.error();
+    quic_tls_context_ = *quic_tls;
+    delivery_->enable_h3(delivery_h3_options(), quic_tls_context_);
+  }
 
   io_pool_->start();
   if (auto st = services_.start(); !st) {
@@ -219,6 +248,7 @@ core::Status Server::start() {
                    {"admin_auth", !config_.server.admin_token.empty()},
                    {"http_port", http_port()},
                    {"https_port", https_port()},
+                   {"h3_port", h3_port()},
                    {"startup_ms",
                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
                         .count()}});
@@ -237,11 +267,14 @@ int Server::admin_port() const { return admin_ != nullptr ? admin_->port() : 0; 
 int Server::http_port() const { return delivery_ != nullptr ? delivery_->port() : 0; }
 
 int Server::https_port() const { return delivery_ != nullptr ? delivery_->tls_port() : 0; }
+int Server::h3_port() const { return delivery_ != nullptr ? delivery_->h3_port() : 0; }
 
 core::Status Server::reload_tls() {
   if (!tls_context_) return core::Error(core::ErrorCode::kServiceUnavailable, "TLS is not serving yet");
   if (config_.server.tls_cert_file.empty()) return core::Ok{};  // the self-signed one does not change
-  return tls_context_->reload();
+  if (auto st = tls_context_->reload(); !st) return st;
+  if (quic_tls_context_) return quic_tls_context_->reload();
+  return core::Ok{};
 }
 
 std::vector<std::pair<std::string, core::Health>> Server::health() const {

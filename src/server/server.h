@@ -24,6 +24,8 @@ class IoPool;
 
 namespace mirror::http {
 class TlsContext;
+class QuicTlsContext;
+struct H3ServerOptions;
 struct TlsServerOptions;
 }  // namespace mirror::http
 
@@ -48,6 +50,9 @@ class Server {
   int http_port() const;
   // HTTPS (HTTP/2, HTTP/1.1 over TLS) for players; 0 before start().
   int https_port() const;
+  // HTTP/3 (UDP, same number as https_port); 0 when server.quic.enabled is
+  // false or before start().
+  int h3_port() const;
   // Reads the certificate and key again (SIGHUP): new connections get them,
   // open ones keep theirs.
   core::Status reload_tls();
@@ -64,6 +69,7 @@ class Server {
                                                  const std::string& bind_address = "0.0.0.0");
   void register_server_metrics();
   http::TlsServerOptions delivery_tls_options() const;
+  http::H3ServerOptions delivery_h3_options() const;
 
   core::Config config_;
   core::BuildInfo build_;
@@ -74,6 +80,7 @@ class Server {
   HttpService* admin_ = nullptr;
   HttpService* delivery_ = nullptr;
   std::shared_ptr<http::TlsContext> tls_context_;
+  std::shared_ptr<http::QuicTlsContext> quic_tls_context_;
   std::atomic<bool> ready_{false};
   bool stopped_ = false;
 };

@@ -33,12 +33,15 @@ std::string logged_spki(MirrorInstance& mirror) {
   return std::regex_search(err, m, std::regex(R"#("spki_sha256":"([^"]+)")#")) ? std::string(m[1]) : std::string();
 }
 
+enum class Transport { kPlain, kHttps, kHttp3 };
+
 // Plays stream `name`, published by the sender `make_sender(srt_port)`
-// gives, from the player page for 20 s; returns play.mjs's report. With
-// `https`, the page comes from the HTTPS port, its certificate trusted by
-// its key's hash.
-nlohmann::json play_for_twenty_seconds(const std::function<std::vector<std::string>(int)>& make_sender,
-                                       const std::string& name, bool https = false) {
+// gives, from the player page for `seconds`; returns play.mjs's report.
+// Over HTTPS the page comes from the HTTPS port, its certificate trusted by
+// its key's hash; kHttp3 also forces QUIC for that origin.
+nlohmann::json play_for(const std::function<std::vector<std::string>(int)>& make_sender, const std::string& name,
+                        Transport transport = Transport::kPlain, int seconds = 20) {
+  const bool https = transport != Transport::kPlain;
   MirrorInstance mirror;
   EXPECT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
   Process sender(make_sender(mirror.ports().srt));
@@ -53,12 +56,16 @@ nlohmann::json play_for_twenty_seconds(const std::function<std::vector<std::stri
   std::vector<std::string> argv = {node_binary(), source_dir() + "/tests/browser/play.mjs", "--page",
                                    https ? "https://127.0.0.1:" + std::to_string(mirror.ports().https) + "/"
                                          : "http://127.0.0.1:" + std::to_string(mirror.ports().http) + "/",
-                                   "--stream", name, "--seconds", "20", "--max-stall-ms", "200", "--warmup-ms",
+                                   "--stream", name, "--seconds", std::to_string(seconds), "--max-stall-ms", "200",
+                                   "--warmup-ms",
                                    "5000", "--allow-error", "bufferStalledError", "--json", report};
   if (https) {
     const auto spki = logged_spki(mirror);
     EXPECT_FALSE(spki.empty()) << mirror.process().stderr_text();
     argv.insert(argv.end(), {"--spki", spki});
+  }
+  if (transport == Transport::kHttp3) {
+    argv.insert(argv.end(), {"--force-quic", "127.0.0.1:" + std::to_string(mirror.ports().https)});
   }
   auto r = run(argv, {{"CHROMIUM", chromium_binary()}}, {}, 120s);
   EXPECT_EQ(r.status, 0) << r.out << r.err;
@@ -76,7 +83,7 @@ bool browser_available() {
 
 TEST(HlsBrowser, HlsJsPlaysAnSrtFedStreamForTwentySeconds) {
   if (!browser_available()) GTEST_SKIP() << "chromium or npm packages missing";
-  const auto json = play_for_twenty_seconds([](int port) { return live_srt_sender(port, "browser"); }, "browser");
+  const auto json = play_for([](int port) { return live_srt_sender(port, "browser"); }, "browser");
   if (json.is_object()) {
     EXPECT_NE(json.value("playlistUrl", "").find("/streams/browser/index.m3u8"), std::string::npos);
   }
@@ -87,7 +94,7 @@ TEST(HlsBrowser, HlsJsPlaysAnSrtFedStreamForTwentySeconds) {
 TEST(HlsBrowser, HlsJsPlaysOverHttp2) {
   if (!browser_available()) GTEST_SKIP() << "chromium or npm packages missing";
   const auto json =
-      play_for_twenty_seconds([](int port) { return live_srt_sender(port, "secure"); }, "secure", /*https=*/true);
+      play_for([](int port) { return live_srt_sender(port, "secure"); }, "secure", Transport::kHttps);
   ASSERT_TRUE(json.is_object());
   EXPECT_TRUE(json.value("ok", false)) << json["reasons"].dump();
   ASSERT_TRUE(json.contains("protocols"));
@@ -97,9 +104,21 @@ TEST(HlsBrowser, HlsJsPlaysOverHttp2) {
 
 // Chromium cannot decode HEVC here: the player page plays such a source
 // through its H.264 rendition (the multiview playlist).
+// With QUIC forced for the origin (as a browser does once Alt-Svc has named
+// HTTP/3), every playlist and part comes over HTTP/3 for 30 s.
+TEST(HlsBrowser, HlsJsPlaysOverHttp3) {
+  if (!browser_available()) GTEST_SKIP() << "chromium or npm packages missing";
+  const auto json = play_for([](int port) { return live_srt_sender(port, "quic"); }, "quic", Transport::kHttp3, 30);
+  ASSERT_TRUE(json.is_object());
+  EXPECT_TRUE(json.value("ok", false)) << json["reasons"].dump();
+  ASSERT_TRUE(json.contains("protocols"));
+  EXPECT_GT(json["protocols"].value("h3", 0), 150) << json["protocols"].dump();
+  EXPECT_EQ(json["protocols"].size(), 1u) << json["protocols"].dump();
+}
+
 TEST(HlsBrowser, HevcSourcePlaysThroughItsH264Rendition) {
   if (!browser_available()) GTEST_SKIP() << "chromium or npm packages missing";
-  const auto json = play_for_twenty_seconds(
+  const auto json = play_for(
       [](int port) {
         return std::vector<std::string>{
             "/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",

@@ -12,7 +12,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <poll.h>
+
+#include <atomic>
 #include <filesystem>
+#include <optional>
+#include <random>
+#include <thread>
 #include <regex>
 #include <sstream>
 
@@ -270,6 +277,208 @@ TEST_F(HttpsDelivery, GarbageAndSlowHandshakesAreClosedAndCounted) {
   std::string v;
   curl("/streams", "--http2", &v);
   EXPECT_EQ(v, "2 200");
+}
+
+// --- HTTP/3 on the same port number (UDP) ---
+
+// A UDP relay between a QUIC client and Mirror that replays every Initial
+// the client sends (twice more) and first sends two truncated copies of it:
+// the handshake must survive both.
+class InitialMangler {
+ public:
+  explicit InitialMangler(int server_port) {
+    front_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+    back_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(front_, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    socklen_t len = sizeof(a);
+    getsockname(front_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    a.sin_port = htons(static_cast<std::uint16_t>(server_port));
+    ::connect(back_, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~InitialMangler() {
+    stop_ = true;
+    thread_.join();
+    ::close(front_);
+    ::close(back_);
+  }
+  int port() const { return port_; }
+  int initials() const { return initials_; }
+
+ private:
+  void loop() {
+    std::vector<std::uint8_t> buf(65536);
+    sockaddr_in client{};
+    socklen_t client_len = 0;
+    while (!stop_) {
+      pollfd fds[2] = {{front_, POLLIN, 0}, {back_, POLLIN, 0}};
+      if (::poll(fds, 2, 50) <= 0) continue;
+      if ((fds[0].revents & POLLIN) != 0) {
+        client_len = sizeof(client);
+        const auto n = recvfrom(front_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&client), &client_len);
+        if (n <= 0) continue;
+        const bool initial = (buf[0] & 0xf0) == 0xc0;
+        if (initial && initials_++ == 0) {
+          ::send(back_, buf.data(), 60, 0);
+          ::send(back_, buf.data(), static_cast<std::size_t>(n) / 2, 0);
+        }
+        for (int copies = initial ? 3 : 1; copies > 0; --copies) ::send(back_, buf.data(), static_cast<std::size_t>(n), 0);
+      }
+      if ((fds[1].revents & POLLIN) != 0) {
+        const auto n = recv(back_, buf.data(), buf.size(), 0);
+        if (n > 0 && client_len > 0) {
+          sendto(front_, buf.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&client), client_len);
+        }
+      }
+    }
+  }
+
+  int front_ = -1;
+  int back_ = -1;
+  int port_ = 0;
+  std::atomic<int> initials_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// One datagram to Mirror's QUIC port; the answer, if one comes within 2 s.
+std::optional<std::vector<std::uint8_t>> udp_exchange(int port, const std::vector<std::uint8_t>& datagram) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  pollfd p{fd, POLLIN, 0};
+  std::optional<std::vector<std::uint8_t>> answer;
+  if (::poll(&p, 1, 2000) > 0) {
+    std::vector<std::uint8_t> buf(2048);
+    const auto n = ::recv(fd, buf.data(), buf.size(), 0);
+    if (n > 0) answer = std::vector<std::uint8_t>(buf.begin(), buf.begin() + n);
+  }
+  ::close(fd);
+  return answer;
+}
+
+class Http3Delivery : public HttpsDelivery {
+ protected:
+  // gtlsclient (ngtcp2's example client) fetches `paths` on one connection
+  // into `dir`; true when it exits cleanly.
+  bool gtlsclient(const std::vector<std::string>& paths, const std::string& dir, int port = 0,
+                  std::vector<std::string> extra = {}) {
+    fs::create_directories(dir);
+    const int p = port != 0 ? port : mirror_->ports().https;
+    std::vector<std::string> argv = {"/usr/bin/gtlsclient", "-q", "--exit-on-all-streams-close", "--download=" + dir};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.insert(argv.end(), {"127.0.0.1", std::to_string(p)});
+    for (const auto& path : paths) argv.push_back("https://127.0.0.1:" + std::to_string(p) + path);
+    auto r = run(argv, {}, {}, 30s);
+    return r.status == 0;
+  }
+  static bool available() { return fs::exists("/usr/bin/gtlsclient") && fs::exists("/usr/bin/ffmpeg"); }
+};
+
+// ngtcp2's client gets the bytes plain HTTP/1.1 serves, with a blocking
+// playlist reload and the preload-hinted part held side by side on one
+// connection; HTTPS answers name HTTP/3 in Alt-Svc.
+TEST_F(Http3Delivery, GtlsclientGetsTheBytesOfPlainHttpAndHeldAnswers) {
+  if (!available()) GTEST_SKIP() << "gtlsclient or ffmpeg missing";
+  start();
+  publish("cam");
+  const auto [part, next] = last_part_and_next("/streams/cam/source/playlist.m3u8");
+  ASSERT_FALSE(part.empty());
+  const std::string dir = mirror_->dir() + "/h3";
+  ASSERT_TRUE(gtlsclient({"/streams/cam/source/" + part}, dir));
+  const auto plain = http_get(mirror_->ports().http, "/streams/cam/source/" + part);
+  ASSERT_EQ(plain.status, 200);
+  EXPECT_EQ(read_file(dir + "/" + part), plain.body);
+
+  // The next part is not there yet: both requests wait for it.
+  const std::string playlist = http_get(mirror_->ports().http, "/streams/cam/source/playlist.m3u8").body;
+  std::smatch hint;
+  ASSERT_TRUE(std::regex_search(playlist, hint, std::regex(R"#(PRELOAD-HINT:TYPE=PART,URI="(part-[0-9.]+m4s)")#")));
+  const std::string hinted = hint[1];
+  const std::string held = "/streams/cam/source/playlist.m3u8?" + next;
+  ASSERT_TRUE(gtlsclient({held, "/streams/cam/source/" + hinted}, dir));
+  EXPECT_NE(read_file(dir + "/playlist.m3u8?" + next).find(hinted), std::string::npos);
+  EXPECT_EQ(read_file(dir + "/" + hinted), http_get(mirror_->ports().http, "/streams/cam/source/" + hinted).body);
+
+  auto head = run({"/usr/bin/curl", "-skI", "--http2", https("/streams/cam/source/" + part)}, {}, {}, 30s);
+  EXPECT_NE(head.out.find("alt-svc: h3=\":" + std::to_string(mirror_->ports().https) + "\"; ma=86400"),
+            std::string::npos)
+      << head.out;
+  EXPECT_EQ(http_get(mirror_->ports().http, "/streams/cam/source/" + part).headers.count("alt-svc"), 0u);
+}
+
+// Datagrams that are not QUIC, versions Mirror does not speak, packets of
+// connections it does not know, truncated and replayed Initials: each is
+// answered statelessly or dropped, counted, and a real client right after
+// is served.
+TEST_F(Http3Delivery, StrayDatagramsAndMangledInitialsAreContained) {
+  if (!available()) GTEST_SKIP() << "gtlsclient or ffmpeg missing";
+  start();
+  publish("cam");
+  const int port = mirror_->ports().https;
+  std::mt19937 random(7);
+  for (int i = 0; i < 50; ++i) {
+    std::vector<std::uint8_t> junk(1 + random() % 1400);
+    for (auto& b : junk) b = static_cast<std::uint8_t>(random());
+    junk[0] &= 0x3f;  // no long-header bit: never mistaken for a new connection
+    udp_exchange(port, junk);
+  }
+  // An Initial-sized packet of an unknown version: version negotiation.
+  std::vector<std::uint8_t> unknown(1200, 0);
+  const std::vector<std::uint8_t> head = {0xc0, 0xfa, 0xce, 0xb0, 0x0c, 8, 1, 2, 3, 4, 5, 6, 7, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9};
+  std::copy(head.begin(), head.end(), unknown.begin());
+  auto vn = udp_exchange(port, unknown);
+  ASSERT_TRUE(vn.has_value());
+  ASSERT_GE(vn->size(), 7u);
+  EXPECT_EQ((*vn)[1] | (*vn)[2] | (*vn)[3] | (*vn)[4], 0) << "version 0 marks version negotiation";
+  // A short-header packet for an unknown connection: a smaller stateless reset.
+  std::vector<std::uint8_t> stranger(100);
+  for (auto& b : stranger) b = static_cast<std::uint8_t>(random());
+  stranger[0] = 0x41;
+  auto reset = udp_exchange(port, stranger);
+  ASSERT_TRUE(reset.has_value());
+  EXPECT_LT(reset->size(), stranger.size());
+  EXPECT_EQ((*reset)[0] & 0xc0, 0x40);
+
+  InitialMangler mangler(port);
+  const auto [part, next] = last_part_and_next("/streams/cam/source/playlist.m3u8");
+  ASSERT_TRUE(gtlsclient({"/streams/cam/source/" + part}, mirror_->dir() + "/mangled", mangler.port()));
+  EXPECT_GT(mangler.initials(), 0);
+  EXPECT_EQ(read_file(mirror_->dir() + "/mangled/" + part),
+            http_get(mirror_->ports().http, "/streams/cam/source/" + part).body);
+  const std::string series = "mirror_quic_stateless_packets_total{server=\"delivery_h3\",kind=\"";
+  // Every stray datagram is accounted for: dropped, or answered statelessly.
+  double stray = 0;
+  for (const char* kind : {"not_quic", "unknown_connection", "stateless_reset", "version_negotiation"}) {
+    stray += metric(series + kind + "\"}");
+  }
+  EXPECT_GE(stray, 52);
+  EXPECT_GE(metric(series + "version_negotiation\"}"), 1);
+  EXPECT_GE(metric(series + "stateless_reset\"}"), 1);
+}
+
+// With server.quic.retry "always", a new client first proves its address
+// (Retry), then is served; a client that moves to a new address mid-way
+// (path validation, possibly landing on another event loop's socket) keeps
+// its connection.
+TEST_F(Http3Delivery, RetryAndMigrationKeepClientsServed) {
+  if (!available()) GTEST_SKIP() << "gtlsclient or ffmpeg missing";
+  start({{"MIRROR_SERVER_QUIC_RETRY", "always"}});
+  publish("cam");
+  const auto [part, next] = last_part_and_next("/streams/cam/source/playlist.m3u8");
+  ASSERT_TRUE(gtlsclient({"/streams/cam/source/" + part}, mirror_->dir() + "/retry"));
+  EXPECT_GE(metric("mirror_quic_stateless_packets_total{server=\"delivery_h3\",kind=\"retry\"}"), 1);
+  ASSERT_TRUE(gtlsclient({"/streams/cam/source/" + part}, mirror_->dir() + "/moved", 0,
+                         {"--change-local-addr=100ms", "--delay-stream=400ms"}));
+  EXPECT_EQ(read_file(mirror_->dir() + "/moved/" + part),
+            http_get(mirror_->ports().http, "/streams/cam/source/" + part).body);
 }
 
 // The subject of the certificate the HTTPS port presents, as openssl says it.

@@ -1,7 +1,7 @@
 #include "http/h2/h2_session.h"
 
 #include "http/h1_wire.h"
-#include "http/target.h"
+#include "http/stream_request.h"
 #include "http/tls/tls_sessions.h"
 
 #include <boost/asio/post.hpp>
@@ -11,7 +11,6 @@
 #include <nghttp2/nghttp2.h>
 
 #include <array>
-#include <cctype>
 #include <deque>
 #include <map>
 #include <optional>
@@ -57,25 +56,10 @@ class H2Exchange final : public Exchange {
   asio::any_io_executor executor_;
 };
 
-// Bytes of an answer body waiting for DATA frames: owned strings or shared
-// media bytes, consumed from the front.
-struct BodyPiece {
-  explicit BodyPiece(std::string s) : owned(std::move(s)) {}
-  explicit BodyPiece(core::SharedBytes b) : shared(std::move(b)) {}
-  const std::uint8_t* data() const {
-    return shared.empty() ? reinterpret_cast<const std::uint8_t*>(owned.data()) : shared.data();
-  }
-  std::size_t size() const { return shared.empty() ? owned.size() : shared.size(); }
-  std::string owned;
-  core::SharedBytes shared;
-};
-
 struct H2Stream {
+  H2Stream(std::int32_t stream_id, std::string remote) : id(stream_id), incoming("HTTP/2", std::move(remote)) {}
   std::int32_t id = 0;
-  Request request;
-  std::size_t header_bytes = 0;
-  std::size_t header_count = 0;
-  int reject_status = 0;  // answered by the session, not a handler (431, 413, 400)
+  StreamRequest incoming;
   bool dispatched = false;
   bool head_request = false;  // HEAD: the answer has no body whatever it says
   // The request a handler holds but has not answered yet: the handler owns it.
@@ -91,18 +75,6 @@ struct H2Stream {
   std::size_t queued = 0;     // bytes in body, from offset on
   std::uint64_t body_bytes = 0;
 };
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// Fields HTTP/2 forbids (connection-specific, RFC 9113 §8.2.2).
-bool connection_specific(std::string_view lowered) {
-  return lowered == "connection" || lowered == "keep-alive" || lowered == "proxy-connection" ||
-         lowered == "transfer-encoding" || lowered == "upgrade";
-}
 
 nghttp2_nv make_nv(const std::string& name, const std::string& value) {
   return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
@@ -263,7 +235,7 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
     if (rv != 0) return false;
     const std::array<nghttp2_settings_entry, 3> settings = {{
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, l.max_concurrent_streams},
-        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<std::uint32_t>(l.header_limit)},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<std::uint32_t>(l.request.header_limit)},
         {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
     }};
     return nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings.data(), settings.size()) == 0;
@@ -362,25 +334,10 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
 
   void submit_head(H2Stream& st, int status, const Headers& headers, std::optional<std::size_t> content_length) {
     st.answered = true;
-    std::vector<std::string> names;
-    std::vector<std::string> values;
-    names.reserve(headers.size() + 2);
-    values.reserve(headers.size() + 2);
-    names.emplace_back(":status");
-    values.push_back(std::to_string(status));
-    for (const auto& [name, value] : headers.fields()) {
-      std::string n = lower(name);
-      if (connection_specific(n) || n == "content-length") continue;
-      names.push_back(std::move(n));
-      values.push_back(value);
-    }
-    if (content_length) {
-      names.emplace_back("content-length");
-      values.push_back(std::to_string(*content_length));
-    }
+    const auto fields = response_fields(status, headers, content_length);
     std::vector<nghttp2_nv> nva;
-    nva.reserve(names.size());
-    for (std::size_t i = 0; i < names.size(); ++i) nva.push_back(make_nv(names[i], values[i]));
+    nva.reserve(fields.size());
+    for (const auto& [name, value] : fields) nva.push_back(make_nv(name, value));
     nghttp2_data_provider provider{};
     provider.read_callback = &H2Session::read_body;
     const bool body = !st.head_only;
@@ -452,11 +409,7 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
     auto* self = static_cast<H2Session*>(user);
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-    auto st = std::make_unique<H2Stream>();
-    st->id = frame->hd.stream_id;
-    st->request.protocol = "HTTP/2";
-    st->request.remote_address = self->remote_;
-    st->request.received_at = Clock::now();
+    auto st = std::make_unique<H2Stream>(frame->hd.stream_id, self->remote_);
     self->streams_[st->id] = std::move(st);
     return 0;
   }
@@ -466,38 +419,16 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
     auto* self = static_cast<H2Session*>(user);
     if (frame->hd.type != NGHTTP2_HEADERS) return 0;
     H2Stream* st = self->find(frame->hd.stream_id);
-    if (st == nullptr || st->reject_status != 0) return 0;
-    const std::string_view n(reinterpret_cast<const char*>(name), namelen);
-    const std::string_view v(reinterpret_cast<const char*>(value), valuelen);
-    st->header_bytes += namelen + valuelen + 32;
-    ++st->header_count;
-    const auto& l = self->ctx_->limits;
-    if (st->header_bytes > l.header_limit || st->header_count > l.max_header_count) {
-      st->reject_status = 431;
-      return 0;
-    }
-    if (n == ":method") {
-      st->request.method = std::string(v);
-    } else if (n == ":path") {
-      st->request.target = std::string(v);
-    } else if (n == ":authority") {
-      st->request.headers.add("host", v);
-    } else if (!n.empty() && n.front() != ':') {
-      st->request.headers.add(n, v);
-    }
+    if (st == nullptr) return 0;
+    st->incoming.add_field(std::string_view(reinterpret_cast<const char*>(name), namelen),
+                           std::string_view(reinterpret_cast<const char*>(value), valuelen), self->ctx_->limits.request);
     return 0;
   }
 
   static int on_data_chunk(nghttp2_session*, std::uint8_t, std::int32_t id, const std::uint8_t* data, std::size_t len,
                            void* user) {
     auto* self = static_cast<H2Session*>(user);
-    H2Stream* st = self->find(id);
-    if (st == nullptr || st->reject_status != 0) return 0;
-    if (st->request.body.size() + len > self->ctx_->limits.body_limit) {
-      st->reject_status = 413;
-      return 0;
-    }
-    st->request.body.append(reinterpret_cast<const char*>(data), len);
+    if (H2Stream* st = self->find(id)) st->incoming.add_body(data, len, self->ctx_->limits.request);
     return 0;
   }
 
@@ -559,33 +490,13 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   void dispatch(H2Stream& st) {
     if (st.dispatched) return;
     st.dispatched = true;
-    st.head_request = st.request.method == "HEAD";
-    if (st.reject_status == 0 && (st.request.method.empty() || st.request.target.empty())) st.reject_status = 400;
-    std::optional<Target> target;
-    if (st.reject_status == 0) {
-      auto parsed = parse_target(st.request.target);
-      if (!parsed) {
-        st.reject_status = 400;
-      } else {
-        target = std::move(*parsed);
-      }
-    }
-    if (st.reject_status != 0) {
-      const char* reason = st.reject_status == 431 ? "header_too_large"
-                           : st.reject_status == 413 ? "body_too_large"
-                                                     : "malformed";
-      count(reason);
-      const char* message = st.reject_status == 431 ? "request header too large"
-                            : st.reject_status == 413 ? "request body too large"
-                                                      : "malformed request";
-      respond(st.id, nullptr,
-              json_response(st.reject_status,
-                            core::Error(core::ErrorCode::kInvalidInput, message).to_json_string()));
+    st.head_request = st.incoming.request().method == "HEAD";
+    if (const int rejected = st.incoming.complete(); rejected != 0) {
+      count(rejection_reason(rejected));
+      respond(st.id, nullptr, rejection_response(rejected));
       return;
     }
-    st.request.path = std::move(target->path);
-    st.request.query = std::move(target->query);
-    auto ex = std::make_shared<H2Exchange>(std::move(st.request), shared_from_this(), st.id, executor());
+    auto ex = std::make_shared<H2Exchange>(std::move(st.incoming.request()), shared_from_this(), st.id, executor());
     st.pending = ex;
     ctx_->pipeline.dispatch(ex);
   }

@@ -12,7 +12,7 @@
 //     window (and the library's own cap on queued acknowledgements);
 //   - CONTINUATION frames over max_continuations for one header block
 //     (CVE-2024-27316 class);
-//   - a header list over header_limit bytes or max_header_count fields
+//   - a header list over request.header_limit bytes or max_header_count fields
 //     (HPACK bombs): 431 for that request;
 //   - a client that leaves answers unsent (zero window, not reading) for
 //     write_timeout: the connection is closed;
@@ -27,6 +27,7 @@
 
 #include "http/listener.h"
 #include "http/pipeline.h"
+#include "http/stream_request.h"
 
 #include <chrono>
 #include <cstdint>
@@ -36,9 +37,7 @@ namespace mirror::http {
 
 struct H2Limits {
   std::uint32_t max_concurrent_streams = 100;  // SETTINGS_MAX_CONCURRENT_STREAMS
-  std::size_t header_limit = 16 * 1024;        // bytes of a request's header list (RFC 9113 sizes)
-  std::size_t max_header_count = 100;
-  std::size_t body_limit = 1024 * 1024;
+  StreamRequestLimits request;  // header list (RFC 9113 sizes) and body
   std::chrono::nanoseconds idle_timeout = std::chrono::seconds(30);
   std::chrono::nanoseconds write_timeout = std::chrono::seconds(30);
   std::chrono::nanoseconds abuse_window = std::chrono::seconds(10);

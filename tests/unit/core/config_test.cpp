@@ -553,6 +553,23 @@ TEST_F(ConfigValidateTest, RejectsZeroMaxConnections) {
               Contains("server.max_connections: 0 must be at least 1"));
 }
 
+TEST_F(ConfigValidateTest, QuicSettingsAreNamedChoicesAndRanges) {
+  EXPECT_THAT(violations_after([](Config& c) { c.server.quic.congestion_control = "reno"; }),
+              Contains("server.quic.congestion_control: \"reno\" must be \"cubic\" or \"bbr\""));
+  EXPECT_THAT(violations_after([](Config& c) { c.server.quic.retry = "sometimes"; }),
+              names("server.quic.retry", "\"sometimes\""));
+  EXPECT_THAT(violations_after([](Config& c) { c.server.quic.max_bidi_streams = 0; }),
+              names("server.quic.max_bidi_streams", "0"));
+  EXPECT_THAT(violations_after([](Config& c) { c.server.quic.max_uni_streams = 2; }),
+              names("server.quic.max_uni_streams", "2"));
+  // Without HTTP/3 the UDP port number is free for SRT.
+  EXPECT_THAT(violations_after([](Config& c) {
+                c.server.quic.enabled = false;
+                c.ingestion.srt.port = c.server.http3_port;
+              }),
+              IsEmpty());
+}
+
 TEST_F(ConfigValidateTest, RejectsMaxStreamsOutsideOneToThousand) {
   EXPECT_THAT(violations_after([](Config& c) { c.ingestion.max_streams = 0; }),
               Contains("ingestion.max_streams: 0 must be between 1 and 1000"));
@@ -573,7 +590,7 @@ TEST_F(ConfigValidateTest, RejectsZeroForEveryDuration) {
     }
     EXPECT_THAT(validate(config), Contains(std::string(key.path) + ": 0s must be greater than 0"));
   }
-  EXPECT_EQ(durations, 16);
+  EXPECT_EQ(durations, 17);
 }
 
 TEST_F(ConfigValidateTest, AllowedSourcesAreNetworks) {

@@ -1,5 +1,6 @@
 #include "http/router.h"
 
+#include "http/middleware.h"
 #include "http/pipeline.h"
 
 #include <gtest/gtest.h>
@@ -162,6 +163,28 @@ TEST(Pipeline, HandlerExceptionBecomesInternalError) {
   p.dispatch(ex);
   EXPECT_EQ(ex->response.status, 500);
   EXPECT_EQ(nlohmann::json::parse(ex->response.body)["code"], "INTERNAL_ERROR");
+}
+
+// Alt-Svc names HTTP/3 on answers to TLS requests over TCP only: not to
+// plain HTTP, not to HTTP/3 itself, and not while HTTP/3 is not serving.
+TEST(Pipeline, AltSvcOnlyOnAnswersOverTlsOnTcp) {
+  int h3_port = 8443;
+  Pipeline p;
+  p.use(alt_svc_filter([&] { return h3_port; }));
+  p.router().get("/x", answer("ok"));
+  auto over = [&](const std::string& protocol, bool secure) {
+    auto ex = make("GET", "/x");
+    ex->request().protocol = protocol;
+    ex->request().secure = secure;
+    p.dispatch(ex);
+    return std::string(ex->response.headers.get("Alt-Svc").value_or(""));
+  };
+  EXPECT_EQ(over("HTTP/2", true), "h3=\":8443\"; ma=86400");
+  EXPECT_EQ(over("HTTP/1.1", true), "h3=\":8443\"; ma=86400");
+  EXPECT_EQ(over("HTTP/1.1", false), "");
+  EXPECT_EQ(over("HTTP/3", true), "");
+  h3_port = 0;
+  EXPECT_EQ(over("HTTP/2", true), "");
 }
 
 }  // namespace
