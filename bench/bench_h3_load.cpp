@@ -1,19 +1,17 @@
-// HTTP/3 load generator: C QUIC connections (ngtcp2 0.12 + nghttp3 0.8 client
-// API, GnuTLS), each keeping S GETs of one path in flight for T seconds and
+// HTTP/3 load generator on ngtcp2's and nghttp3's client API (0.12 / 0.8, GnuTLS):
+// C QUIC connections, each keeping S GETs of one path in flight for T seconds and
 // issuing a new request as soon as one completes. Prints exactly one line:
 //   h3_load requests=R seconds=T rps=X gbps=Y errors=E connections_ok=N
-// requests: 200 responses completed within T; gbps: their body bits per second
-// / 1e9; errors: other statuses, reset or truncated responses, responses whose
-// size differs from --check-bytes, failed connections (one each);
-// connections_ok: connections that completed the handshake and were still up
-// at the end. Exits 1 when no request completed (e.g. the server is down).
-// Threads: the connections are dealt over K workers; a connection, its UDP
-// socket and its ngtcp2/nghttp3 state belong to one worker's ppoll loop, and
-// main sums the workers' counters after joining them. The server certificate
-// is not verified: Mirror's test certificate is self-signed.
-// Usage: bench_h3_load --host H --port N --path /x --connections C --streams S
-//        --seconds T [--threads K] [--check-bytes N] [--save FILE]
-// (--save writes the first 200 body to FILE, to compare with curl's.)
+// requests: 200 responses completed within T; gbps: their body bits per second / 1e9;
+// errors: other statuses, reset or truncated responses, bodies whose size is not
+// --check-bytes, failed connections (one each); connections_ok: connections that
+// completed the handshake and were still up at the end. Exits 1 if no request completed.
+// Threads: connections are dealt over K workers; a connection, its UDP socket and its
+// ngtcp2/nghttp3 state belong to one worker's ppoll loop; main sums the workers'
+// counters after joining them. The server certificate is not verified (Mirror's test
+// certificate is self-signed).
+// Usage: bench_h3_load --host H --port N --path /x --connections C --streams S --seconds T
+//        [--threads K] [--check-bytes N]
 #include <arpa/inet.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -36,9 +34,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -53,7 +53,6 @@ struct Options {
   double seconds = 5;
   int threads = 0;
   long long check_bytes = -1;
-  std::string save;
 };
 
 struct Totals {
@@ -66,47 +65,38 @@ struct Totals {
 // Generous credit, so that the figure measures the server and not this client's windows.
 constexpr std::uint64_t kMaxData = 16 << 20;
 constexpr std::uint64_t kMaxStreamData = 4 << 20;
-// What one receive slot holds; announced to the server so it never sends more.
+// What one receive slot holds, announced to the server as our max_udp_payload_size.
 constexpr std::size_t kRecvSlot = 4096;
 constexpr std::size_t kRecvBatch = 32;
 
 // TLS 1.3 only (QUIC needs it), the AEADs QUIC defines, common groups.
 constexpr const char* kPriority =
-    "%DISABLE_TLS13_COMPAT_MODE:NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-"
-    "GCM:"
-    "+CHACHA20-POLY1305:+AES-128-CCM:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1";
+    "%DISABLE_TLS13_COMPAT_MODE:NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:"
+    "+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-CCM:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1";
 
 std::uint64_t now_ns() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                        std::chrono::steady_clock::now().time_since_epoch())
-                                        .count());
+  const auto t = std::chrono::steady_clock::now().time_since_epoch();
+  return static_cast<std::uint64_t>(std::chrono::nanoseconds(t).count());
 }
 
 void random_bytes(std::uint8_t* data, std::size_t size) {
   gnutls_rnd(GNUTLS_RND_RANDOM, data, size);
 }
 
-// Diagnostics go to stderr, but only the first few: a dead server would
-// otherwise print one line per connection.
+// Only the first few diagnostics: a dead server would otherwise print one per connection.
 void note(const std::string& what) {
   static std::atomic<int> printed{0};
   if (printed.fetch_add(1) < 5) std::fprintf(stderr, "bench_h3_load: %s\n", what.c_str());
 }
 
 nghttp3_nv make_nv(std::string_view name, std::string_view value) {
-  return nghttp3_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
-                    reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                    value.size(), NGHTTP3_NV_FLAG_NONE};
+  auto bytes = [](std::string_view s) {
+    return reinterpret_cast<std::uint8_t*>(const_cast<char*>(s.data()));
+  };
+  return nghttp3_nv{bytes(name), bytes(value), name.size(), value.size(), NGHTTP3_NV_FLAG_NONE};
 }
 
-struct Request {
-  int status = 0;
-  std::uint64_t body = 0;
-  bool ended = false;    // the response's last byte arrived
-  bool capture = false;  // keep the body for --save
-};
-
-// Receive slots for recvmmsg, one set per worker.
+// recvmmsg slots, one set per worker, reused by all its connections.
 struct RecvSlots {
   RecvSlots() : bytes(kRecvBatch * kRecvSlot) {
     for (std::size_t i = 0; i < kRecvBatch; ++i) {
@@ -120,23 +110,28 @@ struct RecvSlots {
   std::array<mmsghdr, kRecvBatch> msgs{};
 };
 
-// One QUIC connection and its HTTP/3 session; owned and driven by one worker.
+struct Request {
+  int status = 0;
+  std::uint64_t body = 0;
+  bool ended = false;  // the response's last byte arrived
+};
+
+// One QUIC connection and its HTTP/3 session, owned and driven by one worker.
+// Callbacks only record state or return an error; the connection is ended (fail)
+// by the method that called into ngtcp2, never from inside a callback.
 class Connection {
  public:
   Connection(const Options& options, const addrinfo& server,
-             gnutls_certificate_credentials_t credentials, Totals& totals, bool save)
-      : options_(options), credentials_(credentials), totals_(totals), save_(save) {
+             gnutls_certificate_credentials_t credentials, Totals& totals)
+      : options_(options), credentials_(credentials), totals_(totals) {
     std::memcpy(&remote_, server.ai_addr, server.ai_addrlen);
     remote_len_ = server.ai_addrlen;
     const bool v6 = options_.host.find(':') != std::string::npos;
     authority_ = (v6 ? "[" + options_.host + "]" : options_.host) + ":" + options_.port;
-    conn_ref_.get_conn = [](ngtcp2_crypto_conn_ref* ref) {
-      return static_cast<Connection*>(ref->user_data)->conn_;
-    };
+    conn_ref_.get_conn = [](ngtcp2_crypto_conn_ref* ref) { return of(ref->user_data).conn_; };
     conn_ref_.user_data = this;
     ngtcp2_connection_close_error_default(&last_error_);
   }
-
   ~Connection() {
     if (http_ != nullptr) nghttp3_conn_del(http_);
     if (conn_ != nullptr) ngtcp2_conn_del(conn_);
@@ -148,12 +143,10 @@ class Connection {
 
   void start() {
     fd_ = ::socket(remote_.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    // A connected socket: the kernel filters other senders, and a closed port
-    // comes back as ECONNREFUSED instead of a silent handshake timeout.
+    // Connected, so that a closed port comes back as ECONNREFUSED, not a handshake timeout.
     if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&remote_), remote_len_) != 0 ||
         ::getsockname(fd_, reinterpret_cast<sockaddr*>(&local_), &local_len_) != 0) {
-      fail_socket(errno);
-      return;
+      return fail_socket(errno);
     }
     ngtcp2_cid scid{};
     ngtcp2_cid dcid{};
@@ -165,17 +158,15 @@ class Connection {
     ngtcp2_settings settings;
     ngtcp2_settings_default(&settings);
     settings.initial_ts = now_ns();
-    settings.max_window = kMaxData;
+    settings.max_window = kMaxData;  // how far auto-tuning may grow the windows
     settings.max_stream_window = kMaxStreamData;
     settings.handshake_timeout = 5 * NGTCP2_SECONDS;
 
     ngtcp2_transport_params params;
     ngtcp2_transport_params_default(&params);
-    params.initial_max_stream_data_bidi_local = kMaxStreamData;  // our requests' responses
-    params.initial_max_stream_data_bidi_remote = kMaxStreamData;
+    params.initial_max_stream_data_bidi_local = kMaxStreamData;  // responses to our requests
     params.initial_max_stream_data_uni = kMaxStreamData;  // the server's control and QPACK streams
     params.initial_max_data = kMaxData;
-    params.initial_max_streams_bidi = 0;  // the server opens none
     params.initial_max_streams_uni = 3;
     params.max_idle_timeout = 30 * NGTCP2_SECONDS;
     params.max_udp_payload_size = kRecvSlot;
@@ -198,8 +189,8 @@ class Connection {
     };
     cb.get_new_connection_id = [](ngtcp2_conn*, ngtcp2_cid* cid, std::uint8_t* token,
                                   std::size_t len, void*) {
-      random_bytes(cid->data, len);
       cid->datalen = len;
+      random_bytes(cid->data, len);
       random_bytes(token, NGTCP2_STATELESS_RESET_TOKENLEN);
       return 0;
     };
@@ -212,32 +203,21 @@ class Connection {
       return of(user).setup_http() ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
     };
     cb.recv_stream_data = &Connection::on_recv_stream_data;
+    cb.stream_close = &Connection::on_stream_close;
     cb.acked_stream_data_offset = [](ngtcp2_conn*, std::int64_t id, std::uint64_t,
                                      std::uint64_t len, void* user, void*) {
-      auto& self = of(user);
-      if (self.http_ == nullptr) return 0;
-      return nghttp3_conn_add_ack_offset(self.http_, id, len) == 0 ? 0
-                                                                   : NGTCP2_ERR_CALLBACK_FAILURE;
+      return of(user).tell_http(nghttp3_conn_add_ack_offset, id, len);
     };
-    cb.stream_close = &Connection::on_stream_close;
     cb.stream_reset = [](ngtcp2_conn*, std::int64_t id, std::uint64_t, std::uint64_t, void* user,
                          void*) {
-      auto& self = of(user);
-      if (self.http_ == nullptr) return 0;
-      return nghttp3_conn_shutdown_stream_read(self.http_, id) == 0 ? 0
-                                                                    : NGTCP2_ERR_CALLBACK_FAILURE;
+      return of(user).tell_http(nghttp3_conn_shutdown_stream_read, id);
     };
     cb.stream_stop_sending = [](ngtcp2_conn*, std::int64_t id, std::uint64_t, void* user, void*) {
-      auto& self = of(user);
-      if (self.http_ == nullptr) return 0;
-      return nghttp3_conn_shutdown_stream_read(self.http_, id) == 0 ? 0
-                                                                    : NGTCP2_ERR_CALLBACK_FAILURE;
+      return of(user).tell_http(nghttp3_conn_shutdown_stream_read, id);
     };
     cb.extend_max_stream_data = [](ngtcp2_conn*, std::int64_t id, std::uint64_t, void* user,
                                    void*) {
-      auto& self = of(user);
-      if (self.http_ == nullptr) return 0;
-      return nghttp3_conn_unblock_stream(self.http_, id) == 0 ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
+      return of(user).tell_http(nghttp3_conn_unblock_stream, id);
     };
 
     const ngtcp2_path path = this->path();
@@ -245,10 +225,11 @@ class Connection {
                                               &settings, &params, nullptr, this);
         rv != 0) {
       conn_ = nullptr;
-      fail(std::string("ngtcp2_conn_client_new: ") + ngtcp2_strerror(rv), false);
-      return;
+      return fail(std::string("ngtcp2_conn_client_new: ") + ngtcp2_strerror(rv), false);
     }
-    if (!setup_tls()) return;
+    if (const int rv = setup_tls(); rv != 0) {
+      return fail(std::string("TLS setup: ") + gnutls_strerror(rv), false);
+    }
     ngtcp2_conn_set_tls_native_handle(conn_, tls_);
     write();  // the first Initial
   }
@@ -256,19 +237,19 @@ class Connection {
   bool open() const { return state_ == State::kOpen; }
   int fd() const { return fd_; }
   bool wants_writable() const { return !blocked_.empty(); }
-
-  // When the worker should call tick() next, in steady_ns().
+  // When tick() is due, in now_ns() time: ngtcp2's timers (loss, ACK delay, idle,
+  // pacing), or at once when the last write stopped at the send quantum.
   std::uint64_t wakeup() const { return write_again_ ? 0 : ngtcp2_conn_get_expiry(conn_); }
 
   void tick(std::uint64_t now) {
     if (state_ != State::kOpen) return;
     if (ngtcp2_conn_get_expiry(conn_) <= now) {
       if (const int rv = ngtcp2_conn_handle_expiry(conn_, now); rv != 0) {
+        // Idle and handshake timeouts end silently; anything else tells the server.
         const bool silent = rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT;
         if (!silent)
           ngtcp2_connection_close_error_set_transport_error_liberr(&last_error_, rv, nullptr, 0);
-        fail(std::string("connection timed out: ") + ngtcp2_strerror(rv), !silent);
-        return;
+        return fail(std::string("timer: ") + ngtcp2_strerror(rv), !silent);
       }
     } else if (!write_again_) {
       return;
@@ -282,15 +263,13 @@ class Connection {
       const int n = ::recvmmsg(fd_, slots.msgs.data(), kRecvBatch, 0, nullptr);
       if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
-        fail_socket(errno);
-        return;
+        return fail_socket(errno);
       }
       const std::uint64_t ts = now_ns();
       for (int i = 0; i < n && state_ == State::kOpen; ++i) {
-        if ((slots.msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0)
-          continue;  // larger than we announced
-        ngtcp2_pkt_info pi{};
+        if ((slots.msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) continue;  // above our limit
         const auto* data = static_cast<const std::uint8_t*>(slots.iov[i].iov_base);
+        ngtcp2_pkt_info pi{};
         const int rv = ngtcp2_conn_read_pkt(conn_, &path, &pi, data, slots.msgs[i].msg_len, ts);
         if (rv != 0) on_read_error(rv);
       }
@@ -301,10 +280,10 @@ class Connection {
   }
 
   void on_writable() {
-    if (state_ == State::kOpen && (blocked_.empty() || send_blocked())) write();
+    if (state_ == State::kOpen && send_blocked()) write();
   }
 
-  // The measurement is over: close politely and count a connection that lasted.
+  // The measurement is over: close politely, and count the connection if it lasted.
   void close_at_end() {
     if (state_ != State::kOpen) return;
     ngtcp2_connection_close_error_set_application_error(&last_error_, NGHTTP3_H3_NO_ERROR, nullptr,
@@ -319,64 +298,56 @@ class Connection {
 
   static Connection& of(void* user) { return *static_cast<Connection*>(user); }
 
+  // A stream event of ngtcp2's that nghttp3 must hear about, once the HTTP/3 session exists.
+  template <typename... Args>
+  int tell_http(int (*f)(nghttp3_conn*, Args...), std::type_identity_t<Args>... args) {
+    return http_ == nullptr || f(http_, args...) == 0 ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+
   ngtcp2_path path() {
     return ngtcp2_path{{reinterpret_cast<sockaddr*>(&local_), local_len_},
                        {reinterpret_cast<sockaddr*>(&remote_), remote_len_},
                        nullptr};
   }
 
-  bool setup_tls() {
-    auto failed = [this](const char* what, int rv) {
-      fail(std::string(what) + ": " + gnutls_strerror(rv), false);
-      return false;
-    };
+  int setup_tls() {
     if (const int rv = gnutls_init(&tls_, GNUTLS_CLIENT | GNUTLS_NO_END_OF_EARLY_DATA); rv != 0) {
       tls_ = nullptr;
-      return failed("gnutls_init", rv);
+      return rv;
     }
-    if (const int rv = gnutls_priority_set_direct(tls_, kPriority, nullptr); rv != 0) {
-      return failed("gnutls_priority_set_direct", rv);
-    }
-    if (ngtcp2_crypto_gnutls_configure_client_session(tls_) != 0) {
-      return failed("ngtcp2_crypto_gnutls_configure_client_session", GNUTLS_E_INTERNAL_ERROR);
-    }
+    if (const int rv = gnutls_priority_set_direct(tls_, kPriority, nullptr); rv != 0) return rv;
+    if (ngtcp2_crypto_gnutls_configure_client_session(tls_) != 0) return GNUTLS_E_INTERNAL_ERROR;
     gnutls_session_set_ptr(tls_, &conn_ref_);
-    // No gnutls_session_set_verify_cert: the self-signed certificate is accepted.
+    // No gnutls_session_set_verify_cert: any certificate is accepted.
     if (const int rv = gnutls_credentials_set(tls_, GNUTLS_CRD_CERTIFICATE, credentials_);
         rv != 0) {
-      return failed("gnutls_credentials_set", rv);
+      return rv;
     }
-    static constexpr std::string_view kH3 = "h3";
-    gnutls_datum_t alpn{reinterpret_cast<unsigned char*>(const_cast<char*>(kH3.data())),
-                        static_cast<unsigned int>(kH3.size())};
+    gnutls_datum_t alpn{reinterpret_cast<unsigned char*>(const_cast<char*>("h3")), 2};
     gnutls_alpn_set_protocols(tls_, &alpn, 1, GNUTLS_ALPN_MANDATORY);
-    // An address is not a valid SNI name; the server has one certificate anyway.
+    // An address is no SNI name; the ngtcp2 examples send "localhost" then.
     std::array<unsigned char, sizeof(in6_addr)> scratch{};
-    const bool numeric = inet_pton(AF_INET, options_.host.c_str(), scratch.data()) == 1 ||
-                         inet_pton(AF_INET6, options_.host.c_str(), scratch.data()) == 1;
+    const char* host = options_.host.c_str();
+    const bool numeric = inet_pton(AF_INET, host, scratch.data()) == 1 ||
+                         inet_pton(AF_INET6, host, scratch.data()) == 1;
     const std::string sni = numeric ? "localhost" : options_.host;
-    gnutls_server_name_set(tls_, GNUTLS_NAME_DNS, sni.data(), sni.size());
-    return true;
+    return gnutls_server_name_set(tls_, GNUTLS_NAME_DNS, sni.data(), sni.size());
   }
 
-  // Called when the 1-RTT keys arrive: the server's settings are known by then.
+  // On the 1-RTT keys: the server's transport parameters are known by then.
   bool setup_http() {
     if (http_ != nullptr) return true;
     if (ngtcp2_conn_get_max_local_streams_uni(conn_) < 3) return false;
     nghttp3_callbacks cb{};
-    // acked_stream_data stays null: GETs send no body, so nothing waits for acknowledgement.
+    // acked_stream_data stays null: a GET has no body, so nothing waits for acknowledgement.
     cb.stream_close = [](nghttp3_conn*, std::int64_t id, std::uint64_t, void* user, void*) {
       of(user).finish_request(id);
       return 0;
     };
-    cb.recv_data = [](nghttp3_conn*, std::int64_t id, const std::uint8_t* data, std::size_t len,
+    cb.recv_data = [](nghttp3_conn*, std::int64_t id, const std::uint8_t*, std::size_t len,
                       void* user, void* stream_user) {
-      auto& self = of(user);
-      if (auto* req = static_cast<Request*>(stream_user)) {
-        req->body += len;
-        if (req->capture) self.captured_.append(reinterpret_cast<const char*>(data), len);
-      }
-      self.consumed(id, len);
+      if (auto* req = static_cast<Request*>(stream_user)) req->body += len;
+      of(user).consumed(id, len);
       return 0;
     };
     cb.deferred_consume = [](nghttp3_conn*, std::int64_t id, std::size_t len, void* user, void*) {
@@ -396,14 +367,16 @@ class Connection {
       return 0;
     };
     cb.stop_sending = [](nghttp3_conn*, std::int64_t id, std::uint64_t code, void* user, void*) {
-      return ngtcp2_conn_shutdown_stream_read(of(user).conn_, id, code) == 0
-                 ? 0
-                 : NGHTTP3_ERR_CALLBACK_FAILURE;
+      const int rv = ngtcp2_conn_shutdown_stream_read(of(user).conn_, id, code);
+      return rv == 0 ? 0 : NGHTTP3_ERR_CALLBACK_FAILURE;
+    };
+    cb.shutdown = [](nghttp3_conn*, std::int64_t, void* user) {
+      of(user).goaway_ = true;  // the server is going away: requests in flight still finish
+      return 0;
     };
     cb.reset_stream = [](nghttp3_conn*, std::int64_t id, std::uint64_t code, void* user, void*) {
-      return ngtcp2_conn_shutdown_stream_write(of(user).conn_, id, code) == 0
-                 ? 0
-                 : NGHTTP3_ERR_CALLBACK_FAILURE;
+      const int rv = ngtcp2_conn_shutdown_stream_write(of(user).conn_, id, code);
+      return rv == 0 ? 0 : NGHTTP3_ERR_CALLBACK_FAILURE;
     };
     nghttp3_settings settings;
     nghttp3_settings_default(&settings);
@@ -423,120 +396,97 @@ class Connection {
            nghttp3_conn_bind_qpack_streams(http_, encoder, decoder) == 0;
   }
 
-  // Body bytes the application has taken: the server may send as many more.
+  // Bytes the application has taken off a stream: the server may send as many more.
   void consumed(std::int64_t id, std::size_t len) {
     ngtcp2_conn_extend_max_stream_offset(conn_, id, len);
     ngtcp2_conn_extend_max_offset(conn_, len);
   }
 
-  static int on_recv_stream_data(ngtcp2_conn* conn, std::uint32_t flags, std::int64_t id,
-                                 std::uint64_t, const std::uint8_t* data, std::size_t len,
-                                 void* user, void*) {
+  static int on_recv_stream_data(ngtcp2_conn*, std::uint32_t flags, std::int64_t id, std::uint64_t,
+                                 const std::uint8_t* data, std::size_t len, void* user, void*) {
     auto& self = of(user);
     if (self.http_ == nullptr) return 0;
-    const nghttp3_ssize n = nghttp3_conn_read_stream(self.http_, id, data, len,
-                                                     (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0);
+    const bool fin = (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0;
+    const nghttp3_ssize n = nghttp3_conn_read_stream(self.http_, id, data, len, fin);
     if (n < 0) {
-      ngtcp2_connection_close_error_set_application_error(
-          &self.last_error_, nghttp3_err_infer_quic_app_error_code(static_cast<int>(n)), nullptr,
-          0);
+      self.set_http_error(static_cast<int>(n));
       return NGTCP2_ERR_CALLBACK_FAILURE;
     }
-    // Framing and headers; the DATA payload is extended by recv_data / deferred_consume.
-    ngtcp2_conn_extend_max_stream_offset(conn, id, static_cast<std::uint64_t>(n));
-    ngtcp2_conn_extend_max_offset(conn, static_cast<std::uint64_t>(n));
+    // n counts framing and headers; DATA payload comes back through recv_data / deferred_consume.
+    self.consumed(id, static_cast<std::size_t>(n));
     return 0;
   }
 
-  static int on_stream_close(ngtcp2_conn* conn, std::uint32_t flags, std::int64_t id,
-                             std::uint64_t code, void* user, void*) {
+  static int on_stream_close(ngtcp2_conn*, std::uint32_t flags, std::int64_t id, std::uint64_t code,
+                             void* user, void*) {
     auto& self = of(user);
     if ((flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) == 0) code = NGHTTP3_H3_NO_ERROR;
     if (self.http_ == nullptr) return 0;
     const int rv = nghttp3_conn_close_stream(self.http_, id, code);
-    if (rv == NGHTTP3_ERR_STREAM_NOT_FOUND) {
-      // A stream nghttp3 never saw data on: free its slot ourselves.
-      if (!ngtcp2_is_bidi_stream(id)) ngtcp2_conn_extend_max_streams_uni(conn, 1);
+    if (rv == NGHTTP3_ERR_STREAM_NOT_FOUND) {  // nghttp3 never saw it: free its slot here
       self.finish_request(id);
       return 0;
     }
     return rv == 0 ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
   }
 
+  // A stream is closed (nghttp3's stream_close): count its response, free its slot.
   void finish_request(std::int64_t id) {
     if (!ngtcp2_is_bidi_stream(id)) {
       ngtcp2_conn_extend_max_streams_uni(conn_, 1);
       return;
     }
-    auto it = requests_.find(id);
+    const auto it = requests_.find(id);
     if (it == requests_.end()) return;
-    const Request& req = it->second;
-    const bool size_ok =
-        options_.check_bytes < 0 || req.body == static_cast<std::uint64_t>(options_.check_bytes);
-    if (req.ended && req.status == 200 && size_ok) {
+    const Request req = it->second;
+    requests_.erase(it);
+    const auto expected = static_cast<std::uint64_t>(options_.check_bytes);
+    if (req.ended && req.status == 200 && (options_.check_bytes < 0 || req.body == expected)) {
       ++totals_.requests;
       totals_.body_bytes += req.body;
-      if (req.capture) save_body();
+      return;
+    }
+    ++totals_.errors;
+    if (!req.ended) {
+      note("stream reset before the response ended");
+    } else if (req.status != 200) {
+      note("status " + std::to_string(req.status));
     } else {
-      ++totals_.errors;
-      if (req.ended && req.status == 200) {
-        note("body of " + std::to_string(req.body) + " bytes, expected " +
-             std::to_string(options_.check_bytes));
-      } else if (req.ended) {
-        note("status " + std::to_string(req.status));
-      } else {
-        note("stream reset before the response ended");
-      }
+      note("body of " + std::to_string(req.body) + " bytes, not " + std::to_string(expected));
     }
-    if (req.capture) {
-      capturing_ = false;
-      captured_.clear();
-    }
-    requests_.erase(it);
   }
 
-  void save_body() {
-    save_ = false;
-    std::FILE* f = std::fopen(options_.save.c_str(), "wb");
-    if (f == nullptr || std::fwrite(captured_.data(), 1, captured_.size(), f) != captured_.size()) {
-      note("cannot write " + options_.save);
-    }
-    if (f != nullptr) std::fclose(f);
-  }
-
-  // Keeps S requests in flight; the server's stream credit may hold some back
-  // until it grants more (MAX_STREAMS), which the next read brings.
+  // Tops the in-flight requests up to S; the server's stream credit may hold some
+  // back until its MAX_STREAMS, which a later read brings.
   void issue_requests() {
-    if (state_ != State::kOpen || http_ == nullptr) return;
-    while (requests_.size() < static_cast<std::size_t>(options_.streams)) {
+    while (state_ == State::kOpen && http_ != nullptr && !goaway_ &&
+           requests_.size() < static_cast<std::size_t>(options_.streams)) {
       std::int64_t id = -1;
       if (ngtcp2_conn_open_bidi_stream(conn_, &id, nullptr) != 0) return;  // STREAM_ID_BLOCKED
-      Request& req = requests_[id];
-      req.capture = save_ && !capturing_;
-      capturing_ = capturing_ || req.capture;
+      Request& req = requests_[id];  // a map node stays put: nghttp3 keeps its address
       const std::array<nghttp3_nv, 5> nva{
           make_nv(":method", "GET"), make_nv(":scheme", "https"), make_nv(":authority", authority_),
           make_nv(":path", options_.path), make_nv("user-agent", "bench_h3_load")};
+      // No data reader: the request ends with its headers.
       if (const int rv =
               nghttp3_conn_submit_request(http_, id, nva.data(), nva.size(), nullptr, &req);
           rv != 0) {
-        ngtcp2_connection_close_error_set_application_error(
-            &last_error_, nghttp3_err_infer_quic_app_error_code(rv), nullptr, 0);
-        fail(std::string("nghttp3_conn_submit_request: ") + nghttp3_strerror(rv), true);
-        return;
+        set_http_error(rv);
+        return fail(std::string("nghttp3_conn_submit_request: ") + nghttp3_strerror(rv), true);
       }
     }
   }
 
+  // Packets until ngtcp2 has nothing more, the send quantum is used, or the socket is full.
   void write() {
-    if (state_ != State::kOpen) return;
+    if (state_ != State::kOpen || !blocked_.empty()) return;
     write_again_ = false;
     std::array<nghttp3_vec, 16> vec{};
     ngtcp2_path_storage ps;
     ngtcp2_path_storage_zero(&ps);
     const std::size_t max_payload = ngtcp2_conn_get_max_tx_udp_payload_size(conn_);
-    const std::size_t max_packets =
-        std::max<std::size_t>(1, ngtcp2_conn_get_send_quantum(conn_) / max_payload);
+    const std::size_t quantum = ngtcp2_conn_get_send_quantum(conn_) / max_payload;
+    const std::size_t max_packets = std::max<std::size_t>(1, quantum);
     tx_.resize(std::max(tx_.size(), max_payload));
     const std::uint64_t ts = now_ns();
     std::size_t packets = 0;
@@ -547,105 +497,90 @@ class Connection {
       if (http_ != nullptr && ngtcp2_conn_get_max_data_left(conn_) > 0) {
         count = nghttp3_conn_writev_stream(http_, &stream_id, &fin, vec.data(), vec.size());
         if (count < 0) {
-          ngtcp2_connection_close_error_set_application_error(
-              &last_error_, nghttp3_err_infer_quic_app_error_code(static_cast<int>(count)), nullptr,
-              0);
-          fail(std::string("nghttp3_conn_writev_stream: ") +
-                   nghttp3_strerror(static_cast<int>(count)),
-               true);
-          return;
+          set_http_error(static_cast<int>(count));
+          return fail("nghttp3_conn_writev_stream: " +
+                          std::string(nghttp3_strerror(static_cast<int>(count))),
+                      true);
         }
       }
       ngtcp2_ssize accepted = -1;
-      std::uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
-      if (fin != 0) flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+      const std::uint32_t flags =
+          NGTCP2_WRITE_STREAM_FLAG_MORE | (fin != 0 ? NGTCP2_WRITE_STREAM_FLAG_FIN : 0);
       ngtcp2_pkt_info pi{};
       const ngtcp2_ssize n = ngtcp2_conn_writev_stream(
           conn_, &ps.path, &pi, tx_.data(), max_payload, &accepted, flags, stream_id,
           reinterpret_cast<const ngtcp2_vec*>(vec.data()), static_cast<std::size_t>(count), ts);
-      if (n < 0) {
-        if (n ==
-            NGTCP2_ERR_STREAM_DATA_BLOCKED) {  // the server's credit for this stream is used up
-          nghttp3_conn_block_stream(http_, stream_id);
-          continue;
-        }
-        if (n == NGTCP2_ERR_STREAM_SHUT_WR) {  // the server stopped reading it
-          nghttp3_conn_shutdown_stream_write(http_, stream_id);
-          continue;
-        }
-        if (n == NGTCP2_ERR_WRITE_MORE) {  // the packet has room for more stream data
-          if (!add_write_offset(stream_id, accepted)) return;
-          continue;
-        }
+      if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED) {  // the server's credit for this stream is used up
+        nghttp3_conn_block_stream(http_, stream_id);
+        continue;
+      }
+      if (n == NGTCP2_ERR_STREAM_SHUT_WR) {  // the server asked us to stop sending on it
+        nghttp3_conn_shutdown_stream_write(http_, stream_id);
+        continue;
+      }
+      if (n < 0 && n != NGTCP2_ERR_WRITE_MORE) {
         ngtcp2_connection_close_error_set_transport_error_liberr(&last_error_, static_cast<int>(n),
                                                                  nullptr, 0);
-        fail(std::string("ngtcp2_conn_writev_stream: ") + ngtcp2_strerror(static_cast<int>(n)),
-             true);
-        return;
+        return fail(
+            std::string("ngtcp2_conn_writev_stream: ") + ngtcp2_strerror(static_cast<int>(n)),
+            true);
       }
-      if (accepted >= 0 && !add_write_offset(stream_id, accepted)) return;
-      if (n == 0) break;  // nothing more, or congestion / pacing limited until the expiry
+      if (accepted >= 0) {
+        const int rv =
+            nghttp3_conn_add_write_offset(http_, stream_id, static_cast<std::size_t>(accepted));
+        if (rv != 0) {
+          set_http_error(rv);
+          return fail(std::string("nghttp3_conn_add_write_offset: ") + nghttp3_strerror(rv), true);
+        }
+      }
+      if (n == NGTCP2_ERR_WRITE_MORE) continue;  // the packet has room for another stream
+      if (n == 0) break;  // nothing to send, or congestion / pacing limited until the expiry
       if (!send_packet(tx_.data(), static_cast<std::size_t>(n))) break;
       ++packets;
     }
     ngtcp2_conn_update_pkt_tx_time(conn_, ts);
-    // A full send quantum: there may be more, so the worker comes back without waiting.
     write_again_ = state_ == State::kOpen && blocked_.empty() && packets == max_packets;
   }
 
-  bool add_write_offset(std::int64_t stream_id, ngtcp2_ssize accepted) {
-    if (const int rv =
-            nghttp3_conn_add_write_offset(http_, stream_id, static_cast<std::size_t>(accepted));
-        rv != 0) {
-      ngtcp2_connection_close_error_set_application_error(
-          &last_error_, nghttp3_err_infer_quic_app_error_code(rv), nullptr, 0);
-      fail(std::string("nghttp3_conn_add_write_offset: ") + nghttp3_strerror(rv), true);
-      return false;
-    }
-    return true;
-  }
-
-  // Sends one packet; a full socket keeps it for when the socket drains.
+  // Sends one packet; one the socket will not take yet waits for POLLOUT.
   bool send_packet(const std::uint8_t* data, std::size_t size) {
     for (;;) {
       if (::send(fd_, data, size, 0) >= 0) return true;
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         blocked_.assign(data, data + size);
-        return false;
+      } else {
+        fail_socket(errno);
       }
-      fail_socket(errno);
       return false;
     }
   }
 
   bool send_blocked() {
-    std::vector<std::uint8_t> packet = std::move(blocked_);
+    const std::vector<std::uint8_t> packet = std::move(blocked_);
     blocked_.clear();
-    return send_packet(packet.data(), packet.size());
+    return packet.empty() || send_packet(packet.data(), packet.size());
   }
 
   void on_read_error(int rv) {
-    switch (rv) {
-      case NGTCP2_ERR_DRAINING:  // the server closed the connection
-        fail("server closed the connection", false);
-        return;
-      case NGTCP2_ERR_DROP_CONN:
-        fail("connection dropped", false);
-        return;
-      case NGTCP2_ERR_CRYPTO:
-        if (last_error_.error_code == 0) {
-          ngtcp2_connection_close_error_set_transport_error_tls_alert(
-              &last_error_, ngtcp2_conn_get_tls_alert(conn_), nullptr, 0);
-        }
-        break;
-      default:
-        if (last_error_.error_code == 0) {
-          ngtcp2_connection_close_error_set_transport_error_liberr(&last_error_, rv, nullptr, 0);
-        }
-        break;
+    if (rv == NGTCP2_ERR_DRAINING || rv == NGTCP2_ERR_DROP_CONN) {
+      return fail("the server closed the connection", false);
+    }
+    if (last_error_.error_code == 0) {
+      if (rv == NGTCP2_ERR_CRYPTO) {
+        const std::uint8_t alert = ngtcp2_conn_get_tls_alert(conn_);
+        ngtcp2_connection_close_error_set_transport_error_tls_alert(&last_error_, alert, nullptr,
+                                                                    0);
+      } else {
+        ngtcp2_connection_close_error_set_transport_error_liberr(&last_error_, rv, nullptr, 0);
+      }
     }
     fail(std::string("ngtcp2_conn_read_pkt: ") + ngtcp2_strerror(rv), true);
+  }
+
+  void set_http_error(int liberr) {
+    const std::uint64_t code = nghttp3_err_infer_quic_app_error_code(liberr);
+    ngtcp2_connection_close_error_set_application_error(&last_error_, code, nullptr, 0);
   }
 
   void fail_socket(int err) {
@@ -654,7 +589,7 @@ class Connection {
          false);
   }
 
-  // Ends the connection as failed, counting one error, never from inside a callback.
+  // Ends the connection as failed: one error, whatever was in flight is not counted.
   void fail(const std::string& why, bool send_close_packet) {
     if (state_ != State::kOpen) return;
     note(why);
@@ -680,9 +615,6 @@ class Connection {
   const Options& options_;
   gnutls_certificate_credentials_t credentials_;
   Totals& totals_;
-  bool save_;  // this connection captures one body for --save
-  bool capturing_ = false;
-  std::string captured_;
   std::string authority_;
 
   int fd_ = -1;
@@ -697,125 +629,97 @@ class Connection {
   nghttp3_conn* http_ = nullptr;
   ngtcp2_connection_close_error last_error_{};
 
-  std::unordered_map<std::int64_t, Request> requests_;  // nodes stay put: nghttp3 holds Request*
+  std::unordered_map<std::int64_t, Request> requests_;  // in flight, by stream
   std::vector<std::uint8_t> tx_;
   std::vector<std::uint8_t> blocked_;  // a packet the socket would not take yet
   bool write_again_ = false;
   bool handshake_done_ = false;
+  bool goaway_ = false;
   State state_ = State::kOpen;
 };
 
-// One thread: its connections, their sockets, one ppoll loop until the deadline.
-class Worker {
- public:
-  Worker(const Options& options, const addrinfo& server, int connections, bool save)
-      : options_(options), server_(server), count_(connections), save_(save) {}
-
-  void run(std::uint64_t deadline) {
-    gnutls_certificate_credentials_t credentials = nullptr;
-    if (const int rv = gnutls_certificate_allocate_credentials(&credentials); rv != 0) {
-      note(std::string("gnutls_certificate_allocate_credentials: ") + gnutls_strerror(rv));
-      totals_.errors += static_cast<std::uint64_t>(count_);
-      return;
-    }
-    std::vector<std::unique_ptr<Connection>> connections;
-    for (int i = 0; i < count_; ++i) {
-      connections.push_back(
-          std::make_unique<Connection>(options_, server_, credentials, totals_, save_ && i == 0));
-      connections.back()->start();
-    }
-    loop(connections, deadline);
-    for (auto& c : connections) c->close_at_end();
-    connections.clear();
-    gnutls_certificate_free_credentials(credentials);
+// One worker thread: its connections and one ppoll loop over their sockets until the deadline.
+Totals run_worker(const Options& options, const addrinfo& server, int count,
+                  std::uint64_t deadline) {
+  Totals totals;
+  gnutls_certificate_credentials_t credentials = nullptr;
+  if (const int rv = gnutls_certificate_allocate_credentials(&credentials); rv != 0) {
+    note(std::string("gnutls_certificate_allocate_credentials: ") + gnutls_strerror(rv));
+    totals.errors = static_cast<std::uint64_t>(count);
+    return totals;
   }
-
-  const Totals& totals() const { return totals_; }
-
- private:
-  void loop(std::vector<std::unique_ptr<Connection>>& connections, std::uint64_t deadline) {
-    std::vector<pollfd> fds;
-    std::vector<Connection*> polled;
-    for (;;) {
-      std::uint64_t now = now_ns();
-      if (now >= deadline) return;
-      fds.clear();
-      polled.clear();
-      std::uint64_t next = deadline;
-      for (auto& c : connections) {
-        c->tick(now);
-        if (!c->open()) continue;
-        next = std::min(next, c->wakeup());
-        const short events = static_cast<short>(POLLIN | (c->wants_writable() ? POLLOUT : 0));
-        fds.push_back(pollfd{c->fd(), events, 0});
-        polled.push_back(c.get());
-      }
-      if (fds.empty()) return;  // every connection failed
-      now = now_ns();
-      const std::uint64_t wait = next > now ? next - now : 0;
-      const timespec timeout{static_cast<time_t>(wait / NGTCP2_SECONDS),
-                             static_cast<long>(wait % NGTCP2_SECONDS)};
-      if (::ppoll(fds.data(), fds.size(), &timeout, nullptr) < 0 && errno != EINTR) {
-        note(std::string("ppoll: ") + std::strerror(errno));
-        return;
-      }
-      for (std::size_t i = 0; i < fds.size(); ++i) {
-        if ((fds[i].revents & (POLLIN | POLLERR)) != 0) polled[i]->on_readable(slots_);
-        if ((fds[i].revents & POLLOUT) != 0) polled[i]->on_writable();
-      }
+  RecvSlots slots;
+  std::vector<std::unique_ptr<Connection>> connections;
+  for (int i = 0; i < count; ++i) {
+    connections.push_back(std::make_unique<Connection>(options, server, credentials, totals));
+    connections.back()->start();
+  }
+  std::vector<pollfd> fds;
+  std::vector<Connection*> polled;
+  for (std::uint64_t now = now_ns(); now < deadline; now = now_ns()) {
+    fds.clear();
+    polled.clear();
+    std::uint64_t next = deadline;
+    for (auto& c : connections) {
+      c->tick(now);
+      if (!c->open()) continue;
+      next = std::min(next, c->wakeup());
+      fds.push_back(
+          pollfd{c->fd(), static_cast<short>(POLLIN | (c->wants_writable() ? POLLOUT : 0)), 0});
+      polled.push_back(c.get());
+    }
+    if (fds.empty()) break;  // every connection failed
+    now = now_ns();
+    const std::uint64_t wait = next > now ? next - now : 0;
+    const timespec timeout{static_cast<time_t>(wait / NGTCP2_SECONDS),
+                           static_cast<long>(wait % NGTCP2_SECONDS)};
+    if (::ppoll(fds.data(), fds.size(), &timeout, nullptr) < 0 && errno != EINTR) {
+      note(std::string("ppoll: ") + std::strerror(errno));
+      break;
+    }
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      if ((fds[i].revents & (POLLIN | POLLERR)) != 0) polled[i]->on_readable(slots);
+      if ((fds[i].revents & POLLOUT) != 0) polled[i]->on_writable();
     }
   }
+  for (auto& c : connections) c->close_at_end();
+  connections.clear();  // before the credentials their TLS sessions use
+  gnutls_certificate_free_credentials(credentials);
+  return totals;
+}
 
-  const Options& options_;
-  const addrinfo& server_;
-  int count_;
-  bool save_;
-  RecvSlots slots_;
-  Totals totals_;
-};
-
-[[noreturn]] void usage(const char* why) {
-  std::fprintf(stderr,
-               "bench_h3_load: %s\nusage: bench_h3_load --host H --port N --path /x --connections "
-               "C --streams S "
-               "--seconds T [--threads K] [--check-bytes N] [--save FILE]\n",
-               why);
+[[noreturn]] void usage(const std::string& why) {
+  std::fprintf(
+      stderr,
+      "bench_h3_load: %s\nusage: bench_h3_load --host H --port N --path /x --connections C "
+      "--streams S --seconds T [--threads K] [--check-bytes N]\n",
+      why.c_str());
   std::exit(2);
 }
 
 Options parse(int argc, char** argv) {
   Options o;
-  auto number = [](const char* name, const char* text, double min) {
+  auto number = [](std::string_view name, const char* text, double min) {
     char* end = nullptr;
     const double v = std::strtod(text, &end);
-    if (end == text || *end != '\0' || v < min) usage((std::string("bad ") + name).c_str());
+    if (end == text || *end != '\0' || v < min) usage("bad " + std::string(name));
     return v;
   };
-  for (int i = 1; i < argc; ++i) {
+  const std::set<std::string_view> known{"--host",    "--port",    "--path",    "--connections",
+                                         "--streams", "--seconds", "--threads", "--check-bytes"};
+  for (int i = 1; i < argc; i += 2) {
     const std::string_view arg = argv[i];
-    if (i + 1 >= argc) usage(("missing value for " + std::string(arg)).c_str());
-    const char* value = argv[++i];
-    if (arg == "--host") {
-      o.host = value;
-    } else if (arg == "--port") {
-      o.port = std::to_string(static_cast<int>(number("--port", value, 1)));
-    } else if (arg == "--path") {
-      o.path = value;
-    } else if (arg == "--connections") {
-      o.connections = static_cast<int>(number("--connections", value, 1));
-    } else if (arg == "--streams") {
-      o.streams = static_cast<int>(number("--streams", value, 1));
-    } else if (arg == "--seconds") {
-      o.seconds = number("--seconds", value, 0.001);
-    } else if (arg == "--threads") {
-      o.threads = static_cast<int>(number("--threads", value, 1));
-    } else if (arg == "--check-bytes") {
-      o.check_bytes = static_cast<long long>(number("--check-bytes", value, 0));
-    } else if (arg == "--save") {
-      o.save = value;
-    } else {
-      usage(("unknown option " + std::string(arg)).c_str());
-    }
+    if (!known.contains(arg)) usage("unknown option " + std::string(arg));
+    if (i + 1 >= argc) usage("no value for " + std::string(arg));
+    const char* v = argv[i + 1];
+    if (arg == "--host") o.host = v;
+    if (arg == "--path") o.path = v;
+    if (arg == "--port") o.port = std::to_string(static_cast<int>(number(arg, v, 1)));
+    if (arg == "--connections") o.connections = static_cast<int>(number(arg, v, 1));
+    if (arg == "--streams") o.streams = static_cast<int>(number(arg, v, 1));
+    if (arg == "--seconds") o.seconds = number(arg, v, 0.001);
+    if (arg == "--threads") o.threads = static_cast<int>(number(arg, v, 1));
+    if (arg == "--check-bytes") o.check_bytes = static_cast<long long>(number(arg, v, 0));
   }
   if (o.port.empty()) usage("--port is required");
   if (o.path.empty() || o.path[0] != '/') usage("--path must start with /");
@@ -845,32 +749,33 @@ int main(int argc, char** argv) {
   addrinfo* server = nullptr;
   if (const int rv = ::getaddrinfo(options.host.c_str(), options.port.c_str(), &hints, &server);
       rv != 0) {
-    note(std::string("cannot resolve ") + options.host + ": " + gai_strerror(rv));
+    note("cannot resolve " + options.host + ": " + gai_strerror(rv));
     print(options, Totals{.errors = static_cast<std::uint64_t>(options.connections)});
     return 1;
   }
 
-  std::vector<std::unique_ptr<Worker>> workers;
-  for (int i = 0; i < options.threads; ++i) {
-    // Connections dealt as evenly as they go: the first workers take the remainder.
-    const int share =
-        options.connections / options.threads + (i < options.connections % options.threads ? 1 : 0);
-    workers.push_back(
-        std::make_unique<Worker>(options, *server, share, i == 0 && !options.save.empty()));
-  }
-  const std::uint64_t deadline = now_ns() + static_cast<std::uint64_t>(options.seconds * 1e9);
+  // The window starts before the handshakes: connection setup is part of the load.
+  const auto deadline = now_ns() + static_cast<std::uint64_t>(options.seconds * 1e9);
+  std::vector<Totals> totals(static_cast<std::size_t>(options.threads));
   std::vector<std::thread> threads;
-  for (auto& w : workers) threads.emplace_back([&w, deadline] { w->run(deadline); });
+  for (int i = 0; i < options.threads; ++i) {
+    // Dealt as evenly as they go: the first workers take the remainder.
+    const int share =
+        options.connections / options.threads + (i < options.connections % options.threads);
+    threads.emplace_back([&, i, share] {
+      totals[static_cast<std::size_t>(i)] = run_worker(options, *server, share, deadline);
+    });
+  }
   for (auto& t : threads) t.join();
   ::freeaddrinfo(server);
 
-  Totals total;
-  for (const auto& w : workers) {
-    total.requests += w->totals().requests;
-    total.body_bytes += w->totals().body_bytes;
-    total.errors += w->totals().errors;
-    total.connections_ok += w->totals().connections_ok;
+  Totals sum;
+  for (const Totals& t : totals) {
+    sum.requests += t.requests;
+    sum.body_bytes += t.body_bytes;
+    sum.errors += t.errors;
+    sum.connections_ok += t.connections_ok;
   }
-  print(options, total);
-  return total.requests > 0 ? 0 : 1;
+  print(options, sum);
+  return sum.requests > 0 ? 0 : 1;
 }

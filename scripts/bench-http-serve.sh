@@ -2,16 +2,20 @@
 # Serving one LL-HLS part over keep-alive connections, Mirror against Debian's
 # nginx serving the same bytes from disk, both on this machine in the same
 # run:
-#   HTTP/1.1 (plain) with wrk, and HTTP/2 over TLS with h2load.
+#   HTTP/1.1 (plain) with wrk, and HTTP/2 over TLS with h2load;
+#   HTTP/3 with bench_h3_load (no packaged load generator speaks it), as a
+#   ratio to Mirror's own HTTP/2 figure of the same run.
 # The part is the newest complete one of a live 5 Mbit/s stream (about 64 KB
 # at 100 ms parts); its bytes are copied for nginx. Prints one line per
 # protocol:
 #   http_serve proto=h1 bytes=N mirror_rps=... nginx_rps=... ratio=... mirror_gbps=...
+#   http_serve proto=h3 bytes=N mirror_rps=... mirror_h2_rps=... ratio_to_h2=... mirror_gbps=...
 # SECONDS_EACH (5), CONNECTIONS (64) and STREAMS_PER_CONNECTION (10, HTTP/2)
 # change the load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build/bench}
+h3_load=$build_dir/bench/bench_h3_load
 seconds_each=${SECONDS_EACH:-5}
 connections=${CONNECTIONS:-64}
 streams=${STREAMS_PER_CONNECTION:-10}
@@ -110,6 +114,19 @@ for proto in h1 h2; do
   else
     m=$(rps_h2load "$https/streams/big/source/$part")
     n=$(rps_h2load "https://127.0.0.1:$nginx_tls_port/streams/big/source/$part")
+    h2_rps=$m
   fi
   report "$proto" "$bytes" "$m" "$n"
 done
+
+# HTTP/3 on the same port number (UDP), the same part, the same load shape;
+# every answer must be 200 with the part's size.
+part=$(newest_part)
+bytes=$(curl -fsS "$http/streams/big/source/$part" | wc -c)
+line=$("$h3_load" --host 127.0.0.1 --port "$((port_base + 2))" --path "/streams/big/source/$part" \
+  --connections "$connections" --streams "$streams" --seconds "$seconds_each" --check-bytes "$bytes")
+h3_rps=$(sed -n 's/.* rps=\([0-9.]*\).*/\1/p' <<<"$line")
+errors=$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' <<<"$line")
+awk -v b="$bytes" -v m="$h3_rps" -v h="$h2_rps" -v e="$errors" 'BEGIN {
+  printf "http_serve proto=h3 bytes=%d mirror_rps=%.0f mirror_h2_rps=%.0f ratio_to_h2=%.2f mirror_gbps=%.2f errors=%d\n",
+    b, m, h, (h > 0 ? m / h : 0), m * b * 8 / 1e9, e }'

@@ -1,7 +1,7 @@
 # Shared by the live benchmarks (sourced, not run): starts the server under
 # test on free-ish ports with a configuration of its own, and publishes a
 # generated live stream to it. Callers set build_dir, and may set
-# MAX_CONNECTIONS, SRT_LATENCY_MS and PART_DURATION before start_mirror.
+# MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP, SRT_LATENCY_MS and PART_DURATION before start_mirror.
 #   start_mirror              -> $pid, $port_base (admin), http = +1, SRT = +3
 #   start_live_sender NAME    -> $sender; returns once NAME is playable
 # stop_bench_processes (installed as the EXIT trap) stops both and removes $work.
@@ -24,6 +24,7 @@ server:
   http3_port: $((port_base + 2))
   data_dir: $work/data
   max_connections: ${MAX_CONNECTIONS:-10000}
+  max_connections_per_ip: ${MAX_CONNECTIONS_PER_IP:-200}
 ingestion:
   srt:
     port: $((port_base + 3))

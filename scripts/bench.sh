@@ -16,3 +16,7 @@ build/bench/bench/bench_transcode "$(bash scripts/bench-fixtures.sh hevc)" 3 --s
 build/bench/bench/bench_transcode "$(bash scripts/bench-fixtures.sh h264-10)" 3 --ssim
 echo "== live transcoding: HEVC 1080p50 streams at once, latency"
 bash scripts/bench-transcode-live.sh
+echo "== serving a part: HTTP/1.1 and HTTP/2 against nginx, HTTP/3 against Mirror's HTTP/2"
+bash scripts/bench-http-serve.sh
+echo "== memory per viewer connection, HTTP/2 and HTTP/3"
+bash scripts/bench-connection-memory.sh

@@ -255,10 +255,7 @@ class QuicConnection final : public H3Connection,
     const ngtcp2_path path = path_of(d.local, d.remote);
     ngtcp2_pkt_info pi{};
     const int rv = ngtcp2_conn_read_pkt(conn_, &path, &pi, d.data, d.size, steady_ns());
-    if (rv == 0) {
-      dirty_ = true;
-      return;
-    }
+    if (rv == 0) return;
     switch (rv) {
       case NGTCP2_ERR_DRAINING:
         enter_draining();
@@ -287,7 +284,6 @@ class QuicConnection final : public H3Connection,
 
   void flush() override {
     flush_scheduled_ = false;
-    dirty_ = false;
     if (state_ != State::kOpen) return;
     if (!pending_.empty() && !send_pending()) return;
     write_packets();
@@ -326,17 +322,6 @@ class QuicConnection final : public H3Connection,
   bool is_finished() const override { return state_ == State::kFinished; }
   bool handshake_done() const override { return handshake_done_; }
   const std::string& slot_address() const override { return slot_address_; }
-
-  std::vector<ngtcp2_cid> ids() const override {
-    std::vector<ngtcp2_cid> out;
-    if (conn_ == nullptr) return out;
-    out.resize(ngtcp2_conn_get_num_scid(conn_));
-    ngtcp2_conn_get_scid(conn_, out.data());
-    out.push_back(*ngtcp2_conn_get_client_initial_dcid(conn_));
-    return out;
-  }
-
-  bool dirty() const { return dirty_; }
 
   // --- answers, always run on this connection's executor ---
 
@@ -458,7 +443,7 @@ class QuicConnection final : public H3Connection,
         std::max<std::size_t>(1, ngtcp2_conn_get_send_quantum(conn_) / max_payload);
     const std::size_t max_packets = std::min({kMaxBurst, quantum, buffer.size() / max_payload});
     const std::uint64_t ts = steady_ns();
-    std::vector<Train> trains;
+    std::vector<Train> trains;  // per flush: an idle connection keeps no scratch
     std::size_t used = 0;
     std::size_t packets = 0;
     ngtcp2_path_storage ps;
@@ -1039,7 +1024,6 @@ class QuicConnection final : public H3Connection,
   State state_ = State::kOpen;
   bool handshake_done_ = false;
   bool draining_ = false;
-  bool dirty_ = false;
   bool flush_scheduled_ = false;
   std::uint64_t armed_expiry_ = 0;
   Clock::time_point next_housekeeping_{};

@@ -120,8 +120,6 @@ class H3Connection {
   virtual bool handshake_done() const = 0;
   // The client's IP, which holds the connection's slot in the budget.
   virtual const std::string& slot_address() const = 0;
-  // Every ID the client may use for this connection (for routing cleanup).
-  virtual std::vector<ngtcp2_cid> ids() const = 0;
 };
 
 std::shared_ptr<H3Connection> make_h3_connection(std::shared_ptr<const H3Context> ctx,

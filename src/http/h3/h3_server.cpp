@@ -127,12 +127,16 @@ class H3Server::Worker final : public QuicHost, public std::enable_shared_from_t
   void associate(const ngtcp2_cid& cid, const std::shared_ptr<H3Connection>& connection) override {
     const std::string key = key_of(cid);
     by_id_[key] = connection;
+    keys_[connection.get()].push_back(key);
     shared_->claim(key, index_);
   }
 
   void dissociate(const ngtcp2_cid& cid) override {
     const std::string key = key_of(cid);
-    by_id_.erase(key);
+    auto it = by_id_.find(key);
+    if (it == by_id_.end()) return;
+    if (auto keys = keys_.find(it->second.get()); keys != keys_.end()) std::erase(keys->second, key);
+    by_id_.erase(it);
     shared_->release(key);
   }
 
@@ -159,24 +163,18 @@ class H3Server::Worker final : public QuicHost, public std::enable_shared_from_t
   }
 
   void finished(H3Connection& connection) override {
-    for (const auto& cid : connection.ids()) {
-      const std::string key = key_of(cid);
-      auto it = by_id_.find(key);
-      if (it != by_id_.end() && it->second.get() == &connection) {
-        by_id_.erase(it);
+    // Every ID it was ever reached by, retired ones included.
+    if (auto keys = keys_.find(&connection); keys != keys_.end()) {
+      for (const auto& key : keys->second) {
+        by_id_.erase(key);
         shared_->release(key);
       }
+      keys_.erase(keys);
     }
     auto it = connections_.find(&connection);
     if (it == connections_.end()) return;
     std::shared_ptr<H3Connection> keep = std::move(it->second);
     connections_.erase(it);
-    // Also drop the IDs retired earlier that still point here.
-    std::erase_if(by_id_, [&](const auto& entry) {
-      if (entry.second.get() != &connection) return false;
-      shared_->release(entry.first);
-      return true;
-    });
     if (!connection.handshake_done()) shared_->handshakes.fetch_sub(1, std::memory_order_relaxed);
     if (shared_->options.budget) shared_->options.budget->release(connection.slot_address());
     shared_->open.fetch_sub(1, std::memory_order_relaxed);
@@ -467,6 +465,7 @@ class H3Server::Worker final : public QuicHost, public std::enable_shared_from_t
   std::array<net::UdpReceived, net::UdpBatchSocket::kBatch> batch_{};
   std::unordered_map<std::string, std::shared_ptr<H3Connection>> by_id_;
   std::unordered_map<H3Connection*, std::shared_ptr<H3Connection>> connections_;
+  std::unordered_map<H3Connection*, std::vector<std::string>> keys_;
   std::vector<std::shared_ptr<H3Connection>> touched_;
   std::vector<std::weak_ptr<H3Connection>> writable_waiters_;
   bool waiting_writable_ = false;
