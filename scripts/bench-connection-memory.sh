@@ -13,10 +13,6 @@ connections=${CONNECTIONS:-1000}
 seconds_each=${SECONDS_EACH:-8}
 source scripts/bench-lib.sh
 ulimit -n "$(ulimit -Hn)"
-# Every connection comes from 127.0.0.1: lift the per-address cap too.
-MAX_CONNECTIONS=$((connections * 2 + 100)) MAX_CONNECTIONS_PER_IP=$((connections * 2 + 100)) start_mirror
-start_live_sender cam
-
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
 
 measure() {  # proto, then the load command
@@ -25,7 +21,8 @@ measure() {  # proto, then the load command
   sleep 2
   local before during
   before=$(rss_kib)
-  "$@" >/dev/null 2>&1 &
+  # Bounded: h2load waits for every connection before its clock starts.
+  timeout $((seconds_each * 3)) "$@" >/dev/null 2>&1 &
   local load=$!
   sleep $((seconds_each / 2))
   during=$(rss_kib)
@@ -35,7 +32,21 @@ measure() {  # proto, then the load command
       p, c, b, d, (d - b) / c }'
 }
 
+# A fresh server per protocol, so that neither starts from the other's heap.
+# Every connection comes from 127.0.0.1: the per-address cap is lifted too.
 path=/streams/cam/index.m3u8
-measure h2 h2load -c "$connections" -m 1 -t "$(nproc)" -D "$seconds_each" "https://127.0.0.1:$((port_base + 2))$path"
-measure h3 "$h3_load" --host 127.0.0.1 --port "$((port_base + 2))" --path "$path" --connections "$connections" \
-  --streams 1 --seconds "$seconds_each"
+for proto in h3 h2; do
+  MAX_CONNECTIONS=$((connections * 2 + 100)) MAX_CONNECTIONS_PER_IP=$((connections * 2 + 100)) start_mirror
+  start_live_sender cam
+  url="https://127.0.0.1:$((port_base + 2))$path"
+  if [ "$proto" = h2 ]; then
+    measure h2 h2load -c "$connections" -m 1 -t "$(nproc)" -D "$seconds_each" "$url"
+  else
+    measure h3 "$h3_load" --host 127.0.0.1 --port "$((port_base + 2))" --path "$path" \
+      --connections "$connections" --streams 1 --seconds "$seconds_each"
+  fi
+  kill "$sender" "$pid" 2>/dev/null || true
+  wait "$sender" "$pid" 2>/dev/null || true
+  sender=""
+  pid=""
+done

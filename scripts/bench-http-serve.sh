@@ -9,7 +9,9 @@
 # at 100 ms parts); its bytes are copied for nginx. Prints one line per
 # protocol:
 #   http_serve proto=h1 bytes=N mirror_rps=... nginx_rps=... ratio=... mirror_gbps=...
-#   http_serve proto=h3 bytes=N mirror_rps=... mirror_h2_rps=... ratio_to_h2=... mirror_gbps=...
+#   http_serve proto=h3 bytes=N mirror_rps=... mirror_gbps=... mirror_h2_gbps=... ratio_to_h2=...
+# (HTTP/3 against HTTP/2 by bytes per second: the newest part, and so its
+# size, differs between the two runs.)
 # SECONDS_EACH (5), CONNECTIONS (64) and STREAMS_PER_CONNECTION (10, HTTP/2)
 # change the load.
 set -euo pipefail
@@ -114,7 +116,7 @@ for proto in h1 h2; do
   else
     m=$(rps_h2load "$https/streams/big/source/$part")
     n=$(rps_h2load "https://127.0.0.1:$nginx_tls_port/streams/big/source/$part")
-    h2_rps=$m
+    h2_gbps=$(awk -v m="$m" -v b="$bytes" 'BEGIN { printf "%.4f", m * b * 8 / 1e9 }')
   fi
   report "$proto" "$bytes" "$m" "$n"
 done
@@ -127,6 +129,7 @@ line=$("$h3_load" --host 127.0.0.1 --port "$((port_base + 2))" --path "/streams/
   --connections "$connections" --streams "$streams" --seconds "$seconds_each" --check-bytes "$bytes")
 h3_rps=$(sed -n 's/.* rps=\([0-9.]*\).*/\1/p' <<<"$line")
 errors=$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' <<<"$line")
-awk -v b="$bytes" -v m="$h3_rps" -v h="$h2_rps" -v e="$errors" 'BEGIN {
-  printf "http_serve proto=h3 bytes=%d mirror_rps=%.0f mirror_h2_rps=%.0f ratio_to_h2=%.2f mirror_gbps=%.2f errors=%d\n",
-    b, m, h, (h > 0 ? m / h : 0), m * b * 8 / 1e9, e }'
+awk -v b="$bytes" -v m="$h3_rps" -v h="$h2_gbps" -v e="$errors" 'BEGIN {
+  g = m * b * 8 / 1e9
+  printf "http_serve proto=h3 bytes=%d mirror_rps=%.0f mirror_gbps=%.2f mirror_h2_gbps=%.2f ratio_to_h2=%.2f errors=%d\n",
+    b, m, g, h, (h > 0 ? g / h : 0), e }'
