@@ -25,7 +25,7 @@ peer_packages=(
   gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
   ngtcp2-client ngtcp2-server nghttp2-client curl openssl
-  nginx-light wrk hyperfine procps iproute2
+  nginx-light varnish wrk hyperfine procps iproute2
   fonts-dejavu-core
 )
 

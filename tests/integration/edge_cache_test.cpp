@@ -1,0 +1,129 @@
+// Mirror behind a real edge: Debian's Varnish with the shipped configuration
+// (configs/varnish/mirror.vcl), on loopback. 200 LL-HLS clients (blocking
+// playlist reloads, then the part they name) read through it, and Mirror
+// sees only a few requests per object: identical requests wait on the one
+// that went to the origin and are answered together.
+#include "mirror_fixture.h"
+#include "support/fixtures.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <regex>
+#include <set>
+#include <thread>
+
+namespace mirror::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// varnishd in the foreground on a free loopback port, in front of Mirror's
+// delivery port; stopped by its PID (the cache process follows its manager).
+// No privilege separation (-j none): its files sit in the test's own directory.
+class Varnish {
+ public:
+  Varnish(int origin_port, const std::string& dir) : dir_(dir), port_(free_tcp_port()) {
+    std::string vcl = read_file(source_dir() + "/configs/varnish/mirror.vcl");
+    vcl = std::regex_replace(vcl, std::regex(R"(\.port = "8000";)"), ".port = \"" + std::to_string(origin_port) + "\";");
+    write_file(dir_ + "/edge.vcl", vcl);
+    process_ = std::make_unique<Process>(std::vector<std::string>{
+        "/usr/sbin/varnishd", "-F", "-j", "none", "-a", "127.0.0.1:" + std::to_string(port_), "-T", "none", "-f",
+        dir_ + "/edge.vcl", "-n", dir_ + "/varnish", "-s", "malloc,64m", "-p", "thread_pool_min=250"});
+  }
+  ~Varnish() {
+    process_->signal(SIGTERM);
+    if (!process_->wait(10s)) process_->signal(SIGKILL);
+  }
+  int port() const { return port_; }
+  Process& process() { return *process_; }
+  // One counter of varnishstat (MAIN.backend_req, MAIN.cache_hit...).
+  long long stat(const std::string& name) const {
+    auto r = run({"/usr/bin/varnishstat", "-n", dir_ + "/varnish", "-1", "-f", name}, {}, {}, 10s);
+    std::smatch m;
+    return std::regex_search(r.out, m, std::regex(name + R"(\s+(\d+))")) ? std::stoll(m[1]) : -1;
+  }
+
+ private:
+  std::string dir_;
+  int port_;
+  std::unique_ptr<Process> process_;
+};
+
+struct ClientTally {
+  std::atomic<long long> requests{0};
+  std::atomic<long long> failures{0};
+  std::mutex mutex;
+  std::set<std::string> objects;  // every distinct URL asked for
+};
+
+// One LL-HLS viewer: reads the playlist, then, until `until`, asks for the
+// preload-hinted part's blocking reload and then that part, as hls.js does.
+void viewer(int port, const std::string& base, std::chrono::steady_clock::time_point until, ClientTally& tally) {
+  RawConnection c(port);
+  auto get = [&](const std::string& path) -> std::optional<HttpReply> {
+    if (!c.send("GET " + path + " HTTP/1.1\r\nHost: edge\r\n\r\n")) return std::nullopt;
+    auto reply = c.read_reply(10s);
+    ++tally.requests;
+    if (!reply || reply->status != 200) {
+      ++tally.failures;
+      return std::nullopt;
+    }
+    std::lock_guard lock(tally.mutex);
+    tally.objects.insert(path);
+    return reply;
+  };
+  const std::regex hint(R"#(PRELOAD-HINT:TYPE=PART,URI="part-(\d+)\.(\d+)\.m4s")#");
+  auto playlist = get(base + "playlist.m3u8");
+  std::smatch m;
+  while (playlist && std::chrono::steady_clock::now() < until && std::regex_search(playlist->body, m, hint)) {
+    const std::string msn = m[1];
+    const std::string part = m[2];
+    playlist = get(base + "playlist.m3u8?_HLS_msn=" + msn + "&_HLS_part=" + part);
+    if (!playlist || !get(base + "part-" + msn + "." + part + ".m4s")) break;
+  }
+}
+
+TEST(EdgeCache, VarnishCollapsesTwoHundredLlHlsViewersIntoAFewOriginRequestsPerObject) {
+  if (!fs::exists("/usr/sbin/varnishd") || !fs::exists("/usr/bin/ffmpeg")) GTEST_SKIP() << "varnish or ffmpeg missing";
+  MirrorInstance mirror;
+  ASSERT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
+  Process sender({"/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
+                  "testsrc2=size=640x360:rate=30", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
+                  "-g", "30", "-pix_fmt", "yuv420p", "-f", "mpegts",
+                  "srt://127.0.0.1:" + std::to_string(mirror.ports().srt) +
+                      "?mode=caller&pkt_size=1316&streamid=edge"});
+  const std::string base = "/streams/edge/source/";
+  ASSERT_TRUE(eventually([&] { return http_get(mirror.ports().http, base + "playlist.m3u8").status == 200; }, 30s))
+      << mirror.process().stderr_text();
+  Varnish edge(mirror.ports().http, mirror.dir());
+  ASSERT_TRUE(eventually([&] { return http_get(edge.port(), base + "playlist.m3u8").status == 200; }, 20s))
+      << edge.process().stderr_text();
+  const long long origin_before = edge.stat("MAIN.backend_req");
+
+  ClientTally tally;
+  const auto until = std::chrono::steady_clock::now() + 6s;
+  std::vector<std::thread> viewers;
+  for (int i = 0; i < 200; ++i) viewers.emplace_back([&] { viewer(edge.port(), base, until, tally); });
+  for (auto& t : viewers) t.join();
+
+  const long long origin = edge.stat("MAIN.backend_req") - origin_before;
+  const auto objects = static_cast<long long>(tally.objects.size());
+  std::cout << "edge: " << tally.requests << " client requests, " << objects << " objects, " << origin
+            << " origin requests, " << edge.stat("MAIN.cache_hit") << " hits, " << edge.stat("MAIN.busy_wakeup")
+            << " waiters woken\n";
+  EXPECT_EQ(tally.failures, 0);
+  // Every viewer followed the stream for several parts.
+  EXPECT_GT(tally.requests, 200 * 2 * 10);
+  EXPECT_GT(objects, 20);
+  // At most a few origin requests per object (the plain playlist, which is
+  // not kept, is one object asked for once by each viewer at its start).
+  EXPECT_LE(origin, 3 * objects + 200) << "origin requests " << origin << " for " << objects << " objects";
+  EXPECT_LE(origin * 20, tally.requests) << "the edge should take at least 95% of the requests";
+  sender.signal(SIGKILL);
+}
+
+}  // namespace
+}  // namespace mirror::testing
