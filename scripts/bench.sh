@@ -20,3 +20,7 @@ echo "== serving a part: HTTP/1.1 and HTTP/2 against nginx, HTTP/3 against Mirro
 bash scripts/bench-http-serve.sh
 echo "== memory per viewer connection, HTTP/2 and HTTP/3"
 bash scripts/bench-connection-memory.sh
+echo "== LL-HLS viewers one machine serves within a part"
+bash scripts/bench-viewers.sh
+echo "== behind Varnish: origin requests per object, latency the edge adds"
+bash scripts/bench-edge.sh

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <optional>
 #include <filesystem>
 #include <regex>
 #include <set>
@@ -59,6 +60,19 @@ struct ClientTally {
   std::set<std::string> objects;  // every distinct URL asked for
 };
 
+// The preload-hinted part of a playlist: {msn, part}. Plain string search:
+// std::regex in 200 threads at once trips libstdc++'s lazily filled locale
+// cache (a benign race that TSan reports).
+std::optional<std::pair<std::string, std::string>> preload_hint(const std::string& playlist) {
+  const std::string tag = "PRELOAD-HINT:TYPE=PART,URI=\"part-";
+  const auto at = playlist.find(tag);
+  if (at == std::string::npos) return std::nullopt;
+  const auto dot = playlist.find('.', at + tag.size());
+  const auto end = playlist.find(".m4s", at + tag.size());
+  if (dot == std::string::npos || end == std::string::npos || dot > end) return std::nullopt;
+  return std::make_pair(playlist.substr(at + tag.size(), dot - at - tag.size()), playlist.substr(dot + 1, end - dot - 1));
+}
+
 // One LL-HLS viewer: reads the playlist, then, until `until`, asks for the
 // preload-hinted part's blocking reload and then that part, as hls.js does.
 void viewer(int port, const std::string& base, std::chrono::steady_clock::time_point until, ClientTally& tally) {
@@ -75,12 +89,10 @@ void viewer(int port, const std::string& base, std::chrono::steady_clock::time_p
     tally.objects.insert(path);
     return reply;
   };
-  const std::regex hint(R"#(PRELOAD-HINT:TYPE=PART,URI="part-(\d+)\.(\d+)\.m4s")#");
   auto playlist = get(base + "playlist.m3u8");
-  std::smatch m;
-  while (playlist && std::chrono::steady_clock::now() < until && std::regex_search(playlist->body, m, hint)) {
-    const std::string msn = m[1];
-    const std::string part = m[2];
+  std::optional<std::pair<std::string, std::string>> hint;
+  while (playlist && std::chrono::steady_clock::now() < until && (hint = preload_hint(playlist->body))) {
+    const auto& [msn, part] = *hint;
     playlist = get(base + "playlist.m3u8?_HLS_msn=" + msn + "&_HLS_part=" + part);
     if (!playlist || !get(base + "part-" + msn + "." + part + ".m4s")) break;
   }
