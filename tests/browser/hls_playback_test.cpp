@@ -9,6 +9,7 @@
 #include "integration/mirror_fixture.h"
 #include "support/corpus.h"
 #include "support/fixtures.h"
+#include "support/varnish.h"
 
 #include <gtest/gtest.h>
 
@@ -114,6 +115,47 @@ TEST(HlsBrowser, HlsJsPlaysOverHttp3) {
   ASSERT_TRUE(json.contains("protocols"));
   EXPECT_GT(json["protocols"].value("h3", 0), 150) << json["protocols"].dump();
   EXPECT_EQ(json["protocols"].size(), 1u) << json["protocols"].dump();
+}
+
+// The same stream in two tabs at once: one from Mirror, one through Varnish
+// with the shipped configuration. Both play, and the edge does not hold
+// playlists or parts back (a stale playlist would cost whole target
+// durations). The live latencies are printed: with two players, Varnish,
+// the sender and Mirror on two cores, hls.js raises its target latency by a
+// second after any stall, in either tab, so the 150 ms the edge is meant to
+// stay within is measured by scripts/bench-edge.sh (per part, without
+// players) rather than asserted here.
+TEST(HlsBrowser, HlsJsPlaysThroughVarnishAsCloseToLiveAsDirect) {
+  if (!browser_available() || !fs::exists("/usr/sbin/varnishd")) GTEST_SKIP() << "chromium, npm packages or varnish missing";
+  // No transcoding: two players, Varnish, the sender and Mirror share two cores.
+  MirrorInstance mirror("", {{"MIRROR_TRANSCODING_ENABLED", "false"}});
+  ASSERT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
+  Process sender(live_srt_sender(mirror.ports().srt, "edge"));
+  ASSERT_TRUE(eventually([&] { return http_get(mirror.ports().http, "/streams/edge/index.m3u8").status == 200; }, 30s))
+      << mirror.process().stderr_text();
+  Varnish edge(source_dir() + "/configs/varnish/mirror.vcl", mirror.ports().http, mirror.dir(), 50);
+  ASSERT_TRUE(eventually([&] { return http_get(edge.port(), "/streams/edge/index.m3u8").status == 200; }, 20s))
+      << edge.process().stderr_text();
+  const std::string report = mirror.dir() + "/playback.json";
+  auto r = run({node_binary(), source_dir() + "/tests/browser/play.mjs", "--page",
+                "http://127.0.0.1:" + std::to_string(mirror.ports().http) + "/", "--stream", "edge", "--page",
+                "http://127.0.0.1:" + std::to_string(edge.port()) + "/", "--stream", "edge", "--seconds", "20",
+                "--max-stall-ms", "2000", "--warmup-ms", "5000", "--allow-error", "bufferStalledError",
+                "--allow-error", "bufferNudgeOnStall", "--allow-error", "bufferSeekOverHole", "--json", report},
+               {{"CHROMIUM", chromium_binary()}}, {}, 120s);
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  auto json = nlohmann::json::parse(read_file(report), nullptr, false);
+  ASSERT_FALSE(json.is_discarded()) << read_file(report);
+  ASSERT_TRUE(json.contains("streams") && json["streams"].size() == 2u) << json.dump();
+  const auto& direct = json["streams"][0];
+  const auto& via_edge = json["streams"][1];
+  std::cout << "direct: " << direct["latencyMs"].dump() << "\nthrough varnish: " << via_edge["latencyMs"].dump()
+            << "\nedge: " << edge.stat("MAIN.backend_req") << " origin requests, " << edge.stat("MAIN.client_req")
+            << " client requests\n";
+  EXPECT_TRUE(direct.value("ok", false)) << direct["reasons"].dump();
+  EXPECT_TRUE(via_edge.value("ok", false)) << via_edge["reasons"].dump();
+  const double added = via_edge["latencyMs"].value("p50", 0.0) - direct["latencyMs"].value("p50", 0.0);
+  EXPECT_LT(added, 2000.0) << "live latency through the edge minus direct, p50";
 }
 
 TEST(HlsBrowser, HevcSourcePlaysThroughItsH264Rendition) {

@@ -25,7 +25,9 @@ import { existsSync } from 'node:fs';
 // the reasons when not, 2 on a usage error.
 //
 // Several --stream options play each in its own tab of one browser, at
-// once; the output is then { ok, streams: [one verdict per stream] }.
+// once; the output is then { ok, streams: [one verdict per stream] }. With
+// as many --page options as --stream options, stream i plays from page i
+// (the same stream from Mirror and from an edge in front of it, say).
 //
 // Output (--json - to stdout, --json FILE to a file; see analysePlayback):
 //   ok, reasons, page, stream, seconds,
@@ -215,8 +217,9 @@ export async function playStreams({
   if (forceQuic) args.push('--enable-quic', `--origin-to-force-quic-on=${forceQuic}`);
   const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args });
   try {
-    return await Promise.all(streams.map(async (stream) => {
-      const url = new URL(page);
+    const pages = Array.isArray(page) ? page : [page];
+    return await Promise.all(streams.map(async (stream, i) => {
+      const url = new URL(pages[Math.min(i, pages.length - 1)]);
       url.searchParams.set('stream', stream);
       if (view) url.searchParams.set('view', view);
       const pageErrors = [];
@@ -417,7 +420,7 @@ async function main() {
   try {
     ({ values } = parseArgs({
       options: {
-        page: { type: 'string' },
+        page: { type: 'string', multiple: true },
         stream: { type: 'string', multiple: true },
         view: { type: 'string' },
         seconds: { type: 'string', default: '30' },
@@ -437,7 +440,7 @@ async function main() {
   const seconds = Number(values.seconds);
   const maxStallMs = Number(values['max-stall-ms']);
   const startTimeoutMs = Number(values['start-timeout-ms']);
-  if (values.error || !values.page || !values.stream?.length || !(seconds > 0) || !(maxStallMs >= 0) || !(startTimeoutMs > 0)) {
+  if (values.error || !values.page?.length || !values.stream?.length || !(seconds > 0) || !(maxStallMs >= 0) || !(startTimeoutMs > 0)) {
     process.stderr.write(`${values.error ? `${values.error}\n` : ''}usage: node tests/browser/play.mjs --page URL --stream NAME ` +
       '[--stream NAME]... [--view multiview] [--seconds 30] [--json -|FILE] [--max-stall-ms 300] [--allow-error DETAILS]... ' +
       '[--start-timeout-ms 10000] [--keep-samples] [--warmup-ms 0] [--spki HASH] [--force-quic HOST:PORT]\n');
@@ -446,7 +449,7 @@ async function main() {
   let results;
   try {
     results = await playStreams({
-      page: values.page, streams: values.stream, seconds, maxStallMs,
+      page: values.page.length === 1 ? values.page[0] : values.page, streams: values.stream, seconds, maxStallMs,
       allowErrors: values['allow-error'], startTimeoutMs, keepSamples: values['keep-samples'],
       warmupMs: Number(values['warmup-ms']), view: values.view ?? null,
       spki: values.spki ?? null, forceQuic: values['force-quic'] ?? null,

@@ -5,13 +5,13 @@
 // that went to the origin and are answered together.
 #include "mirror_fixture.h"
 #include "support/fixtures.h"
+#include "support/varnish.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <optional>
 #include <filesystem>
-#include <regex>
 #include <set>
 #include <thread>
 
@@ -20,38 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-// varnishd in the foreground on a free loopback port, in front of Mirror's
-// delivery port; stopped by its PID (the cache process follows its manager).
-// No privilege separation (-j none): its files sit in the test's own directory.
-class Varnish {
- public:
-  Varnish(int origin_port, const std::string& dir) : dir_(dir), port_(free_tcp_port()) {
-    std::string vcl = read_file(source_dir() + "/configs/varnish/mirror.vcl");
-    vcl = std::regex_replace(vcl, std::regex(R"(\.port = "8000";)"), ".port = \"" + std::to_string(origin_port) + "\";");
-    write_file(dir_ + "/edge.vcl", vcl);
-    process_ = std::make_unique<Process>(std::vector<std::string>{
-        "/usr/sbin/varnishd", "-F", "-j", "none", "-a", "127.0.0.1:" + std::to_string(port_), "-T", "none", "-f",
-        dir_ + "/edge.vcl", "-n", dir_ + "/varnish", "-s", "malloc,64m", "-p", "thread_pool_min=250"});
-  }
-  ~Varnish() {
-    process_->signal(SIGTERM);
-    if (!process_->wait(10s)) process_->signal(SIGKILL);
-  }
-  int port() const { return port_; }
-  Process& process() { return *process_; }
-  // One counter of varnishstat (MAIN.backend_req, MAIN.cache_hit...).
-  long long stat(const std::string& name) const {
-    auto r = run({"/usr/bin/varnishstat", "-n", dir_ + "/varnish", "-1", "-f", name}, {}, {}, 10s);
-    std::smatch m;
-    return std::regex_search(r.out, m, std::regex(name + R"(\s+(\d+))")) ? std::stoll(m[1]) : -1;
-  }
-
- private:
-  std::string dir_;
-  int port_;
-  std::unique_ptr<Process> process_;
-};
 
 struct ClientTally {
   std::atomic<long long> requests{0};
@@ -110,7 +78,7 @@ TEST(EdgeCache, VarnishCollapsesTwoHundredLlHlsViewersIntoAFewOriginRequestsPerO
   const std::string base = "/streams/edge/source/";
   ASSERT_TRUE(eventually([&] { return http_get(mirror.ports().http, base + "playlist.m3u8").status == 200; }, 30s))
       << mirror.process().stderr_text();
-  Varnish edge(mirror.ports().http, mirror.dir());
+  Varnish edge(source_dir() + "/configs/varnish/mirror.vcl", mirror.ports().http, mirror.dir());
   ASSERT_TRUE(eventually([&] { return http_get(edge.port(), base + "playlist.m3u8").status == 200; }, 20s))
       << edge.process().stderr_text();
   const long long origin_before = edge.stat("MAIN.backend_req");
