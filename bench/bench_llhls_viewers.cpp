@@ -87,7 +87,8 @@ class Connection {
   std::optional<std::string> get(const std::string& path) {
     if (fd_ < 0) return std::nullopt;
     const std::string request = "GET " + path + " HTTP/1.1\r\nHost: viewer\r\n\r\n";
-    if (::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+    if (::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(request.size())) {
       return std::nullopt;
     }
     std::size_t head_end;
@@ -98,7 +99,8 @@ class Connection {
     buffer_.erase(0, head_end + 4);
     const int status = head.size() > 12 ? std::atoi(head.c_str() + 9) : 0;
     std::string lower = head;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     std::string body;
     if (const auto at = lower.find("content-length:"); at != std::string::npos) {
       const std::size_t length = std::strtoull(lower.c_str() + at + 15, nullptr, 10);
@@ -138,7 +140,8 @@ class Connection {
   std::string buffer_;
 };
 
-void viewer(int port, const std::string& base, Clock::time_point start, Clock::time_point until, Group& group) {
+void viewer(int port, const std::string& base, Clock::time_point start, Clock::time_point until,
+            Group& group) {
   Connection c(port);
   const std::regex hint(R"#(PRELOAD-HINT:TYPE=PART,URI="part-(\d+)\.(\d+)\.m4s")#");
   auto get = [&](const std::string& path) {
@@ -193,7 +196,8 @@ void report(const char* name, Group& g, int viewers, int part_ms) {
     pairs += viewers;
   }
   std::printf(
-      "llhls_viewers group=%s viewers=%d parts=%zu requests=%lld failures=%lld late_p50_ms=%.1f late_p95_ms=%.1f "
+      "llhls_viewers group=%s viewers=%d parts=%zu requests=%lld failures=%lld late_p50_ms=%.1f "
+      "late_p95_ms=%.1f "
       "late_max_ms=%.1f late_over_part=%.4f\n",
       name, viewers, parts.size(), g.requests.load(), g.failures.load(), percentile(late, 0.5),
       percentile(late, 0.95), late.empty() ? 0.0 : *std::max_element(late.begin(), late.end()),
@@ -207,13 +211,20 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     const char* v = argv[i + 1];
-    if (k == "--port") o.port = std::atoi(v);
-    else if (k == "--port-b") o.port_b = std::atoi(v);
-    else if (k == "--viewers") o.viewers = std::atoi(v);
-    else if (k == "--viewers-b") o.viewers_b = std::atoi(v);
-    else if (k == "--seconds") o.seconds = std::atoi(v);
-    else if (k == "--part-ms") o.part_ms = std::atoi(v);
-    else if (k == "--path") o.path = v;
+    if (k == "--port")
+      o.port = std::atoi(v);
+    else if (k == "--port-b")
+      o.port_b = std::atoi(v);
+    else if (k == "--viewers")
+      o.viewers = std::atoi(v);
+    else if (k == "--viewers-b")
+      o.viewers_b = std::atoi(v);
+    else if (k == "--seconds")
+      o.seconds = std::atoi(v);
+    else if (k == "--part-ms")
+      o.part_ms = std::atoi(v);
+    else if (k == "--path")
+      o.path = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -230,8 +241,10 @@ int main(int argc, char** argv) {
   const auto start = Clock::now();
   const auto until = start + std::chrono::seconds(o.seconds);
   std::vector<std::thread> threads;
-  for (int i = 0; i < o.viewers; ++i) threads.emplace_back([&] { viewer(o.port, o.path, start, until, a); });
-  for (int i = 0; i < o.viewers_b; ++i) threads.emplace_back([&] { viewer(o.port_b, o.path, start, until, b); });
+  for (int i = 0; i < o.viewers; ++i)
+    threads.emplace_back([&] { viewer(o.port, o.path, start, until, a); });
+  for (int i = 0; i < o.viewers_b; ++i)
+    threads.emplace_back([&] { viewer(o.port_b, o.path, start, until, b); });
   for (auto& t : threads) t.join();
   report("a", a, o.viewers, o.part_ms);
   if (o.viewers_b > 0) {

@@ -2,7 +2,12 @@
 
 namespace mirror::http {
 
-Exchange::~Exchange() = default;
+Exchange::~Exchange() {
+  // Dropped by its handler without an answer (a bug; the transport answers
+  // 500 on its own), or by a transport that never finished it: whoever
+  // watches completions (access log, route metrics) still hears of it.
+  finish(answered() ? 0 : 500, 0, true);
+}
 
 void Exchange::merge_default_headers(Headers& headers) const {
   for (const auto& [name, value] : response_headers_.fields()) {

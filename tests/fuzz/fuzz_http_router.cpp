@@ -45,7 +45,9 @@ const http::Pipeline& delivery() {
     p->use(http::cors_filter());
     p->use(http::alt_svc_filter([] { return 8443; }));
     api::PlaybackContext playback;
-    playback.find = [](const std::string&) { return std::shared_ptr<package::hls::Presentation>(); };
+    playback.find = [](const std::string&) {
+      return std::shared_ptr<package::hls::Presentation>();
+    };
     playback.list = [] { return std::vector<std::shared_ptr<package::hls::Presentation>>(); };
     api::register_playback_routes(p->router(), std::move(playback));
     api::register_player_routes(p->router());
@@ -58,7 +60,8 @@ const http::Pipeline& delivery() {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  static constexpr std::array<std::string_view, 6> kMethods = {"GET", "HEAD", "POST", "DELETE", "OPTIONS", "PUT"};
+  static constexpr std::array<std::string_view, 6> kMethods = {"GET",    "HEAD",    "POST",
+                                                               "DELETE", "OPTIONS", "PUT"};
   const std::string_view target(reinterpret_cast<const char*>(data + 1), size - 1);
   auto parsed = http::parse_target(target);
   if (!parsed) return 0;

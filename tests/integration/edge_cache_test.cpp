@@ -10,8 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <optional>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -38,12 +38,14 @@ std::optional<std::pair<std::string, std::string>> preload_hint(const std::strin
   const auto dot = playlist.find('.', at + tag.size());
   const auto end = playlist.find(".m4s", at + tag.size());
   if (dot == std::string::npos || end == std::string::npos || dot > end) return std::nullopt;
-  return std::make_pair(playlist.substr(at + tag.size(), dot - at - tag.size()), playlist.substr(dot + 1, end - dot - 1));
+  return std::make_pair(playlist.substr(at + tag.size(), dot - at - tag.size()),
+                        playlist.substr(dot + 1, end - dot - 1));
 }
 
 // One LL-HLS viewer: reads the playlist, then, until `until`, asks for the
 // preload-hinted part's blocking reload and then that part, as hls.js does.
-void viewer(int port, const std::string& base, std::chrono::steady_clock::time_point until, ClientTally& tally) {
+void viewer(int port, const std::string& base, std::chrono::steady_clock::time_point until,
+            ClientTally& tally) {
   RawConnection c(port);
   auto get = [&](const std::string& path) -> std::optional<HttpReply> {
     if (!c.send("GET " + path + " HTTP/1.1\r\nHost: edge\r\n\r\n")) return std::nullopt;
@@ -59,7 +61,8 @@ void viewer(int port, const std::string& base, std::chrono::steady_clock::time_p
   };
   auto playlist = get(base + "playlist.m3u8");
   std::optional<std::pair<std::string, std::string>> hint;
-  while (playlist && std::chrono::steady_clock::now() < until && (hint = preload_hint(playlist->body))) {
+  while (playlist && std::chrono::steady_clock::now() < until &&
+         (hint = preload_hint(playlist->body))) {
     const auto& [msn, part] = *hint;
     playlist = get(base + "playlist.m3u8?_HLS_msn=" + msn + "&_HLS_part=" + part);
     if (!playlist || !get(base + "part-" + msn + "." + part + ".m4s")) break;
@@ -67,33 +70,55 @@ void viewer(int port, const std::string& base, std::chrono::steady_clock::time_p
 }
 
 TEST(EdgeCache, VarnishCollapsesTwoHundredLlHlsViewersIntoAFewOriginRequestsPerObject) {
-  if (!fs::exists("/usr/sbin/varnishd") || !fs::exists("/usr/bin/ffmpeg")) GTEST_SKIP() << "varnish or ffmpeg missing";
+  if (!fs::exists("/usr/sbin/varnishd") || !fs::exists("/usr/bin/ffmpeg"))
+    GTEST_SKIP() << "varnish or ffmpeg missing";
   MirrorInstance mirror;
   ASSERT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
-  Process sender({"/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
-                  "testsrc2=size=640x360:rate=30", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
-                  "-g", "30", "-pix_fmt", "yuv420p", "-f", "mpegts",
+  Process sender({"/usr/bin/ffmpeg",
+                  "-hide_banner",
+                  "-loglevel",
+                  "error",
+                  "-re",
+                  "-f",
+                  "lavfi",
+                  "-i",
+                  "testsrc2=size=640x360:rate=30",
+                  "-c:v",
+                  "libx264",
+                  "-preset",
+                  "ultrafast",
+                  "-tune",
+                  "zerolatency",
+                  "-g",
+                  "30",
+                  "-pix_fmt",
+                  "yuv420p",
+                  "-f",
+                  "mpegts",
                   "srt://127.0.0.1:" + std::to_string(mirror.ports().srt) +
                       "?mode=caller&pkt_size=1316&streamid=edge"});
   const std::string base = "/streams/edge/source/";
-  ASSERT_TRUE(eventually([&] { return http_get(mirror.ports().http, base + "playlist.m3u8").status == 200; }, 30s))
+  ASSERT_TRUE(eventually(
+      [&] { return http_get(mirror.ports().http, base + "playlist.m3u8").status == 200; }, 30s))
       << mirror.process().stderr_text();
   Varnish edge(source_dir() + "/configs/varnish/mirror.vcl", mirror.ports().http, mirror.dir());
-  ASSERT_TRUE(eventually([&] { return http_get(edge.port(), base + "playlist.m3u8").status == 200; }, 20s))
+  ASSERT_TRUE(
+      eventually([&] { return http_get(edge.port(), base + "playlist.m3u8").status == 200; }, 20s))
       << edge.process().stderr_text();
   const long long origin_before = edge.stat("MAIN.backend_req");
 
   ClientTally tally;
   const auto until = std::chrono::steady_clock::now() + 6s;
   std::vector<std::thread> viewers;
-  for (int i = 0; i < 200; ++i) viewers.emplace_back([&] { viewer(edge.port(), base, until, tally); });
+  for (int i = 0; i < 200; ++i)
+    viewers.emplace_back([&] { viewer(edge.port(), base, until, tally); });
   for (auto& t : viewers) t.join();
 
   const long long origin = edge.stat("MAIN.backend_req") - origin_before;
   const auto objects = static_cast<long long>(tally.objects.size());
-  std::cout << "edge: " << tally.requests << " client requests, " << objects << " objects, " << origin
-            << " origin requests, " << edge.stat("MAIN.cache_hit") << " hits, " << edge.stat("MAIN.busy_wakeup")
-            << " waiters woken\n";
+  std::cout << "edge: " << tally.requests << " client requests, " << objects << " objects, "
+            << origin << " origin requests, " << edge.stat("MAIN.cache_hit") << " hits, "
+            << edge.stat("MAIN.busy_wakeup") << " waiters woken\n";
   EXPECT_EQ(tally.failures, 0);
   // Every viewer followed the stream for several parts (fewer under a
   // sanitizer, which slows the server down).
@@ -102,8 +127,10 @@ TEST(EdgeCache, VarnishCollapsesTwoHundredLlHlsViewersIntoAFewOriginRequestsPerO
   // The plain playlist each viewer reads once at its start is not kept
   // (no-cache); every other object costs the origin a few requests at most.
   const long long repeat = origin - 200;
-  EXPECT_LE(repeat, 3 * objects) << "origin requests " << origin << " for " << objects << " objects";
-  EXPECT_LE(repeat * 20, tally.requests - 200) << "the edge should take at least 95% of the requests";
+  EXPECT_LE(repeat, 3 * objects) << "origin requests " << origin << " for " << objects
+                                 << " objects";
+  EXPECT_LE(repeat * 20, tally.requests - 200)
+      << "the edge should take at least 95% of the requests";
   sender.signal(SIGKILL);
 }
 

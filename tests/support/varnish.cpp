@@ -13,8 +13,8 @@ Varnish::Varnish(const std::string& vcl, int origin_port, const std::string& dir
                                               ".port = \"" + std::to_string(origin_port) + "\";");
   write_file(dir_ + "/edge.vcl", text);
   process_ = std::make_unique<Process>(std::vector<std::string>{
-      "/usr/sbin/varnishd", "-F", "-j", "none", "-a", "127.0.0.1:" + std::to_string(port_), "-T", "none", "-f",
-      dir_ + "/edge.vcl", "-n", dir_ + "/varnish", "-s", "malloc,64m", "-p",
+      "/usr/sbin/varnishd", "-F", "-j", "none", "-a", "127.0.0.1:" + std::to_string(port_), "-T",
+      "none", "-f", dir_ + "/edge.vcl", "-n", dir_ + "/varnish", "-s", "malloc,64m", "-p",
       "thread_pool_min=" + std::to_string(threads)});
 }
 

@@ -82,23 +82,51 @@ nghttp2_nv make_nv(const std::string& name, const std::string& value) {
                     NGHTTP2_NV_FLAG_NONE};
 }
 
-class H2Session final : public Session, public std::enable_shared_from_this<H2Session> {
+// HTTP/2's byte stream in the server: TLS on TCP.
+class TlsTransport final : public H2Transport {
  public:
-  H2Session(std::shared_ptr<const H2Context> ctx, TlsStream stream, std::unique_ptr<ConnectionSlot> slot)
-      : ctx_(std::move(ctx)), stream_(std::move(stream)), slot_(std::move(slot)),
-        timer_(lowest().get_executor()),
-        linger_timer_(lowest().get_executor()) {
+  explicit TlsTransport(TlsStream stream) : stream_(std::move(stream)) {
     remote_ = remote_of(lowest().socket());
     error_code ec;
     lowest().socket().set_option(tcp::no_delay(true), ec);
     lowest().expires_never();
   }
+  asio::any_io_executor executor() override { return lowest().get_executor(); }
+  void read_some(asio::mutable_buffer into, Handler done) override {
+    stream_.async_read_some(into, std::move(done));
+  }
+  void write(asio::const_buffer bytes, Handler done) override { asio::async_write(stream_, bytes, std::move(done)); }
+  void shutdown_send() override {
+    error_code ec;
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+  void close() override {
+    error_code ec;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    lowest().socket().close(ec);
+  }
+  const std::string& remote() const override { return remote_; }
+
+ private:
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+  TlsStream stream_;
+  std::string remote_;
+};
+
+class H2Session final : public Session, public std::enable_shared_from_this<H2Session> {
+ public:
+  H2Session(std::shared_ptr<const H2Context> ctx, std::unique_ptr<H2Transport> transport,
+            std::unique_ptr<ConnectionSlot> slot)
+      : ctx_(std::move(ctx)), transport_(std::move(transport)), slot_(std::move(slot)),
+        timer_(transport_->executor()),
+        linger_timer_(transport_->executor()),
+        remote_(transport_->remote()) {}
 
   ~H2Session() override {
     if (session_ != nullptr) nghttp2_session_del(session_);
   }
 
-  asio::any_io_executor executor() override { return lowest().get_executor(); }
+  asio::any_io_executor executor() override { return transport_->executor(); }
 
   void start() override {
     if (!open_session()) {
@@ -126,9 +154,7 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
     closed_ = true;
     timer_.cancel();
     linger_timer_.cancel();
-    error_code ec;
-    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
-    lowest().socket().close(ec);
+    transport_->close();
     for (auto& [id, st] : streams_) end_exchange(*st, true);
     streams_.clear();
     if (slot_) slot_->release();
@@ -192,8 +218,6 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   }
 
  private:
-  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
-
   H2Stream* find(std::int32_t id) {
     auto it = streams_.find(id);
     return it == streams_.end() ? nullptr : it->second.get();
@@ -245,7 +269,7 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
 
   void do_read() {
     if (closed_) return;
-    stream_.async_read_some(asio::buffer(read_buffer_), [self = shared_from_this()](error_code ec, std::size_t n) {
+    transport_->read_some(asio::buffer(read_buffer_), [self = shared_from_this()](error_code ec, std::size_t n) {
       self->on_read(ec, n);
     });
   }
@@ -294,8 +318,7 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
     if (lingering_ || closed_) return;
     lingering_ = true;
     closing_ = true;
-    error_code ec;
-    lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    transport_->shutdown_send();
     linger_timer_.expires_after(std::chrono::seconds(1));
     linger_timer_.async_wait([self = shared_from_this()](error_code) { self->close(); });
   }
@@ -321,7 +344,7 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
       return;
     }
     writing_ = true;
-    asio::async_write(stream_, asio::buffer(out_), [self = shared_from_this()](error_code ec, std::size_t) {
+    transport_->write(asio::buffer(out_), [self = shared_from_this()](error_code ec, std::size_t) {
       self->writing_ = false;
       if (ec) {
         self->close();
@@ -538,7 +561,7 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   }
 
   std::shared_ptr<const H2Context> ctx_;
-  TlsStream stream_;
+  std::unique_ptr<H2Transport> transport_;
   std::unique_ptr<ConnectionSlot> slot_;
   asio::steady_timer timer_;
   asio::steady_timer linger_timer_;
@@ -596,9 +619,14 @@ void H2Exchange::send_end() {
 
 }  // namespace
 
+std::shared_ptr<Session> make_h2_session(std::shared_ptr<const H2Context> context,
+                                         std::unique_ptr<H2Transport> transport, std::unique_ptr<ConnectionSlot> slot) {
+  return std::make_shared<H2Session>(std::move(context), std::move(transport), std::move(slot));
+}
+
 std::shared_ptr<Session> make_h2_session(std::shared_ptr<const H2Context> context, TlsStream stream,
                                          std::unique_ptr<ConnectionSlot> slot) {
-  return std::make_shared<H2Session>(std::move(context), std::move(stream), std::move(slot));
+  return make_h2_session(std::move(context), std::make_unique<TlsTransport>(std::move(stream)), std::move(slot));
 }
 
 }  // namespace mirror::http

@@ -25,6 +25,7 @@
 // on that thread.
 #pragma once
 
+#include "http/h2/h2_transport.h"
 #include "http/listener.h"
 #include "http/pipeline.h"
 #include "http/stream_request.h"
@@ -54,5 +55,10 @@ struct H2Context {
   Listener* listener = nullptr;  // protocol-error counts
   std::string server_name;
 };
+
+// A session over any byte stream (the server's TLS one is made by
+// tls/tls_sessions.h); `slot` may be null outside a listener.
+std::shared_ptr<Session> make_h2_session(std::shared_ptr<const H2Context> context,
+                                         std::unique_ptr<H2Transport> transport, std::unique_ptr<ConnectionSlot> slot);
 
 }  // namespace mirror::http
