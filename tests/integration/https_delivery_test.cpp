@@ -481,6 +481,29 @@ TEST_F(Http3Delivery, RetryAndMigrationKeepClientsServed) {
             http_get(mirror_->ports().http, "/streams/cam/source/" + part).body);
 }
 
+// server.quic.enabled false: no HTTP/3 socket, and no Alt-Svc pointing at one.
+TEST_F(Http3Delivery, DisabledQuicLeavesTheUdpPortAloneAndSendsNoAltSvc) {
+  if (!fs::exists("/usr/bin/curl")) GTEST_SKIP() << "curl missing";
+  start({{"MIRROR_SERVER_QUIC_ENABLED", "false"}});
+  auto head = run({"/usr/bin/curl", "-skI", "--http2", https("/")}, {}, {}, 30s);
+  EXPECT_NE(head.out.find("HTTP/2 200"), std::string::npos) << head.out;
+  EXPECT_EQ(head.out.find("alt-svc"), std::string::npos) << head.out;
+  // An Initial-sized packet of an unknown version would get version
+  // negotiation from a QUIC server; nothing listens.
+  std::vector<std::uint8_t> probe(1200, 0);
+  const std::vector<std::uint8_t> start = {0xc0, 0xfa, 0xce, 0xb0, 0x0c, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0};
+  std::copy(start.begin(), start.end(), probe.begin());
+  EXPECT_FALSE(udp_exchange(mirror_->ports().https, probe).has_value());
+  // Nothing holds the UDP port: it can be bound again.
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_ANY);
+  a.sin_port = htons(static_cast<std::uint16_t>(mirror_->ports().https));
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ::close(fd);
+}
+
 // The subject of the certificate the HTTPS port presents, as openssl says it.
 std::string served_subject(int port) {
   auto r = run({"/bin/sh", "-c",
