@@ -3,6 +3,10 @@
 #include "mirror_fixture.h"
 
 #include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <csignal>
@@ -97,6 +101,27 @@ TEST(Server, PortInUseFailsNamingPortAndProtocol) {
   auto r = run({mirror_binary(), "-c", dir + "/mirror.yaml"}, {}, {}, 20s);
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("tcp port " + std::to_string(p.admin)), std::string::npos) << r.err;
+}
+
+// HTTP/3's UDP port held by another program, even one that allows sharing
+// it (SO_REUSEPORT, as Mirror's own sockets do): a start-up error naming the
+// port, never two servers splitting each other's datagrams.
+TEST(Server, UdpPortOfHttp3InUseFailsNamingIt) {
+  auto dir = make_temp_dir("mirror-it");
+  MirrorPorts p;
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  const int on = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_ANY);
+  a.sin_port = htons(static_cast<std::uint16_t>(p.https));
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  write_file(dir + "/mirror.yaml", test_config(p, dir));
+  auto r = run({mirror_binary(), "-c", dir + "/mirror.yaml"}, {}, {}, 20s);
+  ::close(fd);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("udp port " + std::to_string(p.https)), std::string::npos) << r.err;
 }
 
 TEST(Server, GeneratesSelfSignedCertificateAndLogsItsHash) {

@@ -135,7 +135,8 @@ class H3Server::Worker final : public QuicHost, public std::enable_shared_from_t
     const std::string key = key_of(cid);
     auto it = by_id_.find(key);
     if (it == by_id_.end()) return;
-    if (auto keys = keys_.find(it->second.get()); keys != keys_.end()) std::erase(keys->second, key);
+    if (auto keys = keys_.find(it->second.get()); keys != keys_.end())
+      std::erase(keys->second, key);
     by_id_.erase(it);
     shared_->release(key);
   }
@@ -499,6 +500,18 @@ H3Server::~H3Server() {
 core::Status H3Server::start() {
   const auto& o = shared_->options;
   int port = o.port;
+  if (port != 0) {
+    // SO_REUSEPORT would let the sockets share the port with another
+    // program of the same user, each taking part of the other's datagrams:
+    // a socket without it finds such a program first.
+    auto probe = net::UdpBatchSocket::open(pool_.context(0), o.bind_address, port, false);
+    if (!probe) {
+      return core::Error(core::ErrorCode::kServiceUnavailable,
+                         o.name + " server cannot listen on udp port " + std::to_string(port) +
+                             ": " + probe.error().message,
+                         {{"port", port}, {"protocol", "udp"}});
+    }
+  }
   std::vector<std::shared_ptr<Worker>> workers;
   for (std::size_t i = 0; i < pool_.size(); ++i) {
     auto socket = net::UdpBatchSocket::open(pool_.context(i), o.bind_address, port, true);
