@@ -219,7 +219,16 @@ TEST_F(Transcode, EverySegmentOfTheRenditionStartsWithAKeyframe) {
   start();
   publish("gop", "testsrc2=size=1280x720:rate=30", kH264);
   ASSERT_TRUE(wait_ok("/streams/gop/360p/playlist.m3u8")) << mirror_->process().stderr_text();
-  std::this_thread::sleep_for(6s);
+  // Five complete segments, however slow the machine (a sanitizer, others
+  // tests beside): waited for, not slept for.
+  EXPECT_TRUE(eventually(
+      [&] {
+        const std::string text = http_get(http(), "/streams/gop/360p/playlist.m3u8").body;
+        int segments = 0;
+        for (std::size_t at = text.find("\nseg-"); at != std::string::npos; at = text.find("\nseg-", at + 1)) ++segments;
+        return segments >= 5;
+      },
+      60s));
   const std::string playlist = http_get(http(), "/streams/gop/360p/playlist.m3u8").body;
   int checked = 0;
   for (const auto& [line, file] : playable_segments("gop", "360p")) {
