@@ -19,9 +19,9 @@
 #include <filesystem>
 #include <optional>
 #include <random>
-#include <thread>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 namespace mirror::testing {
 namespace {
@@ -45,13 +45,35 @@ class HttpsDelivery : public ::testing::Test {
 
   // A live stream named `name` (x264, one keyframe a second), ready to play.
   void publish(const std::string& name) {
-    sender_ = std::make_unique<Process>(std::vector<std::string>{
-        "/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
-        "testsrc2=size=640x360:rate=30", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g",
-        "30", "-pix_fmt", "yuv420p", "-f", "mpegts",
-        "srt://127.0.0.1:" + std::to_string(mirror_->ports().srt) + "?mode=caller&pkt_size=1316&streamid=" + name});
+    sender_ = std::make_unique<Process>(
+        std::vector<std::string>{"/usr/bin/ffmpeg",
+                                 "-hide_banner",
+                                 "-loglevel",
+                                 "error",
+                                 "-re",
+                                 "-f",
+                                 "lavfi",
+                                 "-i",
+                                 "testsrc2=size=640x360:rate=30",
+                                 "-c:v",
+                                 "libx264",
+                                 "-preset",
+                                 "ultrafast",
+                                 "-tune",
+                                 "zerolatency",
+                                 "-g",
+                                 "30",
+                                 "-pix_fmt",
+                                 "yuv420p",
+                                 "-f",
+                                 "mpegts",
+                                 "srt://127.0.0.1:" + std::to_string(mirror_->ports().srt) +
+                                     "?mode=caller&pkt_size=1316&streamid=" + name});
     ASSERT_TRUE(eventually(
-        [&] { return http_get(mirror_->ports().http, "/streams/" + name + "/source/playlist.m3u8").status == 200; },
+        [&] {
+          return http_get(mirror_->ports().http, "/streams/" + name + "/source/playlist.m3u8")
+                     .status == 200;
+        },
         30s))
         << mirror_->process().stderr_text();
   }
@@ -62,9 +84,11 @@ class HttpsDelivery : public ::testing::Test {
 
   // curl over TLS (the self-signed certificate is not checked); the body,
   // and in `version` what curl says it spoke.
-  std::string curl(const std::string& path, const std::string& protocol_flag, std::string* version = nullptr) {
+  std::string curl(const std::string& path, const std::string& protocol_flag,
+                   std::string* version = nullptr) {
     const std::string out = mirror_->dir() + "/curl.out";
-    auto r = run({"/usr/bin/curl", "-sk", protocol_flag, "-o", out, "-w", "%{http_version} %{http_code}", https(path)},
+    auto r = run({"/usr/bin/curl", "-sk", protocol_flag, "-o", out, "-w",
+                  "%{http_version} %{http_code}", https(path)},
                  {}, {}, 30s);
     if (version != nullptr) *version = r.out;
     return read_file(out);
@@ -72,8 +96,9 @@ class HttpsDelivery : public ::testing::Test {
 
   double metric(const std::string& series) {
     const auto body = http_get(mirror_->ports().admin, "/metrics").body;
-    const auto at = body.find(series + " ");
-    return at == std::string::npos ? 0.0 : std::stod(body.substr(at + series.size() + 1));
+    // At a line's start: "# HELP NAME ..." names the series too.
+    const auto at = body.find("\n" + series + " ");
+    return at == std::string::npos ? 0.0 : std::stod(body.substr(at + series.size() + 2));
   }
 
   // The newest complete part of a rendition's playlist, and the next one's
@@ -85,7 +110,8 @@ class HttpsDelivery : public ::testing::Test {
     long long msn = 0;
     int part = 0;
     const std::regex re(R"#(#EXT-X-PART:[^\n]*URI="(part-(\d+)\.(\d+)\.m4s)")#");
-    for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it) {
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator();
+         ++it) {
       last = (*it)[1];
       msn = std::stoll((*it)[2]);
       part = std::stoi((*it)[3]);
@@ -98,7 +124,8 @@ class HttpsDelivery : public ::testing::Test {
 };
 
 TEST_F(HttpsDelivery, Http2AndHttp1OverTlsServeTheBytesOfPlainHttp) {
-  if (!fs::exists("/usr/bin/curl") || !fs::exists("/usr/bin/ffmpeg")) GTEST_SKIP() << "curl or ffmpeg missing";
+  if (!fs::exists("/usr/bin/curl") || !fs::exists("/usr/bin/ffmpeg"))
+    GTEST_SKIP() << "curl or ffmpeg missing";
   start();
   publish("cam");
   const auto [part, next] = last_part_and_next("/streams/cam/source/playlist.m3u8");
@@ -114,11 +141,15 @@ TEST_F(HttpsDelivery, Http2AndHttp1OverTlsServeTheBytesOfPlainHttp) {
   EXPECT_EQ(v1, "1.1 200");
   // A playlist, a HEAD request and a 404 with its JSON body, over HTTP/2.
   std::string v;
-  EXPECT_NE(curl("/streams/cam/source/playlist.m3u8", "--http2", &v).find("#EXT-X-PART-INF"), std::string::npos);
+  EXPECT_NE(curl("/streams/cam/source/playlist.m3u8", "--http2", &v).find("#EXT-X-PART-INF"),
+            std::string::npos);
   EXPECT_EQ(v, "2 200");
   auto head = run({"/usr/bin/curl", "-skI", "--http2", https(path)}, {}, {}, 30s);
-  EXPECT_NE(head.out.find("content-length: " + std::to_string(plain.body.size())), std::string::npos) << head.out;
-  EXPECT_NE(curl("/streams/nope/index.m3u8", "--http2", &v).find("\"NOT_FOUND\""), std::string::npos);
+  EXPECT_NE(head.out.find("content-length: " + std::to_string(plain.body.size())),
+            std::string::npos)
+      << head.out;
+  EXPECT_NE(curl("/streams/nope/index.m3u8", "--http2", &v).find("\"NOT_FOUND\""),
+            std::string::npos);
   EXPECT_EQ(v, "2 404");
 }
 
@@ -126,17 +157,20 @@ TEST_F(HttpsDelivery, Http2AndHttp1OverTlsServeTheBytesOfPlainHttp) {
 // next part, the preload-hinted part and the one after, held side by side
 // and answered as their parts appear.
 TEST_F(HttpsDelivery, NghttpHoldsSeveralRequestsOnOneConnection) {
-  if (!fs::exists("/usr/bin/nghttp") || !fs::exists("/usr/bin/ffmpeg")) GTEST_SKIP() << "nghttp or ffmpeg missing";
+  if (!fs::exists("/usr/bin/nghttp") || !fs::exists("/usr/bin/ffmpeg"))
+    GTEST_SKIP() << "nghttp or ffmpeg missing";
   start();
   publish("cam");
   const auto playlist = http_get(mirror_->ports().http, "/streams/cam/source/playlist.m3u8").body;
   std::smatch hint;
-  ASSERT_TRUE(std::regex_search(playlist, hint, std::regex(R"#(PRELOAD-HINT:TYPE=PART,URI="(part-(\d+)\.(\d+)\.m4s)")#")))
+  ASSERT_TRUE(std::regex_search(
+      playlist, hint, std::regex(R"#(PRELOAD-HINT:TYPE=PART,URI="(part-(\d+)\.(\d+)\.m4s)")#")))
       << playlist;
   const std::string hinted = hint[1];
   const auto [part, next] = last_part_and_next("/streams/cam/source/playlist.m3u8");
   auto r = run({"/usr/bin/nghttp", "-n", "-s", https("/streams/cam/source/playlist.m3u8?" + next),
-                https("/streams/cam/source/" + hinted), https("/streams/cam/source/playlist.m3u8?" + next + "&_HLS_skip=YES"),
+                https("/streams/cam/source/" + hinted),
+                https("/streams/cam/source/playlist.m3u8?" + next + "&_HLS_skip=YES"),
                 https("/streams/cam/source/" + part)},
                {}, {}, 30s);
   EXPECT_EQ(r.status, 0) << r.out << r.err;
@@ -166,7 +200,13 @@ TEST_F(HttpsDelivery, RapidResetEndsTheConnectionAndOthersKeepPlaying) {
   }
   client.flush();
   EXPECT_EQ(client.wait_goaway(10s), kEnhanceYourCalm);
-  EXPECT_TRUE(eventually([&] { return metric("mirror_http_protocol_errors_total{server=\"delivery_tls\",reason=\"h2_rapid_reset\"}") >= 1; }, 10s));
+  EXPECT_TRUE(eventually(
+      [&] {
+        return metric(
+                   "mirror_http_protocol_errors_total{server=\"delivery_tls\",reason=\"h2_rapid_"
+                   "reset\"}") >= 1;
+      },
+      10s));
   EXPECT_EQ(http_get(mirror_->ports().http, "/streams").status, 200);
   std::string v;
   curl("/streams", "--http2", &v);
@@ -178,9 +218,11 @@ TEST_F(HttpsDelivery, ContinuationFloodEndsTheConnection) {
   H2RawClient client(mirror_->ports().https);
   ASSERT_TRUE(client.connected());
   // A header block that never ends (CVE-2024-27316 class).
-  client.queue_frame(kHeaders, 0x1, 1,
-                     H2RawClient::header_block({{":method", "GET"}, {":scheme", "https"}, {":path", "/streams"}}));
-  for (int i = 0; i < 200; ++i) client.queue_frame(kContinuation, 0, 1, H2RawClient::header_block({{"x-a", "b"}}));
+  client.queue_frame(
+      kHeaders, 0x1, 1,
+      H2RawClient::header_block({{":method", "GET"}, {":scheme", "https"}, {":path", "/streams"}}));
+  for (int i = 0; i < 200; ++i)
+    client.queue_frame(kContinuation, 0, 1, H2RawClient::header_block({{"x-a", "b"}}));
   client.flush();
   client.wait_goaway(10s);
   client.read_frame(2s);
@@ -195,12 +237,17 @@ TEST_F(HttpsDelivery, PingAndSettingsFloodsEndTheConnection) {
   for (std::uint8_t type : {std::uint8_t{0x6}, std::uint8_t{0x4}}) {
     H2RawClient client(mirror_->ports().https);
     ASSERT_TRUE(client.connected());
-    for (int i = 0; i < 5000; ++i) client.queue_frame(type, 0, 0, type == 0x6 ? std::string(8, '\0') : std::string());
+    for (int i = 0; i < 5000; ++i)
+      client.queue_frame(type, 0, 0, type == 0x6 ? std::string(8, '\0') : std::string());
     client.flush();
     EXPECT_EQ(client.wait_goaway(10s), kEnhanceYourCalm) << int(type);
   }
   EXPECT_TRUE(eventually(
-      [&] { return metric("mirror_http_protocol_errors_total{server=\"delivery_tls\",reason=\"h2_control_flood\"}") >= 2; },
+      [&] {
+        return metric(
+                   "mirror_http_protocol_errors_total{server=\"delivery_tls\",reason=\"h2_control_"
+                   "flood\"}") >= 2;
+      },
       10s));
 }
 
@@ -208,8 +255,10 @@ TEST_F(HttpsDelivery, TenThousandStreamsOnOneConnectionAreContained) {
   start();
   H2RawClient client(mirror_->ports().https);
   ASSERT_TRUE(client.connected());
-  const auto block = H2RawClient::header_block(
-      {{":method", "GET"}, {":scheme", "https"}, {":authority", "127.0.0.1"}, {":path", "/health"}});
+  const auto block = H2RawClient::header_block({{":method", "GET"},
+                                                {":scheme", "https"},
+                                                {":authority", "127.0.0.1"},
+                                                {":path", "/health"}});
   for (std::uint32_t i = 0; i < 10000; ++i) client.queue_frame(kHeaders, 0x5, 2 * i + 1, block);
   client.flush();
   // The server answers what it accepted, refuses the rest (beyond
@@ -236,7 +285,9 @@ TEST_F(HttpsDelivery, AZeroWindowClientIsDroppedAfterTheWriteTimeout) {
   while (client.read_frame(8s)) {
   }
   EXPECT_TRUE(client.closed());
-  EXPECT_GE(metric("mirror_http_protocol_errors_total{server=\"delivery_tls\",reason=\"h2_stalled\"}"), 1.0);
+  EXPECT_GE(
+      metric("mirror_http_protocol_errors_total{server=\"delivery_tls\",reason=\"h2_stalled\"}"),
+      1.0);
 }
 
 TEST_F(HttpsDelivery, OversizedHeadersGet431) {
@@ -270,8 +321,12 @@ TEST_F(HttpsDelivery, GarbageAndSlowHandshakesAreClosedAndCounted) {
   EXPECT_TRUE(slow.wait_closed(10s));  // the handshake deadline (read_timeout here)
   EXPECT_TRUE(eventually(
       [&] {
-        return metric("mirror_http_protocol_errors_total{server=\"delivery_tls\",reason=\"tls_handshake\"}") >= 1 &&
-               metric("mirror_http_protocol_errors_total{server=\"delivery_tls\",reason=\"tls_handshake_timeout\"}") >= 1;
+        return metric(
+                   "mirror_http_protocol_errors_total{server=\"delivery_tls\",reason=\"tls_"
+                   "handshake\"}") >= 1 &&
+               metric(
+                   "mirror_http_protocol_errors_total{server=\"delivery_tls\",reason=\"tls_"
+                   "handshake_timeout\"}") >= 1;
       },
       10s));
   std::string v;
@@ -319,19 +374,22 @@ class InitialMangler {
       if (::poll(fds, 2, 50) <= 0) continue;
       if ((fds[0].revents & POLLIN) != 0) {
         client_len = sizeof(client);
-        const auto n = recvfrom(front_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&client), &client_len);
+        const auto n = recvfrom(front_, buf.data(), buf.size(), 0,
+                                reinterpret_cast<sockaddr*>(&client), &client_len);
         if (n <= 0) continue;
         const bool initial = (buf[0] & 0xf0) == 0xc0;
         if (initial && initials_++ == 0) {
           ::send(back_, buf.data(), 60, 0);
           ::send(back_, buf.data(), static_cast<std::size_t>(n) / 2, 0);
         }
-        for (int copies = initial ? 3 : 1; copies > 0; --copies) ::send(back_, buf.data(), static_cast<std::size_t>(n), 0);
+        for (int copies = initial ? 3 : 1; copies > 0; --copies)
+          ::send(back_, buf.data(), static_cast<std::size_t>(n), 0);
       }
       if ((fds[1].revents & POLLIN) != 0) {
         const auto n = recv(back_, buf.data(), buf.size(), 0);
         if (n > 0 && client_len > 0) {
-          sendto(front_, buf.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&client), client_len);
+          sendto(front_, buf.data(), static_cast<std::size_t>(n), 0,
+                 reinterpret_cast<sockaddr*>(&client), client_len);
         }
       }
     }
@@ -346,7 +404,8 @@ class InitialMangler {
 };
 
 // One datagram to Mirror's QUIC port; the answer, if one comes within 2 s.
-std::optional<std::vector<std::uint8_t>> udp_exchange(int port, const std::vector<std::uint8_t>& datagram) {
+std::optional<std::vector<std::uint8_t>> udp_exchange(int port,
+                                                      const std::vector<std::uint8_t>& datagram) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -372,14 +431,17 @@ class Http3Delivery : public HttpsDelivery {
                   std::vector<std::string> extra = {}) {
     fs::create_directories(dir);
     const int p = port != 0 ? port : mirror_->ports().https;
-    std::vector<std::string> argv = {"/usr/bin/gtlsclient", "-q", "--exit-on-all-streams-close", "--download=" + dir};
+    std::vector<std::string> argv = {"/usr/bin/gtlsclient", "-q", "--exit-on-all-streams-close",
+                                     "--download=" + dir};
     argv.insert(argv.end(), extra.begin(), extra.end());
     argv.insert(argv.end(), {"127.0.0.1", std::to_string(p)});
     for (const auto& path : paths) argv.push_back("https://127.0.0.1:" + std::to_string(p) + path);
     auto r = run(argv, {}, {}, 30s);
     return r.status == 0;
   }
-  static bool available() { return fs::exists("/usr/bin/gtlsclient") && fs::exists("/usr/bin/ffmpeg"); }
+  static bool available() {
+    return fs::exists("/usr/bin/gtlsclient") && fs::exists("/usr/bin/ffmpeg");
+  }
 };
 
 // ngtcp2's client gets the bytes plain HTTP/1.1 serves, with a blocking
@@ -398,20 +460,26 @@ TEST_F(Http3Delivery, GtlsclientGetsTheBytesOfPlainHttpAndHeldAnswers) {
   EXPECT_EQ(read_file(dir + "/" + part), plain.body);
 
   // The next part is not there yet: both requests wait for it.
-  const std::string playlist = http_get(mirror_->ports().http, "/streams/cam/source/playlist.m3u8").body;
+  const std::string playlist =
+      http_get(mirror_->ports().http, "/streams/cam/source/playlist.m3u8").body;
   std::smatch hint;
-  ASSERT_TRUE(std::regex_search(playlist, hint, std::regex(R"#(PRELOAD-HINT:TYPE=PART,URI="(part-[0-9.]+m4s)")#")));
+  ASSERT_TRUE(std::regex_search(playlist, hint,
+                                std::regex(R"#(PRELOAD-HINT:TYPE=PART,URI="(part-[0-9.]+m4s)")#")));
   const std::string hinted = hint[1];
   const std::string held = "/streams/cam/source/playlist.m3u8?" + next;
   ASSERT_TRUE(gtlsclient({held, "/streams/cam/source/" + hinted}, dir));
   EXPECT_NE(read_file(dir + "/playlist.m3u8?" + next).find(hinted), std::string::npos);
-  EXPECT_EQ(read_file(dir + "/" + hinted), http_get(mirror_->ports().http, "/streams/cam/source/" + hinted).body);
+  EXPECT_EQ(read_file(dir + "/" + hinted),
+            http_get(mirror_->ports().http, "/streams/cam/source/" + hinted).body);
 
-  auto head = run({"/usr/bin/curl", "-skI", "--http2", https("/streams/cam/source/" + part)}, {}, {}, 30s);
-  EXPECT_NE(head.out.find("alt-svc: h3=\":" + std::to_string(mirror_->ports().https) + "\"; ma=86400"),
-            std::string::npos)
+  auto head =
+      run({"/usr/bin/curl", "-skI", "--http2", https("/streams/cam/source/" + part)}, {}, {}, 30s);
+  EXPECT_NE(
+      head.out.find("alt-svc: h3=\":" + std::to_string(mirror_->ports().https) + "\"; ma=86400"),
+      std::string::npos)
       << head.out;
-  EXPECT_EQ(http_get(mirror_->ports().http, "/streams/cam/source/" + part).headers.count("alt-svc"), 0u);
+  EXPECT_EQ(http_get(mirror_->ports().http, "/streams/cam/source/" + part).headers.count("alt-svc"),
+            0u);
 }
 
 // Datagrams that are not QUIC, versions Mirror does not speak, packets of
@@ -432,7 +500,8 @@ TEST_F(Http3Delivery, StrayDatagramsAndMangledInitialsAreContained) {
   }
   // An Initial-sized packet of an unknown version: version negotiation.
   std::vector<std::uint8_t> unknown(1200, 0);
-  const std::vector<std::uint8_t> head = {0xc0, 0xfa, 0xce, 0xb0, 0x0c, 8, 1, 2, 3, 4, 5, 6, 7, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9};
+  const std::vector<std::uint8_t> head = {0xc0, 0xfa, 0xce, 0xb0, 0x0c, 8, 1, 2, 3, 4, 5, 6,
+                                          7,    8,    8,    9,    9,    9, 9, 9, 9, 9, 9};
   std::copy(head.begin(), head.end(), unknown.begin());
   auto vn = udp_exchange(port, unknown);
   ASSERT_TRUE(vn.has_value());
@@ -449,14 +518,16 @@ TEST_F(Http3Delivery, StrayDatagramsAndMangledInitialsAreContained) {
 
   InitialMangler mangler(port);
   const auto [part, next] = last_part_and_next("/streams/cam/source/playlist.m3u8");
-  ASSERT_TRUE(gtlsclient({"/streams/cam/source/" + part}, mirror_->dir() + "/mangled", mangler.port()));
+  ASSERT_TRUE(
+      gtlsclient({"/streams/cam/source/" + part}, mirror_->dir() + "/mangled", mangler.port()));
   EXPECT_GT(mangler.initials(), 0);
   EXPECT_EQ(read_file(mirror_->dir() + "/mangled/" + part),
             http_get(mirror_->ports().http, "/streams/cam/source/" + part).body);
   const std::string series = "mirror_quic_stateless_packets_total{server=\"delivery_h3\",kind=\"";
   // Every stray datagram is accounted for: dropped, or answered statelessly.
   double stray = 0;
-  for (const char* kind : {"not_quic", "unknown_connection", "stateless_reset", "version_negotiation"}) {
+  for (const char* kind :
+       {"not_quic", "unknown_connection", "stateless_reset", "version_negotiation"}) {
     stray += metric(series + kind + "\"}");
   }
   EXPECT_GE(stray, 52);
@@ -474,7 +545,8 @@ TEST_F(Http3Delivery, RetryAndMigrationKeepClientsServed) {
   publish("cam");
   const auto [part, next] = last_part_and_next("/streams/cam/source/playlist.m3u8");
   ASSERT_TRUE(gtlsclient({"/streams/cam/source/" + part}, mirror_->dir() + "/retry"));
-  EXPECT_GE(metric("mirror_quic_stateless_packets_total{server=\"delivery_h3\",kind=\"retry\"}"), 1);
+  EXPECT_GE(metric("mirror_quic_stateless_packets_total{server=\"delivery_h3\",kind=\"retry\"}"),
+            1);
   ASSERT_TRUE(gtlsclient({"/streams/cam/source/" + part}, mirror_->dir() + "/moved", 0,
                          {"--change-local-addr=100ms", "--delay-stream=400ms"}));
   EXPECT_EQ(read_file(mirror_->dir() + "/moved/" + part),
@@ -491,7 +563,8 @@ TEST_F(Http3Delivery, DisabledQuicLeavesTheUdpPortAloneAndSendsNoAltSvc) {
   // An Initial-sized packet of an unknown version would get version
   // negotiation from a QUIC server; nothing listens.
   std::vector<std::uint8_t> probe(1200, 0);
-  const std::vector<std::uint8_t> start = {0xc0, 0xfa, 0xce, 0xb0, 0x0c, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0};
+  const std::vector<std::uint8_t> start = {0xc0, 0xfa, 0xce, 0xb0, 0x0c, 8, 1, 2,
+                                           3,    4,    5,    6,    7,    8, 0};
   std::copy(start.begin(), start.end(), probe.begin());
   EXPECT_FALSE(udp_exchange(mirror_->ports().https, probe).has_value());
   // Nothing holds the UDP port: it can be bound again.
@@ -504,6 +577,41 @@ TEST_F(Http3Delivery, DisabledQuicLeavesTheUdpPortAloneAndSendsNoAltSvc) {
   ::close(fd);
 }
 
+// A server asked to stop while an HTTP/3 request is held (a blocking reload
+// for a part a second ahead): GOAWAY, the request still gets its playlist
+// once the part exists, and the server exits cleanly.
+TEST_F(Http3Delivery, ShutdownLetsAHeldRequestFinish) {
+  if (!available()) GTEST_SKIP() << "gtlsclient or ffmpeg missing";
+  start();
+  publish("cam");
+  const std::string playlist =
+      http_get(mirror_->ports().http, "/streams/cam/source/playlist.m3u8").body;
+  std::smatch hint;
+  ASSERT_TRUE(std::regex_search(
+      playlist, hint, std::regex(R"#(PRELOAD-HINT:TYPE=PART,URI="part-(\d+)\.(\d+)\.m4s")#")));
+  const long long next_segment = std::stoll(hint[1]) + 1;
+  const std::string held =
+      "/streams/cam/source/playlist.m3u8?_HLS_msn=" + std::to_string(next_segment) + "&_HLS_part=2";
+  const std::string dir = mirror_->dir() + "/held";
+  fs::create_directories(dir);
+  const int port = mirror_->ports().https;
+  Process client({"/usr/bin/gtlsclient", "-q", "--exit-on-all-streams-close", "--download=" + dir,
+                  "127.0.0.1", std::to_string(port),
+                  "https://127.0.0.1:" + std::to_string(port) + held});
+  ASSERT_TRUE(eventually([&] { return metric("mirror_hls_held_requests") >= 1; }, 10s));
+  mirror_->process().signal(SIGTERM);
+  const auto exited = mirror_->process().wait(20s);
+  ASSERT_TRUE(exited.has_value());
+  EXPECT_EQ(*exited, 0) << mirror_->process().stderr_text();
+  const auto client_exit = client.wait(10s);
+  ASSERT_TRUE(client_exit.has_value());
+  EXPECT_EQ(*client_exit, 0);
+  EXPECT_NE(
+      read_file(dir + "/playlist.m3u8?_HLS_msn=" + std::to_string(next_segment) + "&_HLS_part=2")
+          .find("part-" + std::to_string(next_segment) + ".2.m4s"),
+      std::string::npos);
+}
+
 // The subject of the certificate the HTTPS port presents, as openssl says it.
 std::string served_subject(int port) {
   auto r = run({"/bin/sh", "-c",
@@ -514,9 +622,10 @@ std::string served_subject(int port) {
 }
 
 void make_certificate(const std::string& dir, const std::string& name) {
-  auto r = run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                "-nodes", "-keyout", dir + "/" + name + ".key", "-out", dir + "/" + name + ".crt", "-days", "2",
-                "-subj", "/CN=" + name, "-addext", "subjectAltName=IP:127.0.0.1"},
+  auto r = run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir + "/" + name + ".key",
+                "-out", dir + "/" + name + ".crt", "-days", "2", "-subj", "/CN=" + name, "-addext",
+                "subjectAltName=IP:127.0.0.1"},
                {}, {}, 30s);
   ASSERT_EQ(r.status, 0) << r.err;
 }
@@ -543,7 +652,8 @@ TEST(HttpsCertificate, SighupReloadsTheCertificateWithoutDroppingConnections) {
   fs::copy_file(dir + "/second.crt", cert, fs::copy_options::overwrite_existing);
   fs::copy_file(dir + "/second.key", key, fs::copy_options::overwrite_existing);
   mirror.process().signal(SIGHUP);
-  EXPECT_TRUE(eventually([&] { return served_subject(port).find("second") != std::string::npos; }, 10s));
+  EXPECT_TRUE(
+      eventually([&] { return served_subject(port).find("second") != std::string::npos; }, 10s));
   ASSERT_TRUE(open_connection.send_get(1, "/streams"));
   bool answered = false;
   while (auto f = open_connection.read_frame(5s)) {
@@ -557,7 +667,11 @@ TEST(HttpsCertificate, SighupReloadsTheCertificateWithoutDroppingConnections) {
   write_file(cert, "not a certificate");
   mirror.process().signal(SIGHUP);
   EXPECT_TRUE(eventually(
-      [&] { return mirror.process().stderr_text().find("TLS certificate not reloaded") != std::string::npos; }, 10s));
+      [&] {
+        return mirror.process().stderr_text().find("TLS certificate not reloaded") !=
+               std::string::npos;
+      },
+      10s));
   EXPECT_NE(served_subject(port).find("second"), std::string::npos);
 }
 

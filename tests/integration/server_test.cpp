@@ -39,10 +39,10 @@ TEST(Server, ServesHealthReadyVersionAndMetrics) {
   auto metrics = http_get(port, "/metrics");
   EXPECT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.header("content-type").find("version=0.0.4"), std::string::npos);
-  for (const char* name : {"mirror_build_info", "process_cpu_seconds_total",
-                           "process_resident_memory_bytes", "process_open_fds",
-                           "process_start_time_seconds", "mirror_http_requests_total",
-                           "mirror_service_up"}) {
+  for (const char* name :
+       {"mirror_build_info", "process_cpu_seconds_total", "process_resident_memory_bytes",
+        "process_open_fds", "process_start_time_seconds", "mirror_http_requests_total",
+        "mirror_service_up"}) {
     EXPECT_NE(metrics.body.find(name), std::string::npos) << name;
   }
 }

@@ -25,20 +25,27 @@ using namespace std::chrono_literals;
 // ffmpeg publishing a generated source to Mirror over SRT in real time.
 std::vector<std::string> sender(int port, const std::string& name, const std::string& video_source,
                                 const std::vector<std::string>& video_codec,
-                                const std::string& audio_source = "aevalsrc=0.1*sin(2*PI*1000*t)|0.1*sin(2*PI*1000*t):s=48000") {
-  std::vector<std::string> argv = {"/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error", "-re",
-                                   "-f", "lavfi", "-i", video_source, "-f", "lavfi", "-i", audio_source};
+                                const std::string& audio_source =
+                                    "aevalsrc=0.1*sin(2*PI*1000*t)|0.1*sin(2*PI*1000*t):s=48000") {
+  std::vector<std::string> argv = {
+      "/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error", "-re",       "-f", "lavfi", "-i",
+      video_source,      "-f",           "lavfi",     "-i",    audio_source};
   argv.insert(argv.end(), video_codec.begin(), video_codec.end());
-  for (const char* a : {"-c:a", "aac", "-b:a", "128k", "-pes_payload_size", "0", "-f", "mpegts"}) argv.push_back(a);
-  argv.push_back("srt://127.0.0.1:" + std::to_string(port) + "?mode=caller&pkt_size=1316&streamid=" + name);
+  for (const char* a : {"-c:a", "aac", "-b:a", "128k", "-pes_payload_size", "0", "-f", "mpegts"})
+    argv.push_back(a);
+  argv.push_back("srt://127.0.0.1:" + std::to_string(port) +
+                 "?mode=caller&pkt_size=1316&streamid=" + name);
   return argv;
 }
 
-const std::vector<std::string> kH264 = {"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g",
-                                        "30", "-sc_threshold", "0", "-pix_fmt", "yuv420p"};
+const std::vector<std::string> kH264 = {"-c:v",          "libx264",     "-preset",  "ultrafast",
+                                        "-tune",         "zerolatency", "-g",       "30",
+                                        "-sc_threshold", "0",           "-pix_fmt", "yuv420p"};
 // x265's own GOP structure (open GOP, B-frames), a keyframe every second.
-const std::vector<std::string> kHevc = {"-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
-                                        "keyint=30:bframes=3:log-level=error", "-pix_fmt", "yuv420p"};
+const std::vector<std::string> kHevc = {"-c:v",         "libx265",
+                                        "-preset",      "ultrafast",
+                                        "-x265-params", "keyint=30:bframes=3:log-level=error",
+                                        "-pix_fmt",     "yuv420p"};
 
 class Transcode : public ::testing::Test {
  protected:
@@ -57,7 +64,8 @@ class Transcode : public ::testing::Test {
   int admin() const { return mirror_->ports().admin; }
   std::string base() const { return "http://127.0.0.1:" + std::to_string(http()); }
 
-  void publish(const std::string& name, const std::string& video_source, const std::vector<std::string>& codec) {
+  void publish(const std::string& name, const std::string& video_source,
+               const std::vector<std::string>& codec) {
     sender_ = std::make_unique<Process>(sender(mirror_->ports().srt, name, video_source, codec));
   }
 
@@ -83,14 +91,16 @@ class Transcode : public ::testing::Test {
     for (std::string line; std::getline(in, line);) {
       if (line.starts_with("#EXT-X-MAP:")) map = tag_attribute(line, "#EXT-X-MAP", "URI");
       if (line.starts_with("#EXTINF:")) duration = std::atof(line.c_str() + 8);
-      if (!line.empty() && line[0] != '#' && line.starts_with("seg-")) segments.emplace_back(duration, line);
+      if (!line.empty() && line[0] != '#' && line.starts_with("seg-"))
+        segments.emplace_back(duration, line);
       if (line.starts_with("#EXT-X-DISCONTINUITY")) segments.clear();  // one timeline only
     }
     std::string file = http_get(http(), dir + map).body;
     double total = 0;
     std::size_t first = segments.size();
     while (first > 0 && total < seconds) total += segments[--first].first;
-    for (std::size_t i = first; i < segments.size(); ++i) file += http_get(http(), dir + segments[i].second).body;
+    for (std::size_t i = first; i < segments.size(); ++i)
+      file += http_get(http(), dir + segments[i].second).body;
     return file;
   }
 
@@ -106,11 +116,13 @@ class Transcode : public ::testing::Test {
                                                                      const std::string& rendition) {
     const std::string dir = "/streams/" + stream + "/" + rendition + "/";
     const std::string playlist = http_get(http(), dir + "playlist.m3u8").body;
-    const std::string init = http_get(http(), dir + tag_attribute(playlist, "#EXT-X-MAP", "URI")).body;
+    const std::string init =
+        http_get(http(), dir + tag_attribute(playlist, "#EXT-X-MAP", "URI")).body;
     std::vector<std::pair<std::string, std::string>> out;
     std::istringstream in(playlist);
     for (std::string line; std::getline(in, line);) {
-      if (line.starts_with("seg-")) out.emplace_back(line, save(init + http_get(http(), dir + line).body, line + ".mp4"));
+      if (line.starts_with("seg-"))
+        out.emplace_back(line, save(init + http_get(http(), dir + line).body, line + ".mp4"));
     }
     return out;
   }
@@ -148,9 +160,10 @@ std::vector<Packet> packets(const std::string& file, const std::string& stream) 
 }
 
 std::map<std::string, std::string> stream_info(const std::string& file, const std::string& stream) {
-  auto r = run({"/usr/bin/ffprobe", "-v", "error", "-select_streams", stream, "-show_entries",
-                "stream=codec_name,profile,width,height,sample_rate,channels", "-of", "default=nw=1", file},
-               {}, {}, 30s);
+  auto r = run(
+      {"/usr/bin/ffprobe", "-v", "error", "-select_streams", stream, "-show_entries",
+       "stream=codec_name,profile,width,height,sample_rate,channels", "-of", "default=nw=1", file},
+      {}, {}, 30s);
   std::map<std::string, std::string> out;
   std::istringstream in(r.out);
   for (std::string line; std::getline(in, line);) {
@@ -211,7 +224,8 @@ TEST_F(Transcode, RenditionIsWhatFfprobeExpects) {
   const double audio_seconds = ap.back().pts + ap.back().duration - ap.front().pts;
   EXPECT_NEAR(audio_bytes * 8 / audio_seconds / 1000, 64, 16);
   for (std::size_t i = 1; i < ap.size(); ++i) {
-    EXPECT_NEAR(ap[i].pts - ap[i - 1].pts, 1024.0 / 48000, 1e-4) << "audio is continuous, packet " << i;
+    EXPECT_NEAR(ap[i].pts - ap[i - 1].pts, 1024.0 / 48000, 1e-4)
+        << "audio is continuous, packet " << i;
   }
 }
 
@@ -225,7 +239,9 @@ TEST_F(Transcode, EverySegmentOfTheRenditionStartsWithAKeyframe) {
       [&] {
         const std::string text = http_get(http(), "/streams/gop/360p/playlist.m3u8").body;
         int segments = 0;
-        for (std::size_t at = text.find("\nseg-"); at != std::string::npos; at = text.find("\nseg-", at + 1)) ++segments;
+        for (std::size_t at = text.find("\nseg-"); at != std::string::npos;
+             at = text.find("\nseg-", at + 1))
+          ++segments;
         return segments >= 5;
       },
       60s));
@@ -343,7 +359,8 @@ TEST_F(Transcode, LoopedFileRenditionKeepsEveryRule) {
   start();
   const auto file = loop_file();
   ASSERT_FALSE(file.empty());
-  sender_ = std::make_unique<Process>(srt_copy_sender({"-re", "-stream_loop", "-1", "-i", file}, mirror_->ports().srt, "loop"));
+  sender_ = std::make_unique<Process>(
+      srt_copy_sender({"-re", "-stream_loop", "-1", "-i", file}, mirror_->ports().srt, "loop"));
   ASSERT_TRUE(wait_ok("/streams/loop/multiview.m3u8")) << mirror_->process().stderr_text();
   auto r = run({node_binary(), source_dir() + "/tests/hls/llhls_check.mjs", "--url",
                 base() + "/streams/loop/multiview.m3u8", "--seconds", "12"},
@@ -359,8 +376,9 @@ TEST_F(Transcode, LoopedFileRenditionKeepsEveryRule) {
     const auto p = packets(one, "v:0");
     ASSERT_FALSE(p.empty()) << line;
     EXPECT_TRUE(p.front().key) << line;
-    auto decoded = run({"/usr/bin/ffmpeg", "-hide_banner", "-v", "error", "-xerror", "-i", one, "-f", "null", "-"},
-                       {}, {}, 60s);
+    auto decoded = run(
+        {"/usr/bin/ffmpeg", "-hide_banner", "-v", "error", "-xerror", "-i", one, "-f", "null", "-"},
+        {}, {}, 60s);
     EXPECT_EQ(decoded.status, 0) << line << ": " << decoded.err;
     EXPECT_EQ(decoded.err, "") << line;
     ++checked;
@@ -373,7 +391,8 @@ TEST_F(Transcode, ThumbnailAndAudioLevels) {
   publish("levels", "testsrc2=size=1280x720:rate=30", kH264);
   ASSERT_TRUE(wait_ok("/streams/levels/360p/playlist.m3u8")) << mirror_->process().stderr_text();
   for (int port : {http(), admin()}) {
-    const std::string path = port == http() ? "/streams/levels/thumbnail.jpg" : "/api/v1/streams/levels/thumbnail.jpg";
+    const std::string path =
+        port == http() ? "/streams/levels/thumbnail.jpg" : "/api/v1/streams/levels/thumbnail.jpg";
     const auto reply = http_get(port, path);
     ASSERT_EQ(reply.status, 200) << path << reply.body;
     EXPECT_EQ(reply.header("content-type"), "image/jpeg");
@@ -402,8 +421,10 @@ TEST_F(Transcode, ThumbnailAndAudioLevels) {
   EXPECT_NEAR(t["audio_levels"]["momentary_lufs"].get<double>(), -20.0, 1.5);
   EXPECT_EQ(j["playback"]["multiview_url"], "/streams/levels/multiview.m3u8");
   const std::string metrics = http_get(admin(), "/metrics").body;
-  EXPECT_NE(metrics.find("mirror_audio_rms_dbfs{stream=\"levels\",channel=\"0\"}"), std::string::npos);
-  EXPECT_NE(metrics.find("mirror_transcode_path{stream=\"levels\",path=\"cpu\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("mirror_audio_rms_dbfs{stream=\"levels\",channel=\"0\"}"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("mirror_transcode_path{stream=\"levels\",path=\"cpu\"} 1"),
+            std::string::npos);
   EXPECT_NE(metrics.find("mirror_transcode_latency_seconds_bucket"), std::string::npos);
   if (fs::exists("/usr/bin/promtool")) {
     auto r = run({"/usr/bin/promtool", "check", "metrics"}, {}, metrics);
@@ -424,7 +445,8 @@ TEST_F(Transcode, UnsupportedVideoCodecIsSkippedWithAReason) {
   }
   ASSERT_TRUE(j.contains("transcode")) << j.dump();
   EXPECT_EQ(j["transcode"]["video"]["state"], "skipped");
-  EXPECT_NE(j["transcode"]["video"]["reason"].get<std::string>().find("mpeg2-video"), std::string::npos)
+  EXPECT_NE(j["transcode"]["video"]["reason"].get<std::string>().find("mpeg2-video"),
+            std::string::npos)
       << j.dump();
   EXPECT_EQ(j["ignored_tracks"][0]["codec"], "mpeg2-video");
 }
@@ -447,11 +469,13 @@ TEST_F(Transcode, RenditionsFromTheEnvironmentAllPlay) {
   publish("ladder", "testsrc2=size=1280x720:rate=30", kH264);
   ASSERT_TRUE(wait_ok("/streams/ladder/multiview.m3u8")) << mirror_->process().stderr_text();
   const std::string multiview = http_get(http(), "/streams/ladder/multiview.m3u8").body;
-  EXPECT_NE(multiview.find("RESOLUTION=640x360,FRAME-RATE=30.000,AUDIO=\"transcoded-audio\"\n360p/"),
-            std::string::npos)
+  EXPECT_NE(
+      multiview.find("RESOLUTION=640x360,FRAME-RATE=30.000,AUDIO=\"transcoded-audio\"\n360p/"),
+      std::string::npos)
       << multiview;
-  EXPECT_NE(multiview.find("RESOLUTION=320x180,FRAME-RATE=15.000,AUDIO=\"transcoded-audio\"\n180p/"),
-            std::string::npos)
+  EXPECT_NE(
+      multiview.find("RESOLUTION=320x180,FRAME-RATE=15.000,AUDIO=\"transcoded-audio\"\n180p/"),
+      std::string::npos)
       << multiview;
   const auto probe = run({"/usr/bin/ffprobe", "-v", "error", "-show_entries", "stream=width,height",
                           "-of", "csv=p=0", base() + "/streams/ladder/180p/playlist.m3u8"},
