@@ -1,6 +1,7 @@
 #include "http/h2/h2_session.h"
 
 #include "http/h1_wire.h"
+#include "http/stream_exchange.h"
 #include "http/stream_request.h"
 #include "http/tls/tls_sessions.h"
 
@@ -27,34 +28,7 @@ namespace {
 
 class H2Session;
 
-// The exchange of one HTTP/2 stream; forwards answers to its connection.
-class H2Exchange final : public Exchange {
- public:
-  H2Exchange(Request request, std::shared_ptr<H2Session> session, std::int32_t stream_id,
-             asio::any_io_executor executor)
-      : Exchange(std::move(request)),
-        session_(std::move(session)),
-        stream_id_(stream_id),
-        executor_(std::move(executor)) {}
-  ~H2Exchange() override;
-
-  void transport_finished(int status, std::uint64_t bytes, bool aborted) { finish(status, bytes, aborted); }
-  void transport_cancelled() { cancel(); }
-
- protected:
-  void send_response(Response&& response) override;
-  void send_head(int status, Headers&& headers) override;
-  void send_chunk(std::string&& chunk) override;
-  void send_shared_chunk(core::SharedBytes&& chunk) override;
-  void send_end() override;
-
- private:
-  std::shared_ptr<H2Exchange> self() { return std::static_pointer_cast<H2Exchange>(shared_from_this()); }
-
-  std::shared_ptr<H2Session> session_;
-  std::int32_t stream_id_;
-  asio::any_io_executor executor_;
-};
+using H2Exchange = StreamExchange<H2Session, std::int32_t>;
 
 struct H2Stream {
   H2Stream(std::int32_t stream_id, std::string remote) : id(stream_id), incoming("HTTP/2", std::move(remote)) {}
@@ -582,40 +556,6 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   bool lingering_ = false;
   bool closed_ = false;
 };
-
-H2Exchange::~H2Exchange() {
-  if (!answered()) {
-    asio::post(executor_, [s = std::move(session_), id = stream_id_] { s->abandoned(id); });
-  }
-}
-
-void H2Exchange::send_response(Response&& response) {
-  asio::post(executor_, [s = session_, ex = self(), id = stream_id_, r = std::move(response)]() mutable {
-    s->respond(id, std::move(ex), std::move(r));
-  });
-}
-
-void H2Exchange::send_head(int status, Headers&& headers) {
-  asio::post(executor_, [s = session_, ex = self(), id = stream_id_, status, h = std::move(headers)]() mutable {
-    s->head(id, std::move(ex), status, std::move(h));
-  });
-}
-
-void H2Exchange::send_chunk(std::string&& chunk) {
-  asio::post(executor_, [s = session_, id = stream_id_, c = std::move(chunk)]() mutable {
-    s->chunk(id, BodyPiece(std::move(c)));
-  });
-}
-
-void H2Exchange::send_shared_chunk(core::SharedBytes&& chunk) {
-  asio::post(executor_, [s = session_, id = stream_id_, c = std::move(chunk)]() mutable {
-    s->chunk(id, BodyPiece(std::move(c)));
-  });
-}
-
-void H2Exchange::send_end() {
-  asio::post(executor_, [s = session_, id = stream_id_] { s->end(id); });
-}
 
 }  // namespace
 

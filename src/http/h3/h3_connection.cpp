@@ -2,6 +2,7 @@
 
 #include "core/logging.h"
 #include "http/h1_wire.h"
+#include "http/stream_exchange.h"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -69,38 +70,7 @@ nghttp3_nv make_nv(const std::string& name, const std::string& value) {
 
 class QuicConnection;
 
-// The exchange of one HTTP/3 request; forwards answers to its connection.
-class H3Exchange final : public Exchange {
- public:
-  H3Exchange(Request request, std::shared_ptr<QuicConnection> connection, std::int64_t stream_id,
-             asio::any_io_executor executor)
-      : Exchange(std::move(request)),
-        connection_(std::move(connection)),
-        stream_id_(stream_id),
-        executor_(std::move(executor)) {}
-  ~H3Exchange() override;
-
-  void transport_finished(int status, std::uint64_t bytes, bool aborted) {
-    finish(status, bytes, aborted);
-  }
-  void transport_cancelled() { cancel(); }
-
- protected:
-  void send_response(Response&& response) override;
-  void send_head(int status, Headers&& headers) override;
-  void send_chunk(std::string&& chunk) override;
-  void send_shared_chunk(core::SharedBytes&& chunk) override;
-  void send_end() override;
-
- private:
-  std::shared_ptr<H3Exchange> self() {
-    return std::static_pointer_cast<H3Exchange>(shared_from_this());
-  }
-
-  std::shared_ptr<QuicConnection> connection_;
-  std::int64_t stream_id_;
-  asio::any_io_executor executor_;
-};
+using H3Exchange = StreamExchange<QuicConnection, std::int64_t>;
 
 struct H3Stream {
   H3Stream(std::int64_t stream_id, std::string remote)
@@ -1031,42 +1001,6 @@ class QuicConnection final : public H3Connection,
   Clock::time_point window_start_{};
   int resets_ = 0;
 };
-
-H3Exchange::~H3Exchange() {
-  if (!answered()) {
-    asio::post(executor_, [c = std::move(connection_), id = stream_id_] { c->abandoned(id); });
-  }
-}
-
-void H3Exchange::send_response(Response&& response) {
-  asio::post(executor_,
-             [c = connection_, ex = self(), id = stream_id_, r = std::move(response)]() mutable {
-               c->respond(id, std::move(ex), std::move(r));
-             });
-}
-
-void H3Exchange::send_head(int status, Headers&& headers) {
-  asio::post(executor_, [c = connection_, ex = self(), id = stream_id_, status,
-                         h = std::move(headers)]() mutable {
-    c->head(id, std::move(ex), status, std::move(h));
-  });
-}
-
-void H3Exchange::send_chunk(std::string&& chunk) {
-  asio::post(executor_, [c = connection_, id = stream_id_, s = std::move(chunk)]() mutable {
-    c->chunk(id, BodyPiece(std::move(s)));
-  });
-}
-
-void H3Exchange::send_shared_chunk(core::SharedBytes&& chunk) {
-  asio::post(executor_, [c = connection_, id = stream_id_, s = std::move(chunk)]() mutable {
-    c->chunk(id, BodyPiece(std::move(s)));
-  });
-}
-
-void H3Exchange::send_end() {
-  asio::post(executor_, [c = connection_, id = stream_id_] { c->end(id); });
-}
 
 }  // namespace
 
