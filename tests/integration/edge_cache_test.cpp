@@ -74,29 +74,9 @@ TEST(EdgeCache, VarnishCollapsesTwoHundredLlHlsViewersIntoAFewOriginRequestsPerO
     GTEST_SKIP() << "varnish or ffmpeg missing";
   MirrorInstance mirror;
   ASSERT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
-  Process sender({"/usr/bin/ffmpeg",
-                  "-hide_banner",
-                  "-loglevel",
-                  "error",
-                  "-re",
-                  "-f",
-                  "lavfi",
-                  "-i",
-                  "testsrc2=size=640x360:rate=30",
-                  "-c:v",
-                  "libx264",
-                  "-preset",
-                  "ultrafast",
-                  "-tune",
-                  "zerolatency",
-                  "-g",
-                  "30",
-                  "-pix_fmt",
-                  "yuv420p",
-                  "-f",
-                  "mpegts",
-                  "srt://127.0.0.1:" + std::to_string(mirror.ports().srt) +
-                      "?mode=caller&pkt_size=1316&streamid=edge"});
+  // B-frames (x264's veryfast: 3) at 29.97 fps, with audio, as encoders in the field send.
+  Process sender(live_srt_sender(mirror.ports().srt, "edge", "30000/1001",
+                                 {"-c:v", "libx264", "-preset", "veryfast", "-g", "30"}));
   const std::string base = "/streams/edge/source/";
   ASSERT_TRUE(eventually(
       [&] { return http_get(mirror.ports().http, base + "playlist.m3u8").status == 200; }, 30s))

@@ -43,37 +43,14 @@ class HttpsDelivery : public ::testing::Test {
     if (sender_) sender_->signal(SIGKILL);
   }
 
-  // A live stream named `name` (x264, one keyframe a second), ready to play.
-  void publish(const std::string& name) {
-    sender_ = std::make_unique<Process>(
-        std::vector<std::string>{"/usr/bin/ffmpeg",
-                                 "-hide_banner",
-                                 "-loglevel",
-                                 "error",
-                                 "-re",
-                                 "-f",
-                                 "lavfi",
-                                 "-i",
-                                 "testsrc2=size=640x360:rate=30",
-                                 "-c:v",
-                                 "libx264",
-                                 "-preset",
-                                 "ultrafast",
-                                 "-tune",
-                                 "zerolatency",
-                                 "-g",
-                                 "30",
-                                 "-pix_fmt",
-                                 "yuv420p",
-                                 "-f",
-                                 "mpegts",
-                                 "srt://127.0.0.1:" + std::to_string(mirror_->ports().srt) +
-                                     "?mode=caller&pkt_size=1316&streamid=" + name});
+  // A live stream named `name`, ready to play: x264 with one keyframe a
+  // second unless `video` names other encoder arguments (and `rate` another
+  // frame rate).
+  void publish(const std::string& name, const std::vector<std::string>& video = {}, const std::string& rate = "30") {
+    sender_ = std::make_unique<Process>(video.empty() ? live_srt_sender(mirror_->ports().srt, name)
+                                                      : live_srt_sender(mirror_->ports().srt, name, rate, video));
     ASSERT_TRUE(eventually(
-        [&] {
-          return http_get(mirror_->ports().http, "/streams/" + name + "/source/playlist.m3u8")
-                     .status == 200;
-        },
+        [&] { return http_get(mirror_->ports().http, "/streams/" + name + "/source/playlist.m3u8").status == 200; },
         30s))
         << mirror_->process().stderr_text();
   }
@@ -450,7 +427,8 @@ class Http3Delivery : public HttpsDelivery {
 TEST_F(Http3Delivery, GtlsclientGetsTheBytesOfPlainHttpAndHeldAnswers) {
   if (!available()) GTEST_SKIP() << "gtlsclient or ffmpeg missing";
   start();
-  publish("cam");
+  // Open-GOP HEVC from x265's defaults (CRA pictures, leading pictures).
+  publish("cam", {"-c:v", "libx265", "-preset", "fast", "-x265-params", "keyint=60:log-level=error"});
   const auto [part, next] = last_part_and_next("/streams/cam/source/playlist.m3u8");
   ASSERT_FALSE(part.empty());
   const std::string dir = mirror_->dir() + "/h3";
@@ -583,7 +561,8 @@ TEST_F(Http3Delivery, DisabledQuicLeavesTheUdpPortAloneAndSendsNoAltSvc) {
 TEST_F(Http3Delivery, ShutdownLetsAHeldRequestFinish) {
   if (!available()) GTEST_SKIP() << "gtlsclient or ffmpeg missing";
   start();
-  publish("cam");
+  // B-frames at 29.97 fps: parts end where the source's frames let them.
+  publish("cam", {"-c:v", "libx264", "-preset", "veryfast", "-g", "30"}, "30000/1001");
   const std::string playlist =
       http_get(mirror_->ports().http, "/streams/cam/source/playlist.m3u8").body;
   std::smatch hint;

@@ -16,8 +16,8 @@ std::string fixture_dir() {
 #ifdef MIRROR_TEST_FIXTURE_DIR
   std::string dir = MIRROR_TEST_FIXTURE_DIR;
 #else
-  std::string dir = (std::getenv("TMPDIR") ? std::string(std::getenv("TMPDIR")) : "/tmp") +
-                    "/mirror-fixtures";
+  std::string dir =
+      (std::getenv("TMPDIR") ? std::string(std::getenv("TMPDIR")) : "/tmp") + "/mirror-fixtures";
 #endif
   fs::create_directories(dir);
   return dir;
@@ -28,9 +28,9 @@ std::string fixture(const std::string& name, const std::string& ffmpeg_args) {
   if (fs::exists(path)) return path;
   if (!fs::exists("/usr/bin/ffmpeg")) return {};
   const std::string tmp = path + ".tmp" + std::to_string(getpid());
-  const auto r = run({"/bin/sh", "-c",
-                      "ffmpeg -y -hide_banner -loglevel error " + ffmpeg_args + " " + tmp},
-                     {}, {}, std::chrono::minutes(5));
+  const auto r =
+      run({"/bin/sh", "-c", "ffmpeg -y -hide_banner -loglevel error " + ffmpeg_args + " " + tmp},
+          {}, {}, std::chrono::minutes(5));
   if (r.status != 0) {
     fs::remove(tmp);
     return {};
@@ -76,12 +76,35 @@ ProbeCounts probe(const std::string& file, const std::string& stream) {
 }
 
 std::vector<std::string> live_srt_sender(int srt_port, const std::string& stream) {
-  return {"/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
-          "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-          "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "30", "-sc_threshold",
-          "0", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-pes_payload_size", "0", "-f",
-          "mpegts",
-          "srt://127.0.0.1:" + std::to_string(srt_port) + "?mode=caller&pkt_size=1316&streamid=" + stream};
+  return live_srt_sender(srt_port, stream, "30",
+                         {"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g",
+                          "30", "-sc_threshold", "0"});
+}
+
+std::vector<std::string> live_srt_sender(int srt_port, const std::string& stream,
+                                         const std::string& rate,
+                                         const std::vector<std::string>& video) {
+  std::vector<std::string> argv = {"/usr/bin/ffmpeg",
+                                   "-hide_banner",
+                                   "-loglevel",
+                                   "error",
+                                   "-re",
+                                   "-f",
+                                   "lavfi",
+                                   "-i",
+                                   "testsrc2=size=640x360:rate=" + rate,
+                                   "-f",
+                                   "lavfi",
+                                   "-i",
+                                   "sine=frequency=440:sample_rate=48000"};
+  argv.insert(argv.end(), video.begin(), video.end());
+  for (const char* arg : {"-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-pes_payload_size",
+                          "0", "-f", "mpegts"}) {
+    argv.emplace_back(arg);
+  }
+  argv.push_back("srt://127.0.0.1:" + std::to_string(srt_port) +
+                 "?mode=caller&pkt_size=1316&streamid=" + stream);
+  return argv;
 }
 
 }  // namespace mirror::testing

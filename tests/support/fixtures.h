@@ -17,13 +17,18 @@ std::string fixture_dir();
 std::string fixture(const std::string& name, const std::string& ffmpeg_args);
 
 // The standard ones.
-std::string h264_aac_720p30_ts();   // 4 s, 1280x720 30 fps, GOP 30, AAC 48 kHz stereo
-std::string hevc_aac_360p25_ts();   // 3 s, 640x360 25 fps, GOP 25, AAC 48 kHz stereo
+std::string h264_aac_720p30_ts();  // 4 s, 1280x720 30 fps, GOP 30, AAC 48 kHz stereo
+std::string hevc_aac_360p25_ts();  // 3 s, 640x360 25 fps, GOP 25, AAC 48 kHz stereo
 
 // ffmpeg arguments for a live source published to Mirror over SRT: generated
 // 640x360 30 fps H.264 (GOP 1 s, no scene-cut keyframes) and AAC in one PES
 // per frame, in real time until stopped.
 std::vector<std::string> live_srt_sender(int srt_port, const std::string& stream);
+// The same test pattern at `rate` ("30000/1001"), encoded with `video`'s
+// arguments (B-frames, HEVC...), with the same audio.
+std::vector<std::string> live_srt_sender(int srt_port, const std::string& stream,
+                                         const std::string& rate,
+                                         const std::vector<std::string>& video);
 
 // Counts from ffprobe for one stream type ("v" or "a") of a file.
 struct ProbeCounts {
