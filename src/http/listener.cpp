@@ -188,13 +188,16 @@ void Listener::for_each_session(Fn fn) {
 void Listener::drain(core::Deadline deadline) {
   if (stopping_.exchange(true)) return;
   if (acceptor_) {
-    std::promise<void> closed;
-    asio::post(acceptor_->get_executor(), [&] {
+    // The wait may end (at the deadline) before the close has run: the
+    // posted work owns what it touches.
+    auto closed = std::make_shared<std::promise<void>>();
+    auto done = closed->get_future();
+    asio::post(acceptor_->get_executor(), [self = shared_from_this(), closed] {
       error_code ec;
-      acceptor_->close(ec);
-      closed.set_value();
+      self->acceptor_->close(ec);
+      closed->set_value();
     });
-    closed.get_future().wait_until(deadline);
+    done.wait_until(deadline);
   }
   for_each_session([](Session& session) { session.drain(); });
 }
