@@ -634,13 +634,26 @@
   // hls.js never recovers that at low latency. Play slightly faster while
   // behind and while some media is buffered ahead; the browser keeps the
   // pitch of the audio.
+  // Far behind (a start that took long on a busy machine, a tab that was
+  // in the background), catching up would take minutes: jump to the live
+  // edge instead, at most once every JUMP_INTERVAL_MS.
   const CATCH_UP_RATE = 1.15;
+  const JUMP_BEHIND_S = 4;
+  const JUMP_INTERVAL_MS = 10000;
   function keepUp(s, video) {
     if (!s.hls || !s.playing || video.paused) return;
     const latency = s.hls.latency;
     const target = s.hls.targetLatency;
     if (typeof latency !== 'number' || typeof target !== 'number') return;
     const behind = latency - target;
+    const edge = s.hls.liveSyncPosition;
+    const now = Date.now();
+    if (behind > JUMP_BEHIND_S && typeof edge === 'number' && edge > video.currentTime &&
+        !(now - (s.lastJumpAt || 0) < JUMP_INTERVAL_MS)) {
+      s.lastJumpAt = now;
+      video.currentTime = edge;
+      return;
+    }
     const ahead = bufferedAhead(video);
     // Faster only with a few parts in hand: playing at 1.15x eats into the
     // buffer, and a buffer of one part stalls on the first late one.

@@ -39,6 +39,9 @@ import { existsSync } from 'node:fs';
 //   buffered: { audio: [[start, end]...], video: [...] }  (per SourceBuffer,
 //            at the end; `buffered` of an error is the same at that moment)
 //   videoEvents: { counts: { waiting, stalled, ... }, list: [{ atMs, type, currentTime }] }
+//   startup: [{ atMs, what, ... }]   (the first 30 s after attaching, at most 60
+//            entries: playlists, parts and appends as hls.js reported them,
+//            and the element's loadedmetadata, loadeddata and canplay)
 //   latencyMs, glassLatencyMs: { p50, p95, max, samples }
 //   level: { live, partTarget, partHoldBack, holdBack, targetDuration,
 //            canBlockReload, canSkipUntil, targetLatency }
@@ -69,7 +72,8 @@ const MIN_ADVANCE_RATIO = 0.8;
 // Runs in the page before any of its scripts. Kept free of outside
 // references: Playwright sends its source text.
 function installPlaybackProbe({ intervalMs }) {
-  const probe = { attachedAt: null, samples: [], hlsErrors: [], videoEvents: [] };
+  const probe = { attachedAt: null, samples: [], hlsErrors: [], videoEvents: [], startup: [] };
+  const round3 = (x) => (typeof x === 'number' ? Math.round(x * 1000) / 1000 : null);
   window.mirrorPlaybackProbe = probe;
   // Every request's timing entry is kept (the default buffer holds 250), so
   // that the protocol of each playlist and part request can be read.
@@ -104,6 +108,28 @@ function installPlaybackProbe({ intervalMs }) {
         buffered: probe.trackBuffered(),
       });
     });
+    // How the start went, for a start that took long: the first playlists,
+    // parts and appends, and when the element got its metadata and data.
+    probe.startup = [];
+    const note = (what, extra) => {
+      if (probe.startup.length < 60 && Date.now() - probe.attachedAt < 30000) {
+        probe.startup.push({ t: Date.now(), what, ...extra });
+      }
+    };
+    hls.on(Events.MANIFEST_LOADED, (_event, data) => note('manifest', { levels: data.levels ? data.levels.length : 0 }));
+    hls.on(Events.LEVEL_LOADED, (_event, data) => {
+      const d = data.details;
+      if (d) note('level', { fragments: d.fragments.length, parts: d.partList ? d.partList.length : 0, edge: round3(d.edge) });
+    });
+    hls.on(Events.FRAG_LOADED, (_event, data) => {
+      const f = data.frag;
+      note('frag', { sn: f.sn, part: data.part ? data.part.index : null, start: round3(data.part ? data.part.start : f.start) });
+    });
+    hls.on(Events.BUFFER_CREATED, (_event, data) => note('buffers', { tracks: Object.keys(data.tracks || {}) }));
+    hls.on(Events.BUFFER_APPENDED, (_event, data) => note('appended', { type: data.type }));
+    for (const type of ['loadedmetadata', 'loadeddata', 'canplay']) {
+      video.addEventListener(type, () => note(type, { currentTime: round3(video.currentTime) }));
+    }
     for (const type of ['waiting', 'stalled', 'playing', 'pause', 'ended', 'seeking', 'seeked']) {
       video.addEventListener(type, () => probe.videoEvents.push({ t: Date.now(), type, currentTime: video.currentTime }));
     }
@@ -163,6 +189,7 @@ function collectProbe() {
     samples: probe.samples,
     hlsErrors: probe.hlsErrors,
     videoEvents: probe.videoEvents,
+    startup: probe.startup,
     level: null,
     quality: null,
     buffered: probe.trackBuffered ? probe.trackBuffered() : null,
@@ -375,6 +402,7 @@ export function analysePlayback(data, { navigationStart, maxStallMs = 300, allow
     hlsErrors,
     warmupMs,
     videoEvents: { counts, list: data.videoEvents.map((e) => ({ atMs: since(e.t), type: e.type, currentTime: round(e.currentTime, 3) })) },
+    startup: (data.startup ?? []).map(({ t, ...rest }) => ({ atMs: since(t), ...rest })),
     latencyMs: summary(latencyMs),
     glassLatencyMs: summary(glassLatencyMs),
     level: data.level ?? null,
