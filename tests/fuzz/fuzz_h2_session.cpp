@@ -8,12 +8,11 @@
 // sanitizers: the session never writes after it was closed, and every
 // request a handler saw is finished by the end.
 #include "http/h2/h2_session.h"
-#include "http/pipeline.h"
+#include "stream_fuzz_pipeline.h"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -23,9 +22,7 @@ namespace {
 using namespace mirror;
 namespace asio = boost::asio;
 
-void require(bool condition) {
-  if (!condition) std::abort();
-}
+using fuzzing::require;
 
 class MemoryTransport final : public http::H2Transport {
  public:
@@ -78,52 +75,6 @@ class MemoryTransport final : public http::H2Transport {
   std::string remote_ = "127.0.0.1:40000";
 };
 
-std::vector<http::ExchangePtr>& held() {
-  static std::vector<http::ExchangePtr> requests;
-  return requests;
-}
-
-int& seen() {
-  static int count = 0;
-  return count;
-}
-
-const http::Pipeline& pipeline() {
-  static const http::Pipeline* p = [] {
-    auto* pipeline = new http::Pipeline;
-    pipeline->use([](const http::ExchangePtr& ex) {
-      ++seen();
-      ex->on_complete([](const http::Completion&) { --seen(); });
-      return true;
-    });
-    auto& r = pipeline->router();
-    r.get("/a", [](const http::ExchangePtr& ex) {
-      ex->respond(http::Response(200, "text/plain", "answer"));
-    });
-    r.post("/a", [](const http::ExchangePtr& ex) {
-      ex->respond(http::Response(200, "text/plain", ex->request().body));
-    });
-    r.get("/s", [](const http::ExchangePtr& ex) {
-      ex->begin(200, {});
-      ex->write(std::string(20000, 'x'));
-      ex->write(core::SharedBytes::from_string(std::string(70000, 'y')));
-      ex->end();
-    });
-    r.get("/held", [](const http::ExchangePtr& ex) { held().push_back(ex); });
-    r.get("/drop", [](const http::ExchangePtr&) {});
-    return pipeline;
-  }();
-  return *p;
-}
-
-// Runs what is ready, as often as it takes for nothing more to be ready.
-void settle(asio::io_context& io) {
-  for (int i = 0; i < 10000; ++i) {
-    io.restart();
-    if (io.poll() == 0) return;
-  }
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -135,22 +86,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t piece = 1 + data[0] * 37u;
 
   auto ctx = std::make_shared<http::H2Context>(
-      http::H2Context{pipeline(), http::H2Limits{}, nullptr, "fuzz"});
+      http::H2Context{fuzzing::pipeline(), http::H2Limits{}, nullptr, "fuzz"});
   {
     asio::io_context io;
     auto session = http::make_h2_session(
         ctx, std::make_unique<MemoryTransport>(io, std::move(input), piece), nullptr);
     asio::post(io, [session] { session->start(); });
-    settle(io);
+    fuzzing::settle(io);
     // The parts held requests waited for arrive, then the server stops.
-    for (auto& ex : held()) ex->respond(http::Response(200, "video/mp4", "part"));
-    held().clear();
-    settle(io);
+    fuzzing::answer_held();
+    fuzzing::settle(io);
     asio::post(io, [session] { session->drain(); });
-    settle(io);
+    fuzzing::settle(io);
     asio::post(io, [session] { session->close(); });
-    settle(io);
+    fuzzing::settle(io);
   }
-  require(seen() == 0);
+  require(fuzzing::unfinished() == 0);
   return 0;
 }

@@ -1,8 +1,6 @@
 #include "http/h3/h3_connection.h"
 
-#include "core/logging.h"
-#include "http/h1_wire.h"
-#include "http/stream_exchange.h"
+#include "http/h3/h3_session.h"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -14,9 +12,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <deque>
-#include <map>
-#include <optional>
 
 namespace mirror::http {
 
@@ -62,38 +57,6 @@ bool same_address(const net::UdpAddress& a, const ngtcp2_addr& b) {
   return a.size == b.addrlen && std::memcmp(&a.storage, b.addr, a.size) == 0;
 }
 
-nghttp3_nv make_nv(const std::string& name, const std::string& value) {
-  return nghttp3_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
-                    reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                    value.size(), NGHTTP3_NV_FLAG_NONE};
-}
-
-class QuicConnection;
-
-using H3Exchange = StreamExchange<QuicConnection, std::int64_t>;
-
-struct H3Stream {
-  H3Stream(std::int64_t stream_id, std::string remote)
-      : id(stream_id), incoming("HTTP/3", std::move(remote)) {}
-  std::int64_t id;
-  StreamRequest incoming;
-  bool dispatched = false;
-  bool head_request = false;
-  bool reset_counted = false;
-  // The request a handler holds but has not answered yet: the handler owns it.
-  std::weak_ptr<H3Exchange> pending;
-  // The request being answered: owned here until the stream closes.
-  std::shared_ptr<H3Exchange> answering;
-  int status = 0;
-  bool head_only = false;
-  bool body_complete = false;
-  bool answered = false;
-  std::deque<BodyPiece> body;      // not given to nghttp3 yet
-  std::deque<BodyPiece> inflight;  // given to nghttp3, kept until the client acknowledges them
-  std::size_t acked_in_front = 0;  // bytes of inflight.front() acknowledged
-  std::uint64_t body_bytes = 0;
-};
-
 // A train of equal-size packets to one path, sent as one message.
 struct Train {
   net::UdpAddress local;
@@ -105,6 +68,7 @@ struct Train {
 };
 
 class QuicConnection final : public H3Connection,
+                             private H3Transport,
                              public std::enable_shared_from_this<QuicConnection> {
  public:
   QuicConnection(std::shared_ptr<const H3Context> ctx, QuicHost& host,
@@ -122,7 +86,7 @@ class QuicConnection final : public H3Connection,
   }
 
   ~QuicConnection() override {
-    if (http_ != nullptr) nghttp3_conn_del(http_);
+    if (session_) session_->detach();
     if (conn_ != nullptr) ngtcp2_conn_del(conn_);
   }
 
@@ -209,7 +173,6 @@ class QuicConnection final : public H3Connection,
     host_.associate(scid_, self);
     host_.associate(hd.dcid, self);  // the client's first ID, for its retransmitted Initials
     last_progress_ = Clock::now();
-    window_start_ = last_progress_;
     next_housekeeping_ = last_progress_ + kHousekeeping;
     return core::Ok{};
   }
@@ -268,19 +231,19 @@ class QuicConnection final : public H3Connection,
   void drain() override {
     if (state_ != State::kOpen || draining_) return;
     draining_ = true;
-    if (http_ == nullptr) {
+    if (!session_) {
       close_now();
       return;
     }
     // GOAWAY: no new request; those in flight finish, then the connection closes.
-    nghttp3_conn_shutdown(http_);
+    session_->goaway();
     maybe_end_drain();
     schedule_flush();
   }
 
   void close_now() override {
     if (state_ == State::kOpen) {
-      if (last_error_.error_code == 0 && http_ != nullptr) {
+      if (last_error_.error_code == 0 && session_) {
         ngtcp2_connection_close_error_set_application_error(&last_error_, NGHTTP3_H3_NO_ERROR,
                                                             nullptr, 0);
       }
@@ -293,70 +256,8 @@ class QuicConnection final : public H3Connection,
   bool handshake_done() const override { return handshake_done_; }
   const std::string& slot_address() const override { return slot_address_; }
 
-  // --- answers, always run on this connection's executor ---
-
-  void respond(std::int64_t id, std::shared_ptr<H3Exchange> ex, Response&& r) {
-    H3Stream* st = find(id);
-    if (st == nullptr || st->answered) return;
-    st->answering = std::move(ex);
-    st->status = r.status;
-    st->head_only = st->head_request || status_has_no_body(r.status);
-    const std::size_t size = r.body_size();
-    if (!st->head_only) {
-      if (!r.body.empty()) st->body.emplace_back(std::move(r.body));
-      for (auto& piece : r.shared_body) {
-        if (!piece.empty()) st->body.emplace_back(std::move(piece));
-      }
-    }
-    st->body_complete = true;
-    submit_head(*st, r.status, r.headers,
-                status_has_no_body(r.status) ? std::nullopt : std::optional(size));
-  }
-
-  void head(std::int64_t id, std::shared_ptr<H3Exchange> ex, int status, Headers&& headers) {
-    H3Stream* st = find(id);
-    if (st == nullptr || st->answered) return;
-    st->answering = std::move(ex);
-    st->status = status;
-    st->head_only = st->head_request || status_has_no_body(status);
-    submit_head(*st, status, headers, std::nullopt);
-  }
-
-  void chunk(std::int64_t id, BodyPiece piece) {
-    H3Stream* st = find(id);
-    if (st == nullptr || st->head_only || st->body_complete || piece.size() == 0) return;
-    if (st->body.empty() && st->inflight.empty()) last_progress_ = Clock::now();
-    st->body.push_back(std::move(piece));
-    if (http_ != nullptr) nghttp3_conn_resume_stream(http_, id);
-    schedule_flush();
-  }
-
-  void end(std::int64_t id) {
-    H3Stream* st = find(id);
-    if (st == nullptr || st->body_complete) return;
-    st->body_complete = true;
-    if (http_ != nullptr) nghttp3_conn_resume_stream(http_, id);
-    schedule_flush();
-  }
-
-  void abandoned(std::int64_t id) {
-    H3Stream* st = find(id);
-    if (st == nullptr || st->answered) return;
-    core::log::error("request dropped without an answer", {{"server", ctx_->server_name}});
-    respond(
-        id, nullptr,
-        json_response(
-            500,
-            core::Error(core::ErrorCode::kInternal, "request was not answered").to_json_string()));
-  }
-
  private:
   enum class State { kOpen, kClosing, kDraining, kFinished };
-
-  H3Stream* find(std::int64_t id) {
-    auto it = streams_.find(id);
-    return it == streams_.end() ? nullptr : it->second.get();
-  }
 
   void count(std::string_view reason) {
     if (ctx_->count) ctx_->count(reason, remote_text_);
@@ -371,37 +272,36 @@ class QuicConnection final : public H3Connection,
   // --- HTTP/3 over the connection, once the handshake gives 1-RTT keys ---
 
   bool setup_http() {
-    if (http_ != nullptr) return true;
+    if (session_) return true;
     if (ngtcp2_conn_get_max_local_streams_uni(conn_) < 3) return false;
-    nghttp3_callbacks callbacks{};
-    callbacks.acked_stream_data = &QuicConnection::on_http_acked;
-    callbacks.stream_close = &QuicConnection::on_http_stream_close;
-    callbacks.recv_data = &QuicConnection::on_http_recv_data;
-    callbacks.deferred_consume = &QuicConnection::on_http_deferred_consume;
-    callbacks.begin_headers = &QuicConnection::on_http_begin_headers;
-    callbacks.recv_header = &QuicConnection::on_http_recv_header;
-    callbacks.stop_sending = &QuicConnection::on_http_stop_sending;
-    callbacks.end_stream = &QuicConnection::on_http_end_stream;
-    callbacks.reset_stream = &QuicConnection::on_http_reset_stream;
-    nghttp3_settings settings;
-    nghttp3_settings_default(&settings);
-    settings.qpack_max_dtable_capacity = 4096;
-    settings.qpack_blocked_streams = 100;
-    settings.max_field_section_size = ctx_->limits.request.header_limit;
-    if (nghttp3_conn_server_new(&http_, &callbacks, &settings, nghttp3_mem_default(), this) != 0) {
-      http_ = nullptr;
-      return false;
-    }
-    nghttp3_conn_set_max_client_streams_bidi(http_, ctx_->limits.max_streams_bidi);
-    std::int64_t control = -1;
-    std::int64_t encoder = -1;
-    std::int64_t decoder = -1;
-    return ngtcp2_conn_open_uni_stream(conn_, &control, nullptr) == 0 &&
-           nghttp3_conn_bind_control_stream(http_, control) == 0 &&
-           ngtcp2_conn_open_uni_stream(conn_, &encoder, nullptr) == 0 &&
-           ngtcp2_conn_open_uni_stream(conn_, &decoder, nullptr) == 0 &&
-           nghttp3_conn_bind_qpack_streams(http_, encoder, decoder) == 0;
+    session_ = std::make_shared<H3Session>(ctx_, static_cast<H3Transport&>(*this), executor_,
+                                           remote_text_);
+    return session_->start();
   }
+
+  // --- H3Transport: what the HTTP/3 session asks of QUIC ---
+
+  bool open_uni_stream(std::int64_t& id) override {
+    return ngtcp2_conn_open_uni_stream(conn_, &id, nullptr) == 0;
+  }
+  void consumed(std::int64_t id, std::size_t bytes) override {
+    ngtcp2_conn_extend_max_stream_offset(conn_, id, bytes);
+    ngtcp2_conn_extend_max_offset(conn_, bytes);
+  }
+  void reset_stream(std::int64_t id, std::uint64_t code) override {
+    ngtcp2_conn_shutdown_stream(conn_, id, code);
+  }
+  void stop_reading(std::int64_t id, std::uint64_t code) override {
+    ngtcp2_conn_shutdown_stream_read(conn_, id, code);
+  }
+  void stop_writing(std::int64_t id, std::uint64_t code) override {
+    ngtcp2_conn_shutdown_stream_write(conn_, id, code);
+  }
+  void request_stream_closed() override {
+    ngtcp2_conn_extend_max_streams_bidi(conn_, 1);
+    maybe_end_drain();
+  }
+  void wake() override { schedule_flush(); }
 
   // --- writing ---
 
@@ -423,8 +323,8 @@ class QuicConnection final : public H3Connection,
       std::int64_t stream_id = -1;
       int fin = 0;
       nghttp3_ssize count = 0;
-      if (http_ != nullptr && ngtcp2_conn_get_max_data_left(conn_) > 0) {
-        count = nghttp3_conn_writev_stream(http_, &stream_id, &fin, vec.data(), vec.size());
+      if (session_ && ngtcp2_conn_get_max_data_left(conn_) > 0) {
+        count = session_->next_output(stream_id, fin, vec.data(), vec.size());
         if (count < 0) {
           ngtcp2_connection_close_error_set_application_error(
               &last_error_, nghttp3_err_infer_quic_app_error_code(static_cast<int>(count)), nullptr,
@@ -442,16 +342,15 @@ class QuicConnection final : public H3Connection,
           reinterpret_cast<const ngtcp2_vec*>(vec.data()), static_cast<std::size_t>(count), ts);
       if (n < 0) {
         if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED) {
-          nghttp3_conn_block_stream(http_, stream_id);
+          session_->blocked(stream_id);
           continue;
         }
         if (n == NGTCP2_ERR_STREAM_SHUT_WR) {
-          nghttp3_conn_shutdown_stream_write(http_, stream_id);
+          session_->write_shut(stream_id);
           continue;
         }
         if (n == NGTCP2_ERR_WRITE_MORE) {
-          if (nghttp3_conn_add_write_offset(http_, stream_id,
-                                            static_cast<std::size_t>(written_data)) != 0) {
+          if (!session_->wrote(stream_id, static_cast<std::size_t>(written_data))) {
             fail_internal();
             return;
           }
@@ -462,8 +361,8 @@ class QuicConnection final : public H3Connection,
         enter_closing();
         return;
       }
-      if (written_data >= 0 && nghttp3_conn_add_write_offset(
-                                   http_, stream_id, static_cast<std::size_t>(written_data)) != 0) {
+      if (written_data >= 0 && session_ &&
+          !session_->wrote(stream_id, static_cast<std::size_t>(written_data))) {
         fail_internal();
         return;
       }
@@ -594,13 +493,12 @@ class QuicConnection final : public H3Connection,
     if (state_ == State::kFinished) return;
     state_ = State::kFinished;
     timer_.cancel();
-    for (auto& [id, st] : streams_) end_exchange(*st, true);
-    streams_.clear();
+    if (session_) session_->detach();
     host_.finished(*this);
   }
 
   void maybe_end_drain() {
-    if (!draining_ || !streams_.empty() || state_ != State::kOpen) return;
+    if (!draining_ || (session_ && !session_->idle()) || state_ != State::kOpen) return;
     ngtcp2_connection_close_error_set_application_error(&last_error_, NGHTTP3_H3_NO_ERROR, nullptr,
                                                         0);
     enter_closing();
@@ -648,79 +546,15 @@ class QuicConnection final : public H3Connection,
 
   // Once a second: a client that leaves answers unacknowledged too long.
   bool housekeeping(Clock::time_point now) {
-    bool waiting = !pending_.empty();
-    for (const auto& [id, st] : streams_)
-      waiting = waiting || !st->body.empty() || !st->inflight.empty();
-    if (waiting && now - last_progress_ > ctx_->limits.write_timeout) {
+    const bool waiting = !pending_.empty() || (session_ && session_->waiting_on_client());
+    const auto progress =
+        session_ ? std::max(last_progress_, session_->last_progress()) : last_progress_;
+    if (waiting && now - progress > ctx_->limits.write_timeout) {
       count("h3_stalled");
       close_now();
       return false;
     }
     return true;
-  }
-
-  // --- requests ---
-
-  void submit_head(H3Stream& st, int status, const Headers& headers,
-                   std::optional<std::size_t> content_length) {
-    st.answered = true;
-    if (http_ == nullptr) return;
-    const auto fields = response_fields(status, headers, content_length);
-    std::vector<nghttp3_nv> nva;
-    nva.reserve(fields.size());
-    for (const auto& [name, value] : fields) nva.push_back(make_nv(name, value));
-    nghttp3_data_reader reader{};
-    reader.read_data = &QuicConnection::read_body;
-    if (!st.body.empty()) last_progress_ = Clock::now();
-    if (nghttp3_conn_submit_response(http_, st.id, nva.data(), nva.size(),
-                                     st.head_only ? nullptr : &reader) != 0) {
-      ngtcp2_conn_shutdown_stream(conn_, st.id, NGHTTP3_H3_INTERNAL_ERROR);
-    }
-    if (st.head_only) st.body_complete = true;
-    schedule_flush();
-  }
-
-  void dispatch(H3Stream& st) {
-    if (st.dispatched) return;
-    st.dispatched = true;
-    st.head_request = st.incoming.request().method == "HEAD";
-    if (const int rejected = st.incoming.complete(); rejected != 0) {
-      count(rejection_reason(rejected));
-      respond(st.id, nullptr, rejection_response(rejected));
-      return;
-    }
-    auto ex = std::make_shared<H3Exchange>(std::move(st.incoming.request()), shared_from_this(),
-                                           st.id, executor_);
-    st.pending = ex;
-    ctx_->pipeline.dispatch(ex);
-  }
-
-  void end_exchange(H3Stream& st, bool aborted) {
-    std::shared_ptr<H3Exchange> ex = st.answering ? std::move(st.answering) : st.pending.lock();
-    st.pending.reset();
-    if (!ex) return;
-    if (aborted) ex->transport_cancelled();
-    ex->transport_finished(st.status, st.body_bytes, aborted);
-  }
-
-  // A client that cancels a request before its answer is complete; too many
-  // in a window is an attack (the HTTP/3 form of rapid reset).
-  bool note_reset(std::int64_t id) {
-    H3Stream* st = find(id);
-    if (st == nullptr || st->reset_counted ||
-        (st->answered && st->body_complete && st->body.empty()))
-      return true;
-    st->reset_counted = true;
-    const auto now = Clock::now();
-    if (now - window_start_ >= ctx_->limits.abuse_window) {
-      window_start_ = now;
-      resets_ = 0;
-    }
-    if (++resets_ <= ctx_->limits.max_resets) return true;
-    count("h3_rapid_reset");
-    ngtcp2_connection_close_error_set_application_error(&last_error_, NGHTTP3_H3_EXCESSIVE_LOAD,
-                                                        nullptr, 0);
-    return false;
   }
 
   // --- ngtcp2 callbacks (inside read_pkt, writev_stream or handle_expiry) ---
@@ -751,62 +585,53 @@ class QuicConnection final : public H3Connection,
     return of(user).setup_http() ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
   }
 
-  static int on_recv_stream_data(ngtcp2_conn* conn, std::uint32_t flags, std::int64_t stream_id,
+  static int on_recv_stream_data(ngtcp2_conn*, std::uint32_t flags, std::int64_t stream_id,
                                  std::uint64_t, const std::uint8_t* data, std::size_t len,
                                  void* user, void*) {
     auto& self = of(user);
-    if (self.http_ == nullptr) return 0;
-    const nghttp3_ssize consumed = nghttp3_conn_read_stream(
-        self.http_, stream_id, data, len, (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0);
-    if (consumed < 0) {
-      self.count("h3_protocol");
-      ngtcp2_connection_close_error_set_application_error(
-          &self.last_error_, nghttp3_err_infer_quic_app_error_code(static_cast<int>(consumed)),
-          nullptr, 0);
+    if (!self.session_) return 0;
+    const std::uint64_t error = self.session_->read(stream_id, data, len,
+                                                    (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0);
+    if (error != 0) {
+      ngtcp2_connection_close_error_set_application_error(&self.last_error_, error, nullptr, 0);
       return NGTCP2_ERR_CALLBACK_FAILURE;
     }
-    ngtcp2_conn_extend_max_stream_offset(conn, stream_id, static_cast<std::uint64_t>(consumed));
-    ngtcp2_conn_extend_max_offset(conn, static_cast<std::uint64_t>(consumed));
     return 0;
   }
 
   static int on_acked_stream_data_offset(ngtcp2_conn*, std::int64_t stream_id, std::uint64_t,
                                          std::uint64_t len, void* user, void*) {
     auto& self = of(user);
-    if (self.http_ == nullptr) return 0;
-    return nghttp3_conn_add_ack_offset(self.http_, stream_id, len) == 0
-               ? 0
-               : NGTCP2_ERR_CALLBACK_FAILURE;
+    if (!self.session_) return 0;
+    return self.session_->acked(stream_id, len) ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
   }
 
-  static int on_stream_close(ngtcp2_conn* conn, std::uint32_t flags, std::int64_t stream_id,
+  static int on_stream_close(ngtcp2_conn*, std::uint32_t flags, std::int64_t stream_id,
                              std::uint64_t app_error_code, void* user, void*) {
     auto& self = of(user);
     if ((flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) == 0)
       app_error_code = NGHTTP3_H3_NO_ERROR;
-    if (self.http_ == nullptr) return 0;
-    const int rv = nghttp3_conn_close_stream(self.http_, stream_id, app_error_code);
-    if (rv == NGHTTP3_ERR_STREAM_NOT_FOUND) {
-      if (ngtcp2_is_bidi_stream(stream_id)) ngtcp2_conn_extend_max_streams_bidi(conn, 1);
-      return 0;
-    }
-    return rv == 0 ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
+    if (!self.session_) return 0;
+    return self.session_->stream_closed(stream_id, app_error_code) ? 0
+                                                                   : NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+
+  // The client reset a request, or asked us to stop sending its answer.
+  bool on_cancelled(std::int64_t stream_id) {
+    if (!session_ || session_->stream_reset(stream_id)) return true;
+    ngtcp2_connection_close_error_set_application_error(&last_error_, NGHTTP3_H3_EXCESSIVE_LOAD,
+                                                        nullptr, 0);
+    return false;
   }
 
   static int on_stream_reset(ngtcp2_conn*, std::int64_t stream_id, std::uint64_t, std::uint64_t,
                              void* user, void*) {
-    auto& self = of(user);
-    if (!self.note_reset(stream_id)) return NGTCP2_ERR_CALLBACK_FAILURE;
-    if (self.http_ != nullptr) nghttp3_conn_shutdown_stream_read(self.http_, stream_id);
-    return 0;
+    return of(user).on_cancelled(stream_id) ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
   }
 
   static int on_stream_stop_sending(ngtcp2_conn*, std::int64_t stream_id, std::uint64_t, void* user,
                                     void*) {
-    auto& self = of(user);
-    if (!self.note_reset(stream_id)) return NGTCP2_ERR_CALLBACK_FAILURE;
-    if (self.http_ != nullptr) nghttp3_conn_shutdown_stream_read(self.http_, stream_id);
-    return 0;
+    return of(user).on_cancelled(stream_id) ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
   }
 
   static int on_new_connection_id(ngtcp2_conn*, ngtcp2_cid* cid, std::uint8_t* token,
@@ -827,142 +652,14 @@ class QuicConnection final : public H3Connection,
   static int on_extend_max_remote_streams_bidi(ngtcp2_conn*, std::uint64_t max_streams,
                                                void* user) {
     auto& self = of(user);
-    if (self.http_ != nullptr) nghttp3_conn_set_max_client_streams_bidi(self.http_, max_streams);
+    if (self.session_) self.session_->set_max_client_streams(max_streams);
     return 0;
   }
 
   static int on_extend_max_stream_data(ngtcp2_conn*, std::int64_t stream_id, std::uint64_t,
                                        void* user, void*) {
     auto& self = of(user);
-    if (self.http_ != nullptr && nghttp3_conn_unblock_stream(self.http_, stream_id) != 0) {
-      return NGTCP2_ERR_CALLBACK_FAILURE;
-    }
-    return 0;
-  }
-
-  // --- nghttp3 callbacks ---
-
-  static nghttp3_ssize read_body(nghttp3_conn*, std::int64_t, nghttp3_vec* vec, std::size_t veccnt,
-                                 std::uint32_t* pflags, void*, void* stream_user) {
-    auto* st = static_cast<H3Stream*>(stream_user);
-    if (st == nullptr) return NGHTTP3_ERR_CALLBACK_FAILURE;
-    std::size_t n = 0;
-    while (n < veccnt && !st->body.empty()) {
-      st->inflight.push_back(std::move(st->body.front()));
-      st->body.pop_front();
-      const BodyPiece& piece = st->inflight.back();
-      vec[n].base = const_cast<std::uint8_t*>(piece.data());
-      vec[n].len = piece.size();
-      st->body_bytes += piece.size();
-      ++n;
-    }
-    if (st->body.empty() && st->body_complete) {
-      *pflags |= NGHTTP3_DATA_FLAG_EOF;
-    } else if (n == 0) {
-      return NGHTTP3_ERR_WOULDBLOCK;
-    }
-    return static_cast<nghttp3_ssize>(n);
-  }
-
-  static int on_http_acked(nghttp3_conn*, std::int64_t, std::uint64_t len, void* user,
-                           void* stream_user) {
-    auto& self = of(user);
-    auto* st = static_cast<H3Stream*>(stream_user);
-    if (st == nullptr) return 0;
-    self.last_progress_ = Clock::now();
-    st->acked_in_front += static_cast<std::size_t>(len);
-    while (!st->inflight.empty() && st->acked_in_front >= st->inflight.front().size()) {
-      st->acked_in_front -= st->inflight.front().size();
-      st->inflight.pop_front();
-    }
-    return 0;
-  }
-
-  static int on_http_stream_close(nghttp3_conn*, std::int64_t stream_id,
-                                  std::uint64_t app_error_code, void* user, void*) {
-    auto& self = of(user);
-    auto it = self.streams_.find(stream_id);
-    if (it != self.streams_.end()) {
-      H3Stream& st = *it->second;
-      const bool complete = st.answered && st.body_complete && st.body.empty() &&
-                            st.inflight.empty() && app_error_code == NGHTTP3_H3_NO_ERROR;
-      self.end_exchange(st, !complete);
-      self.streams_.erase(it);
-    }
-    if (ngtcp2_is_bidi_stream(stream_id) && !ngtcp2_conn_is_local_stream(self.conn_, stream_id)) {
-      ngtcp2_conn_extend_max_streams_bidi(self.conn_, 1);
-    }
-    self.maybe_end_drain();
-    return 0;
-  }
-
-  static int on_http_recv_data(nghttp3_conn*, std::int64_t stream_id, const std::uint8_t* data,
-                               std::size_t len, void* user, void* stream_user) {
-    auto& self = of(user);
-    if (auto* st = static_cast<H3Stream*>(stream_user))
-      st->incoming.add_body(data, len, self.ctx_->limits.request);
-    ngtcp2_conn_extend_max_stream_offset(self.conn_, stream_id, len);
-    ngtcp2_conn_extend_max_offset(self.conn_, len);
-    return 0;
-  }
-
-  static int on_http_deferred_consume(nghttp3_conn*, std::int64_t stream_id, std::size_t consumed,
-                                      void* user, void*) {
-    auto& self = of(user);
-    ngtcp2_conn_extend_max_stream_offset(self.conn_, stream_id, consumed);
-    ngtcp2_conn_extend_max_offset(self.conn_, consumed);
-    return 0;
-  }
-
-  static int on_http_begin_headers(nghttp3_conn* http, std::int64_t stream_id, void* user, void*) {
-    auto& self = of(user);
-    auto st = std::make_unique<H3Stream>(stream_id, self.remote_text_);
-    nghttp3_conn_set_stream_user_data(http, stream_id, st.get());
-    self.streams_[stream_id] = std::move(st);
-    return 0;
-  }
-
-  static int on_http_recv_header(nghttp3_conn*, std::int64_t, std::int32_t, nghttp3_rcbuf* name,
-                                 nghttp3_rcbuf* value, std::uint8_t, void* user,
-                                 void* stream_user) {
-    auto& self = of(user);
-    auto* st = static_cast<H3Stream*>(stream_user);
-    if (st == nullptr) return 0;
-    const nghttp3_vec n = nghttp3_rcbuf_get_buf(name);
-    const nghttp3_vec v = nghttp3_rcbuf_get_buf(value);
-    st->incoming.add_field(std::string_view(reinterpret_cast<const char*>(n.base), n.len),
-                           std::string_view(reinterpret_cast<const char*>(v.base), v.len),
-                           self.ctx_->limits.request);
-    return 0;
-  }
-
-  static int on_http_end_stream(nghttp3_conn*, std::int64_t, void* user, void* stream_user) {
-    auto& self = of(user);
-    if (auto* st = static_cast<H3Stream*>(stream_user)) {
-      if (self.draining_) {
-        // Arrived after GOAWAY was decided: not served, the client retries.
-        ngtcp2_conn_shutdown_stream(self.conn_, st->id, NGHTTP3_H3_REQUEST_REJECTED);
-        return 0;
-      }
-      self.dispatch(*st);
-    }
-    return 0;
-  }
-
-  static int on_http_stop_sending(nghttp3_conn*, std::int64_t stream_id,
-                                  std::uint64_t app_error_code, void* user, void*) {
-    auto& self = of(user);
-    return ngtcp2_conn_shutdown_stream_read(self.conn_, stream_id, app_error_code) == 0
-               ? 0
-               : NGHTTP3_ERR_CALLBACK_FAILURE;
-  }
-
-  static int on_http_reset_stream(nghttp3_conn*, std::int64_t stream_id,
-                                  std::uint64_t app_error_code, void* user, void*) {
-    auto& self = of(user);
-    return ngtcp2_conn_shutdown_stream_write(self.conn_, stream_id, app_error_code) == 0
-               ? 0
-               : NGHTTP3_ERR_CALLBACK_FAILURE;
+    return !self.session_ || self.session_->unblock(stream_id) ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
   }
 
   std::shared_ptr<const H3Context> ctx_;
@@ -974,12 +671,11 @@ class QuicConnection final : public H3Connection,
   ngtcp2_crypto_conn_ref conn_ref_{};
   QuicTlsSession tls_;
   ngtcp2_conn* conn_ = nullptr;
-  nghttp3_conn* http_ = nullptr;
+  std::shared_ptr<H3Session> session_;  // once 1-RTT keys exist
   ngtcp2_cid scid_{};
   ngtcp2_connection_close_error last_error_{};
   net::UdpAddress local_;
   net::UdpAddress remote_;
-  std::map<std::int64_t, std::unique_ptr<H3Stream>> streams_;
 
   // Output the socket would not take yet.
   std::vector<Train> pending_;
@@ -998,8 +694,6 @@ class QuicConnection final : public H3Connection,
   std::uint64_t armed_expiry_ = 0;
   Clock::time_point next_housekeeping_{};
   Clock::time_point last_progress_{};
-  Clock::time_point window_start_{};
-  int resets_ = 0;
 };
 
 }  // namespace

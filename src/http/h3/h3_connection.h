@@ -1,9 +1,10 @@
 // One HTTP/3 connection: ngtcp2 carries QUIC (handshake through GnuTLS,
 // streams, loss recovery, congestion control with pacing, path validation
-// on migration), nghttp3 the HTTP/3 frames and QPACK, and every request
-// goes to the same Pipeline as HTTP/1.1 and HTTP/2. Answers held by a
-// handler (blocking playlist reloads, preload-hinted parts) wait without a
-// thread and are streamed as their bytes come.
+// on migration); its H3Session (h3_session.h) carries the HTTP/3 frames
+// and QPACK with nghttp3, and every request goes to the same Pipeline as
+// HTTP/1.1 and HTTP/2. Answers held by a handler (blocking playlist
+// reloads, preload-hinted parts) wait without a thread and are streamed as
+// their bytes come.
 //
 // Limits, each counted as a protocol error of the server by reason:
 //   - requests the client cancels before their answer (rapid reset) over
@@ -22,9 +23,7 @@
 #pragma once
 
 #include "core/errors.h"
-#include "http/h3/quic_tls.h"
-#include "http/pipeline.h"
-#include "http/stream_request.h"
+#include "http/h3/h3_context.h"
 #include "net/udp_batch_socket.h"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -42,29 +41,6 @@
 #include <vector>
 
 namespace mirror::http {
-
-struct QuicLimits {
-  std::chrono::nanoseconds idle_timeout = std::chrono::seconds(30);
-  std::chrono::nanoseconds handshake_timeout = std::chrono::seconds(10);
-  std::uint64_t max_streams_bidi = 1000;  // requests open at once
-  std::uint64_t max_streams_uni = 1000;
-  bool bbr = false;  // CUBIC otherwise
-  StreamRequestLimits request;
-  std::chrono::nanoseconds write_timeout = std::chrono::seconds(30);
-  std::chrono::nanoseconds abuse_window = std::chrono::seconds(10);
-  int max_resets = 200;
-};
-
-// What every connection of one server shares; read-only once serving.
-struct H3Context {
-  const Pipeline& pipeline;
-  QuicLimits limits;
-  std::array<std::uint8_t, 32> secret{};  // address tokens and stateless resets
-  std::shared_ptr<QuicTlsContext> tls;
-  std::string server_name;
-  // A protocol error by reason, counted and logged (rate-limited).
-  std::function<void(std::string_view reason, const std::string& remote)> count;
-};
 
 // Connection IDs are this long; the dispatcher reads them from short headers.
 inline constexpr std::size_t kQuicCidLength = 18;
