@@ -5,6 +5,7 @@
 #include "mirror_fixture.h"
 #include "support/fixtures.h"
 #include "support/h2_raw_client.h"
+#include "support/quic_probe.h"
 
 #include <gtest/gtest.h>
 
@@ -589,6 +590,93 @@ TEST_F(Http3Delivery, ShutdownLetsAHeldRequestFinish) {
       read_file(dir + "/playlist.m3u8?_HLS_msn=" + std::to_string(next_segment) + "&_HLS_part=2")
           .find("part-" + std::to_string(next_segment) + ".2.m4s"),
       std::string::npos);
+}
+
+// A ClientHello scrambled inside a correctly protected Initial fails the
+// handshake (CONNECTION_CLOSE with a TLS alert), a client that sends its
+// first Initial and then goes silent is forgotten at the handshake
+// deadline, and both are counted; a real client right after is served.
+TEST_F(Http3Delivery, GarbageAndSilentHandshakesAreClosedAndCounted) {
+  if (!available()) GTEST_SKIP() << "gtlsclient or ffmpeg missing";
+  start({{"MIRROR_SERVER_READ_TIMEOUT", "2s"}});
+  const int port = mirror_->ports().https;
+  const auto garbage = run_quic_probe(port, QuicMisbehaviour::kGarbageClientHello, 5s);
+  EXPECT_TRUE(garbage.error.empty()) << garbage.error;
+  EXPECT_FALSE(garbage.handshake_completed);
+  ASSERT_TRUE(garbage.closed_by_server);
+  EXPECT_FALSE(garbage.application_close);
+  // CRYPTO_ERROR: 0x100 plus the TLS alert.
+  EXPECT_GE(garbage.close_code, 0x100u);
+  EXPECT_LT(garbage.close_code, 0x200u);
+  const auto silent = run_quic_probe(port, QuicMisbehaviour::kSilentAfterInitial, 500ms);
+  EXPECT_TRUE(silent.error.empty()) << silent.error;
+  EXPECT_FALSE(silent.handshake_completed);
+  const std::string series = "mirror_http_protocol_errors_total{server=\"delivery_h3\",reason=\"";
+  EXPECT_TRUE(eventually(
+      [&] {
+        return metric(series + "quic_handshake\"}") >= 1 &&
+               metric(series + "quic_handshake_timeout\"}") >= 1;
+      },
+      10s));
+  ASSERT_TRUE(gtlsclient({"/streams"}, mirror_->dir() + "/after"));
+  EXPECT_NE(read_file(mirror_->dir() + "/after/streams").find("\"streams\""), std::string::npos);
+}
+
+// A client that acknowledges packets but never reads (no flow-control
+// credit beyond the first KiB of a part) holds its answer on the server:
+// after write_timeout the connection is closed and counted.
+TEST_F(Http3Delivery, AClientThatStopsReadingIsClosedAfterTheWriteTimeout) {
+  if (!available()) GTEST_SKIP() << "gtlsclient or ffmpeg missing";
+  start({{"MIRROR_SERVER_WRITE_TIMEOUT", "2s"}});
+  publish("cam");
+  const auto [part, next] = last_part_and_next("/streams/cam/source/playlist.m3u8");
+  ASSERT_FALSE(part.empty());
+  const auto full = http_get(mirror_->ports().http, "/streams/cam/source/" + part).body;
+  ASSERT_GT(full.size(), 4096u);
+  const auto r = run_quic_probe(mirror_->ports().https, QuicMisbehaviour::kStopsReading, 15s,
+                                "/streams/cam/source/" + part, 1024);
+  EXPECT_TRUE(r.error.empty()) << r.error;
+  EXPECT_TRUE(r.handshake_completed);
+  EXPECT_TRUE(r.closed_by_server);
+  EXPECT_LE(r.answer_bytes, 1024u);
+  EXPECT_GE(
+      metric("mirror_http_protocol_errors_total{server=\"delivery_h3\",reason=\"h3_stalled\"}"),
+      1.0);
+}
+
+// One connection asks for 10,000 objects: QUIC's stream credit keeps at
+// most server.quic.max_bidi_streams of them open at once, every one is
+// answered, and the server serves others meanwhile.
+TEST_F(Http3Delivery, TenThousandStreamsOnOneConnectionAreServedWithinTheStreamLimit) {
+  if (!available()) GTEST_SKIP() << "gtlsclient or ffmpeg missing";
+  start({{"MIRROR_SERVER_QUIC_MAX_BIDI_STREAMS", "100"}});
+  const std::string dir = mirror_->dir() + "/flood";
+  fs::create_directories(dir);
+  const int port = mirror_->ports().https;
+  Process flood({"/usr/bin/gtlsclient", "-q", "--exit-on-all-streams-close", "--no-http-dump",
+                 "--no-quic-dump", "-n", "10000", "127.0.0.1", std::to_string(port),
+                 "https://127.0.0.1:" + std::to_string(port) + "/streams"});
+  ASSERT_TRUE(gtlsclient({"/streams"}, mirror_->dir() + "/beside"));
+  const auto exited = flood.wait(120s);
+  ASSERT_TRUE(exited.has_value());
+  EXPECT_EQ(*exited, 0) << flood.stderr_text();
+  // Every request of the flood was answered with 200 (the one beside it
+  // too), as the server counts them when their streams end.
+  const auto answered = [&] {
+    const auto metrics = http_get(mirror_->ports().admin, "/metrics").body;
+    double sum = 0;
+    const std::regex line(R"(\nmirror_http_requests_total\{([^}]*)\} ([0-9.e+]+))");
+    for (auto it = std::sregex_iterator(metrics.begin(), metrics.end(), line);
+         it != std::sregex_iterator(); ++it) {
+      const std::string labels = (*it)[1];
+      if (labels.find("route=\"/streams\"") != std::string::npos &&
+          labels.find("status=\"200\"") != std::string::npos) {
+        sum += std::stod((*it)[2]);
+      }
+    }
+    return sum;
+  };
+  EXPECT_TRUE(eventually([&] { return answered() >= 10001.0; }, 10s)) << answered();
 }
 
 // The subject of the certificate the HTTPS port presents, as openssl says it.
