@@ -10,8 +10,10 @@
 // ngtcp2/nghttp3 state belong to one worker's ppoll loop; main sums the workers'
 // counters after joining them. The server certificate is not verified (Mirror's test
 // certificate is self-signed).
+// With --requests-per-connection R a connection issues R requests in all and then
+// stays open, idle (for the memory an idle viewer connection costs).
 // Usage: bench_h3_load --host H --port N --path /x --connections C --streams S --seconds T
-//        [--threads K] [--check-bytes N]
+//        [--threads K] [--check-bytes N] [--requests-per-connection R]
 #include <arpa/inet.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -53,6 +55,7 @@ struct Options {
   double seconds = 5;
   int threads = 0;
   long long check_bytes = -1;
+  long long requests_per_connection = 0;  // 0: no end
 };
 
 struct Totals {
@@ -460,9 +463,11 @@ class Connection {
   // back until its MAX_STREAMS, which a later read brings.
   void issue_requests() {
     while (state_ == State::kOpen && http_ != nullptr && !goaway_ &&
-           requests_.size() < static_cast<std::size_t>(options_.streams)) {
+           requests_.size() < static_cast<std::size_t>(options_.streams) &&
+           (options_.requests_per_connection == 0 || issued_ < options_.requests_per_connection)) {
       std::int64_t id = -1;
       if (ngtcp2_conn_open_bidi_stream(conn_, &id, nullptr) != 0) return;  // STREAM_ID_BLOCKED
+      ++issued_;
       Request& req = requests_[id];  // a map node stays put: nghttp3 keeps its address
       const std::array<nghttp3_nv, 5> nva{
           make_nv(":method", "GET"), make_nv(":scheme", "https"), make_nv(":authority", authority_),
@@ -630,6 +635,7 @@ class Connection {
   ngtcp2_connection_close_error last_error_{};
 
   std::unordered_map<std::int64_t, Request> requests_;  // in flight, by stream
+  long long issued_ = 0;  // requests submitted on this connection
   std::vector<std::uint8_t> tx_;
   std::vector<std::uint8_t> blocked_;  // a packet the socket would not take yet
   bool write_again_ = false;
@@ -692,7 +698,7 @@ Totals run_worker(const Options& options, const addrinfo& server, int count,
   std::fprintf(
       stderr,
       "bench_h3_load: %s\nusage: bench_h3_load --host H --port N --path /x --connections C "
-      "--streams S --seconds T [--threads K] [--check-bytes N]\n",
+      "--streams S --seconds T [--threads K] [--check-bytes N] [--requests-per-connection R]\n",
       why.c_str());
   std::exit(2);
 }
@@ -706,7 +712,8 @@ Options parse(int argc, char** argv) {
     return v;
   };
   const std::set<std::string_view> known{"--host",    "--port",    "--path",    "--connections",
-                                         "--streams", "--seconds", "--threads", "--check-bytes"};
+                                         "--streams", "--seconds", "--threads", "--check-bytes",
+                                         "--requests-per-connection"};
   for (int i = 1; i < argc; i += 2) {
     const std::string_view arg = argv[i];
     if (!known.contains(arg)) usage("unknown option " + std::string(arg));
@@ -720,6 +727,8 @@ Options parse(int argc, char** argv) {
     if (arg == "--seconds") o.seconds = number(arg, v, 0.001);
     if (arg == "--threads") o.threads = static_cast<int>(number(arg, v, 1));
     if (arg == "--check-bytes") o.check_bytes = static_cast<long long>(number(arg, v, 0));
+    if (arg == "--requests-per-connection")
+      o.requests_per_connection = static_cast<long long>(number(arg, v, 0));
   }
   if (o.port.empty()) usage("--port is required");
   if (o.path.empty() || o.path[0] != '/') usage("--path must start with /");

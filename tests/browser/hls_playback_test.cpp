@@ -38,10 +38,12 @@ enum class Transport { kPlain, kHttps, kHttp3 };
 
 // Plays stream `name`, published by the sender `make_sender(srt_port)`
 // gives, from the player page for `seconds`; returns play.mjs's report.
+// `extra` options go to play.mjs last (a later option wins).
 // Over HTTPS the page comes from the HTTPS port, its certificate trusted by
 // its key's hash; kHttp3 also forces QUIC for that origin.
 nlohmann::json play_for(const std::function<std::vector<std::string>(int)>& make_sender, const std::string& name,
-                        Transport transport = Transport::kPlain, int seconds = 20) {
+                        Transport transport = Transport::kPlain, int seconds = 20,
+                        const std::vector<std::string>& extra = {}) {
   const bool https = transport != Transport::kPlain;
   MirrorInstance mirror;
   EXPECT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
@@ -68,6 +70,7 @@ nlohmann::json play_for(const std::function<std::vector<std::string>(int)>& make
   if (transport == Transport::kHttp3) {
     argv.insert(argv.end(), {"--force-quic", "127.0.0.1:" + std::to_string(mirror.ports().https)});
   }
+  argv.insert(argv.end(), extra.begin(), extra.end());
   auto r = run(argv, {{"CHROMIUM", chromium_binary()}}, {}, 120s);
   EXPECT_EQ(r.status, 0) << r.out << r.err;
   auto json = nlohmann::json::parse(read_file(report), nullptr, false);
@@ -88,6 +91,24 @@ TEST(HlsBrowser, HlsJsPlaysAnSrtFedStreamForTwentySeconds) {
   if (json.is_object()) {
     EXPECT_NE(json.value("playlistUrl", "").find("/streams/browser/index.m3u8"), std::string::npos);
   }
+}
+
+// A viewer who paused for 8 s is that far behind the live edge on playing
+// again: the player page jumps back to it instead of catching up at 1.15x
+// for a minute, and ends the run close to live.
+TEST(HlsBrowser, PlayerJumpsBackToLiveAfterAPause) {
+  if (!browser_available()) GTEST_SKIP() << "chromium or npm packages missing";
+  const auto json = play_for([](int port) { return live_srt_sender(port, "pause"); }, "pause",
+                             Transport::kPlain, 25, {"--pause", "6000:8000", "--max-stall-ms", "2000"});
+  ASSERT_TRUE(json.is_object());
+  EXPECT_TRUE(json.value("ok", false)) << json["reasons"].dump();
+  bool jumped = false;
+  for (const auto& j : json["jumps"]) {
+    jumped = jumped || j.value("to", 0.0) - j.value("from", 0.0) > 4.0;
+  }
+  EXPECT_TRUE(jumped) << json["jumps"].dump();
+  ASSERT_TRUE(json["finalGlassLatencyMs"].is_number()) << json.dump();
+  EXPECT_LT(json["finalGlassLatencyMs"].get<int>(), 3000) << json.dump();
 }
 
 // Over HTTPS, Chromium speaks HTTP/2 (ALPN) for the page, every playlist

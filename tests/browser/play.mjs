@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 //   node tests/browser/play.mjs --page http://127.0.0.1:PORT/ --stream NAME... \
 //        [--view multiview] [--seconds 30] [--json -|FILE] [--max-stall-ms 300] \
 //        [--allow-error DETAILS]... [--start-timeout-ms 10000] [--keep-samples]
-//        [--warmup-ms 0] [--spki HASH] [--force-quic HOST:PORT]
+//        [--warmup-ms 0] [--spki HASH] [--force-quic HOST:PORT] [--pause AT_MS:FOR_MS]
 //
 // The page (PAGE?stream=NAME) plays the stream with hls.js and sets
 // window.mirror = { hls, video } once it has attached it. An init script
@@ -23,6 +23,10 @@ import { existsSync } from 'node:fs';
 // within --warmup-ms of the start are reported but forgiven. Exit status 0
 // when it passes, 1 with
 // the reasons when not, 2 on a usage error.
+//
+// --pause AT_MS:FOR_MS pauses the video AT_MS after the player attached and
+// plays it again FOR_MS later (a viewer who paused, a tab that was in the
+// background); paused time does not count as playback or as a stall.
 //
 // Several --stream options play each in its own tab of one browser, at
 // once; the output is then { ok, streams: [one verdict per stream] }. With
@@ -43,6 +47,7 @@ import { existsSync } from 'node:fs';
 //            entries: playlists, parts and appends as hls.js reported them,
 //            and the element's loadedmetadata, loadeddata and canplay)
 //   latencyMs, glassLatencyMs: { p50, p95, max, samples }
+//   finalLatencyMs, finalGlassLatencyMs (of the last sample that had one)
 //   level: { live, partTarget, partHoldBack, holdBack, targetDuration,
 //            canBlockReload, canSkipUntil, targetLatency }
 //   quality: { totalFrames, droppedFrames }, pageErrors, sampleCount,
@@ -235,7 +240,7 @@ export async function playStream(options) {
 // `view` is passed to the page as ?view= (e.g. multiview).
 export async function playStreams({
   page, streams, seconds = 30, maxStallMs = 300, allowErrors = [], startTimeoutMs = 10000, keepSamples = false,
-  warmupMs = 0, view = null, spki = null, forceQuic = null,
+  warmupMs = 0, view = null, spki = null, forceQuic = null, pause = null,
 }) {
   // An HTTPS page with Mirror's self-signed certificate: trusted by its key's
   // hash. HTTP/3: QUIC forced for that origin (no Alt-Svc round trip).
@@ -268,7 +273,17 @@ export async function playStreams({
         attachProblem = `the page did not set window.mirror = { hls, video } within ${startTimeoutMs} ms ` +
           `(${err.message.split('\n')[0]})`;
       }
-      if (!attachProblem) await tab.waitForTimeout(seconds * 1000);
+      if (!attachProblem && pause) {
+        const at = Math.min(pause.atMs, seconds * 1000);
+        const resume = Math.min(pause.atMs + pause.forMs, seconds * 1000);
+        await tab.waitForTimeout(at);
+        await tab.evaluate(() => window.mirror.video.pause());
+        await tab.waitForTimeout(resume - at);
+        await tab.evaluate(() => window.mirror.video.play().catch(() => {}));
+        await tab.waitForTimeout(seconds * 1000 - resume);
+      } else if (!attachProblem) {
+        await tab.waitForTimeout(seconds * 1000);
+      }
       data = await tab.evaluate(collectProbe).catch(() => null);
       await context.close();
       const result = analysePlayback(data ?? { attachedAt: null, samples: [], hlsErrors: [], videoEvents: [] }, {
@@ -331,12 +346,13 @@ export function analysePlayback(data, { navigationStart, maxStallMs = 300, allow
     const playing = samples.slice(startIndex);
     const endIndex = playing.findIndex((s) => s.ended);
     const watched = endIndex >= 0 ? playing.slice(0, endIndex + 1) : playing;
-    const wallMs = watched.at(-1).t - watched[0].t;
+    let wallMs = 0;
     let advancedS = 0;
     let frozenSince = null;
     for (let i = 1; i < watched.length; i++) {
       const prev = watched[i - 1];
       const s = watched[i];
+      if (!(prev.paused && s.paused)) wallMs += s.t - prev.t;
       const kind = step(prev, s);
       if (kind === 'play') advancedS += s.currentTime - prev.currentTime;
       const frozen = (kind === 'still' || kind === 'seek') && !s.paused && !s.ended;
@@ -389,6 +405,7 @@ export function analysePlayback(data, { navigationStart, maxStallMs = 300, allow
   const afterStart = started ? samples.filter((s) => s.t >= started.t) : [];
   const latencyMs = afterStart.filter((s) => s.latency !== null).map((s) => s.latency * 1000);
   const glassLatencyMs = afterStart.filter((s) => s.playingDate !== null).map((s) => s.t - s.playingDate);
+  const last = (values) => (values.length ? Math.round(values.at(-1)) : null);
 
   const result = {
     ok: reasons.length === 0,
@@ -405,6 +422,8 @@ export function analysePlayback(data, { navigationStart, maxStallMs = 300, allow
     startup: (data.startup ?? []).map(({ t, ...rest }) => ({ atMs: since(t), ...rest })),
     latencyMs: summary(latencyMs),
     glassLatencyMs: summary(glassLatencyMs),
+    finalLatencyMs: last(latencyMs),
+    finalGlassLatencyMs: last(glassLatencyMs),
     level: data.level ?? null,
     quality: data.quality ?? null,
     protocols: data.protocols ?? {},
@@ -460,6 +479,7 @@ async function main() {
         'keep-samples': { type: 'boolean', default: false },
         spki: { type: 'string' },
         'force-quic': { type: 'string' },
+        pause: { type: 'string' },
       },
     }));
   } catch (err) {
@@ -468,10 +488,13 @@ async function main() {
   const seconds = Number(values.seconds);
   const maxStallMs = Number(values['max-stall-ms']);
   const startTimeoutMs = Number(values['start-timeout-ms']);
+  const pauseMatch = /^(\d+):(\d+)$/.exec(values.pause ?? '');
+  if (values.pause !== undefined && !pauseMatch) values.error = `bad --pause ${values.pause}: AT_MS:FOR_MS`;
   if (values.error || !values.page?.length || !values.stream?.length || !(seconds > 0) || !(maxStallMs >= 0) || !(startTimeoutMs > 0)) {
     process.stderr.write(`${values.error ? `${values.error}\n` : ''}usage: node tests/browser/play.mjs --page URL --stream NAME ` +
       '[--stream NAME]... [--view multiview] [--seconds 30] [--json -|FILE] [--max-stall-ms 300] [--allow-error DETAILS]... ' +
-      '[--start-timeout-ms 10000] [--keep-samples] [--warmup-ms 0] [--spki HASH] [--force-quic HOST:PORT]\n');
+      '[--start-timeout-ms 10000] [--keep-samples] [--warmup-ms 0] [--spki HASH] [--force-quic HOST:PORT] ' +
+      '[--pause AT_MS:FOR_MS]\n');
     process.exit(2);
   }
   let results;
@@ -481,6 +504,7 @@ async function main() {
       allowErrors: values['allow-error'], startTimeoutMs, keepSamples: values['keep-samples'],
       warmupMs: Number(values['warmup-ms']), view: values.view ?? null,
       spki: values.spki ?? null, forceQuic: values['force-quic'] ?? null,
+      pause: pauseMatch ? { atMs: Number(pauseMatch[1]), forMs: Number(pauseMatch[2]) } : null,
     });
   } catch (err) {
     // Chromium did not start, or the page could not be driven at all.
