@@ -95,4 +95,11 @@ std::vector<std::pair<std::string, std::string>> response_fields(
   return fields;
 }
 
+void take_body(Response& response, std::deque<BodyPiece>& pieces) {
+  if (!response.body.empty()) pieces.emplace_back(std::move(response.body));
+  for (auto& piece : response.shared_body) {
+    if (!piece.empty()) pieces.emplace_back(std::move(piece));
+  }
+}
+
 }  // namespace mirror::http

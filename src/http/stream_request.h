@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,5 +74,9 @@ struct BodyPiece {
   std::string owned;
   core::SharedBytes shared;
 };
+
+// Moves a complete answer's body (its string, then its shared pieces) to
+// the end of `pieces`, leaving out empty ones.
+void take_body(Response& response, std::deque<BodyPiece>& pieces);
 
 }  // namespace mirror::http

@@ -53,7 +53,8 @@ import { existsSync } from 'node:fs';
 //   quality: { totalFrames, droppedFrames }, pageErrors, sampleCount,
 //   playlistUrl (the multivariant playlist hls.js loaded),
 //   protocols: { h2: N, ... } (playlist and media requests by the protocol
-//              they went over, from resource timing),
+//              they went over, from resource timing), incompleteRequests
+//              (those that never completed: aborted, or held at the end),
 //   samples (with --keep-samples)
 
 import { writeFile } from 'node:fs/promises';
@@ -219,11 +220,17 @@ function collectProbe() {
   }
   // How many playlist and media requests went over each protocol (h2, h3,
   // http/1.1), from the resource timing entries.
+  // A request that never completed (hls.js aborted it, or it was still
+  // held when the run ended) has no protocol: counted apart.
   out.protocols = {};
+  out.incompleteRequests = 0;
   for (const e of performance.getEntriesByType('resource')) {
     if (!/\/streams\/[^?]*\.(m3u8|m4s|mp4)(\?|$)/.test(e.name)) continue;
-    const p = e.nextHopProtocol || 'unknown';
-    out.protocols[p] = (out.protocols[p] || 0) + 1;
+    if (!e.nextHopProtocol) {
+      out.incompleteRequests += 1;
+      continue;
+    }
+    out.protocols[e.nextHopProtocol] = (out.protocols[e.nextHopProtocol] || 0) + 1;
   }
   return out;
 }
@@ -427,6 +434,7 @@ export function analysePlayback(data, { navigationStart, maxStallMs = 300, allow
     level: data.level ?? null,
     quality: data.quality ?? null,
     protocols: data.protocols ?? {},
+    incompleteRequests: data.incompleteRequests ?? 0,
     buffered: data.buffered ?? null,
     playlistUrl: data.playlistUrl ?? null,
     sampleCount: samples.length,

@@ -144,10 +144,7 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
     st->head_only = st->head_request || status_has_no_body(r.status);
     const std::size_t size = r.body_size();
     if (!st->head_only) {
-      if (!r.body.empty()) st->body.emplace_back(std::move(r.body));
-      for (auto& piece : r.shared_body) {
-        if (!piece.empty()) st->body.emplace_back(std::move(piece));
-      }
+      take_body(r, st->body);
       st->queued = size;
     }
     st->body_complete = true;

@@ -213,12 +213,7 @@ void H3Session::respond(std::int64_t id, std::shared_ptr<H3Exchange> ex, Respons
   st->status = r.status;
   st->head_only = st->head_request || status_has_no_body(r.status);
   const std::size_t size = r.body_size();
-  if (!st->head_only) {
-    if (!r.body.empty()) st->body.emplace_back(std::move(r.body));
-    for (auto& piece : r.shared_body) {
-      if (!piece.empty()) st->body.emplace_back(std::move(piece));
-    }
-  }
+  if (!st->head_only) take_body(r, st->body);
   st->body_complete = true;
   submit_head(*st, r.status, r.headers,
               status_has_no_body(r.status) ? std::nullopt : std::optional(size));

@@ -79,5 +79,26 @@ TEST(StreamRequest, ResponseFieldsAreLowerCaseWithoutConnectionFields) {
   EXPECT_EQ(response_fields(200, Headers{}, std::nullopt).size(), 1u);
 }
 
+TEST(StreamRequest, TakeBodyQueuesTheStringThenTheSharedPiecesWithoutEmptyOnes) {
+  Response r(200, "video/mp4", "head");
+  r.shared_body.push_back(core::SharedBytes::from_string("part-1"));
+  r.shared_body.push_back(core::SharedBytes::from_string(""));
+  r.shared_body.push_back(core::SharedBytes::from_string("part-2"));
+  std::deque<BodyPiece> pieces;
+  pieces.emplace_back(std::string("earlier"));
+  take_body(r, pieces);
+  ASSERT_EQ(pieces.size(), 4u);
+  auto text = [](const BodyPiece& p) {
+    return std::string(reinterpret_cast<const char*>(p.data()), p.size());
+  };
+  EXPECT_EQ(text(pieces[1]), "head");
+  EXPECT_EQ(text(pieces[2]), "part-1");
+  EXPECT_EQ(text(pieces[3]), "part-2");
+  Response empty(204, "text/plain", "");
+  std::deque<BodyPiece> none;
+  take_body(empty, none);
+  EXPECT_TRUE(none.empty());
+}
+
 }  // namespace
 }  // namespace mirror::http
