@@ -663,6 +663,34 @@
     if (video.playbackRate !== rate) video.playbackRate = rate;
   }
 
+  // A hole of up to SMALL_GAP_S in what is buffered (a part one track never
+  // got) freezes the picture until hls.js notices, which can take it
+  // seconds: once the playhead has stood still for GAP_STALL_MS with media
+  // buffered just past the hole, step over it (Shaka Player jumps such
+  // small gaps the same way). Larger holes are left to hls.js.
+  const SMALL_GAP_S = 0.5;
+  const GAP_STALL_MS = 500;
+  function skipSmallGap(s, video) {
+    const now = Date.now();
+    const t = video.currentTime;
+    if (!s.playing || video.paused || video.seeking || video.ended || s.stillAt !== t) {
+      s.stillAt = t;
+      s.stillSince = now;
+      return;
+    }
+    if (now - s.stillSince < GAP_STALL_MS) return;
+    const ranges = video.buffered;
+    for (let i = 0; i < ranges.length; i++) {
+      const start = ranges.start(i);
+      if (start > t && start - t <= SMALL_GAP_S && ranges.end(i) - start > 0.2) {
+        s.gapsSkipped = (s.gapsSkipped || 0) + 1;
+        s.stillSince = now;
+        video.currentTime = start + 0.01;
+        return;
+      }
+    }
+  }
+
   function updateStats() {
     const s = session;
     const video = ui.video;
@@ -675,6 +703,7 @@
     }
     const active = s.playing;
     keepUp(s, video);
+    skipSmallGap(s, video);
     const latency = active ? liveLatency(s, video) : null;
     ui.latency.textContent = latency === null ? '—' : `${latency.toFixed(2)} s`;
     const date = active ? playingDate(s, video) : null;
