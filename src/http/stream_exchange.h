@@ -2,7 +2,8 @@
 // HTTP/3): every answer is posted to the connection's executor and handed
 // to the connection with the stream's id. `Connection` provides
 //   respond(id, self, Response&&), head(id, self, status, Headers&&),
-//   chunk(id, BodyPiece), end(id), abandoned(id).
+//   chunk(id, BodyPiece), end(id), abandoned(id). StreamExchangeSlot is
+// what the session keeps of a stream's exchange.
 // Included by the transports' own source files only.
 //
 // Threads: answers come from any thread; the connection sees them on its
@@ -10,6 +11,7 @@
 #pragma once
 
 #include "http/exchange.h"
+#include "http/pipeline.h"
 #include "http/stream_request.h"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -75,6 +77,36 @@ class StreamExchange final : public Exchange {
   std::shared_ptr<Connection> connection_;
   StreamId stream_id_;
   boost::asio::any_io_executor executor_;
+};
+
+// What a multiplexed session keeps of one stream's exchange.
+template <typename Connection, typename StreamId>
+struct StreamExchangeSlot {
+  using Exchange = StreamExchange<Connection, StreamId>;
+
+  // A complete request goes to the pipeline as the stream's exchange.
+  void start(Request&& request, std::shared_ptr<Connection> connection, StreamId id,
+             boost::asio::any_io_executor executor, const Pipeline& pipeline) {
+    auto ex = std::make_shared<Exchange>(std::move(request), std::move(connection), id,
+                                         std::move(executor));
+    pending = ex;
+    pipeline.dispatch(ex);
+  }
+
+  // The stream is over: its exchange (the one answering, else the one a
+  // handler still holds) learns how it ended.
+  void end(int status, std::uint64_t body_bytes, bool aborted) {
+    std::shared_ptr<Exchange> ex = answering ? std::move(answering) : pending.lock();
+    pending.reset();
+    if (!ex) return;
+    if (aborted) ex->transport_cancelled();
+    ex->transport_finished(status, body_bytes, aborted);
+  }
+
+  // The request a handler holds but has not answered yet: the handler owns it.
+  std::weak_ptr<Exchange> pending;
+  // The request being answered: owned here until the stream closes.
+  std::shared_ptr<Exchange> answering;
 };
 
 }  // namespace mirror::http

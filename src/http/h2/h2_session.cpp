@@ -36,10 +36,7 @@ struct H2Stream {
   StreamRequest incoming;
   bool dispatched = false;
   bool head_request = false;  // HEAD: the answer has no body whatever it says
-  // The request a handler holds but has not answered yet: the handler owns it.
-  std::weak_ptr<H2Exchange> pending;
-  // The request being answered: owned here until the stream closes.
-  std::shared_ptr<H2Exchange> answering;
+  StreamExchangeSlot<H2Session, std::int32_t> exchange;
   int status = 0;
   bool head_only = false;     // HEAD, or a status without a body
   bool body_complete = false; // every byte of the body is queued
@@ -139,7 +136,7 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   void respond(std::int32_t id, std::shared_ptr<H2Exchange> ex, Response&& r) {
     H2Stream* st = find(id);
     if (st == nullptr || st->answered) return;
-    st->answering = std::move(ex);
+    st->exchange.answering = std::move(ex);
     st->status = r.status;
     st->head_only = st->head_request || status_has_no_body(r.status);
     const std::size_t size = r.body_size();
@@ -154,7 +151,7 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   void head(std::int32_t id, std::shared_ptr<H2Exchange> ex, int status, Headers&& headers) {
     H2Stream* st = find(id);
     if (st == nullptr || st->answered) return;
-    st->answering = std::move(ex);
+    st->exchange.answering = std::move(ex);
     st->status = status;
     st->head_only = st->head_request || status_has_no_body(status);
     submit_head(*st, status, headers, std::nullopt);
@@ -490,18 +487,10 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
       respond(st.id, nullptr, rejection_response(rejected));
       return;
     }
-    auto ex = std::make_shared<H2Exchange>(std::move(st.incoming.request()), shared_from_this(), st.id, executor());
-    st.pending = ex;
-    ctx_->pipeline.dispatch(ex);
+    st.exchange.start(std::move(st.incoming.request()), shared_from_this(), st.id, executor(), ctx_->pipeline);
   }
 
-  void end_exchange(H2Stream& st, bool aborted) {
-    std::shared_ptr<H2Exchange> ex = st.answering ? std::move(st.answering) : st.pending.lock();
-    st.pending.reset();
-    if (!ex) return;
-    if (aborted) ex->transport_cancelled();
-    ex->transport_finished(st.status, st.body_bytes, aborted);
-  }
+  void end_exchange(H2Stream& st, bool aborted) { st.exchange.end(st.status, st.body_bytes, aborted); }
 
   // --- time ---
 

@@ -31,10 +31,7 @@ struct H3Session::Stream {
   bool dispatched = false;
   bool head_request = false;
   bool reset_counted = false;
-  // The request a handler holds but has not answered yet: the handler owns it.
-  std::weak_ptr<H3Exchange> pending;
-  // The request being answered: owned here until the stream closes.
-  std::shared_ptr<H3Exchange> answering;
+  StreamExchangeSlot<H3Session, std::int64_t> exchange;
   int status = 0;
   bool head_only = false;
   bool body_complete = false;
@@ -209,7 +206,7 @@ bool H3Session::waiting_on_client() const {
 void H3Session::respond(std::int64_t id, std::shared_ptr<H3Exchange> ex, Response&& r) {
   Stream* st = find(id);
   if (st == nullptr || st->answered) return;
-  st->answering = std::move(ex);
+  st->exchange.answering = std::move(ex);
   st->status = r.status;
   st->head_only = st->head_request || status_has_no_body(r.status);
   const std::size_t size = r.body_size();
@@ -223,7 +220,7 @@ void H3Session::head(std::int64_t id, std::shared_ptr<H3Exchange> ex, int status
                      Headers&& headers) {
   Stream* st = find(id);
   if (st == nullptr || st->answered) return;
-  st->answering = std::move(ex);
+  st->exchange.answering = std::move(ex);
   st->status = status;
   st->head_only = st->head_request || status_has_no_body(status);
   submit_head(*st, status, headers, std::nullopt);
@@ -283,18 +280,12 @@ void H3Session::dispatch(Stream& st) {
     respond(st.id, nullptr, rejection_response(rejected));
     return;
   }
-  auto ex = std::make_shared<H3Exchange>(std::move(st.incoming.request()), shared_from_this(),
-                                         st.id, executor_);
-  st.pending = ex;
-  ctx_->pipeline.dispatch(ex);
+  st.exchange.start(std::move(st.incoming.request()), shared_from_this(), st.id, executor_,
+                    ctx_->pipeline);
 }
 
 void H3Session::end_exchange(Stream& st, bool aborted) {
-  std::shared_ptr<H3Exchange> ex = st.answering ? std::move(st.answering) : st.pending.lock();
-  st.pending.reset();
-  if (!ex) return;
-  if (aborted) ex->transport_cancelled();
-  ex->transport_finished(st.status, st.body_bytes, aborted);
+  st.exchange.end(st.status, st.body_bytes, aborted);
 }
 
 // --- nghttp3 callbacks (inside read, next_output, acked and stream_closed) ---
