@@ -14,8 +14,9 @@
 // stays open, idle (for the memory an idle viewer connection costs).
 // Usage: bench_h3_load --host H --port N --path /x --connections C --streams S --seconds T
 //        [--threads K] [--check-bytes N] [--requests-per-connection R]
+#include "support/quic_client_callbacks.h"
+
 #include <arpa/inet.h>
-#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <netdb.h>
 #include <nghttp3/nghttp3.h>
@@ -82,9 +83,7 @@ std::uint64_t now_ns() {
   return static_cast<std::uint64_t>(std::chrono::nanoseconds(t).count());
 }
 
-void random_bytes(std::uint8_t* data, std::size_t size) {
-  gnutls_rnd(GNUTLS_RND_RANDOM, data, size);
-}
+using mirror::testing::quic_random_bytes;
 
 // Only the first few diagnostics: a dead server would otherwise print one per connection.
 void note(const std::string& what) {
@@ -155,8 +154,8 @@ class Connection {
     ngtcp2_cid dcid{};
     scid.datalen = 17;
     dcid.datalen = 18;
-    random_bytes(scid.data, scid.datalen);
-    random_bytes(dcid.data, dcid.datalen);
+    quic_random_bytes(scid.data, scid.datalen);
+    quic_random_bytes(dcid.data, dcid.datalen);
 
     ngtcp2_settings settings;
     ngtcp2_settings_default(&settings);
@@ -175,28 +174,7 @@ class Connection {
     params.max_udp_payload_size = kRecvSlot;
     params.active_connection_id_limit = 7;
 
-    ngtcp2_callbacks cb{};
-    cb.client_initial = ngtcp2_crypto_client_initial_cb;
-    cb.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
-    cb.encrypt = ngtcp2_crypto_encrypt_cb;
-    cb.decrypt = ngtcp2_crypto_decrypt_cb;
-    cb.hp_mask = ngtcp2_crypto_hp_mask_cb;
-    cb.recv_retry = ngtcp2_crypto_recv_retry_cb;
-    cb.update_key = ngtcp2_crypto_update_key_cb;
-    cb.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
-    cb.delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
-    cb.get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
-    cb.version_negotiation = ngtcp2_crypto_version_negotiation_cb;
-    cb.rand = [](std::uint8_t* dest, std::size_t len, const ngtcp2_rand_ctx*) {
-      random_bytes(dest, len);
-    };
-    cb.get_new_connection_id = [](ngtcp2_conn*, ngtcp2_cid* cid, std::uint8_t* token,
-                                  std::size_t len, void*) {
-      cid->datalen = len;
-      random_bytes(cid->data, len);
-      random_bytes(token, NGTCP2_STATELESS_RESET_TOKENLEN);
-      return 0;
-    };
+    ngtcp2_callbacks cb = mirror::testing::quic_client_callbacks();
     cb.handshake_completed = [](ngtcp2_conn*, void* user) {
       of(user).handshake_done_ = true;
       return 0;

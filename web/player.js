@@ -633,10 +633,10 @@
   // behind its target latency (loading the first parts takes time) and
   // hls.js never recovers that at low latency. Play slightly faster while
   // behind and while some media is buffered ahead; the browser keeps the
-  // pitch of the audio.
-  // Far behind (a start that took long on a busy machine, a tab that was
-  // in the background), catching up would take minutes: jump to the live
-  // edge instead, at most once every JUMP_INTERVAL_MS.
+  // pitch of the audio. Far behind (a start that took long on a busy
+  // machine, a tab that was in the background), catching up would take
+  // minutes: jump to the live edge instead, at most once every
+  // JUMP_INTERVAL_MS.
   const CATCH_UP_RATE = 1.15;
   const JUMP_BEHIND_S = 4;
   const JUMP_INTERVAL_MS = 10000;

@@ -116,7 +116,6 @@ function installPlaybackProbe({ intervalMs }) {
     });
     // How the start went, for a start that took long: the first playlists,
     // parts and appends, and when the element got its metadata and data.
-    probe.startup = [];
     const note = (what, extra) => {
       if (probe.startup.length < 60 && Date.now() - probe.attachedAt < 30000) {
         probe.startup.push({ t: Date.now(), what, ...extra });
@@ -219,9 +218,9 @@ function collectProbe() {
     out.quality = { totalFrames: q.totalVideoFrames, droppedFrames: q.droppedVideoFrames };
   }
   // How many playlist and media requests went over each protocol (h2, h3,
-  // http/1.1), from the resource timing entries.
-  // A request that never completed (hls.js aborted it, or it was still
-  // held when the run ended) has no protocol: counted apart.
+  // http/1.1), from the resource timing entries. A request that never
+  // completed (hls.js aborted it, or it was still held when the run ended)
+  // has no protocol: counted apart.
   out.protocols = {};
   out.incompleteRequests = 0;
   for (const e of performance.getEntriesByType('resource')) {
@@ -508,7 +507,7 @@ async function main() {
   let results;
   try {
     results = await playStreams({
-      page: values.page.length === 1 ? values.page[0] : values.page, streams: values.stream, seconds, maxStallMs,
+      page: values.page, streams: values.stream, seconds, maxStallMs,
       allowErrors: values['allow-error'], startTimeoutMs, keepSamples: values['keep-samples'],
       warmupMs: Number(values['warmup-ms']), view: values.view ?? null,
       spki: values.spki ?? null, forceQuic: values['force-quic'] ?? null,

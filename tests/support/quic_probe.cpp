@@ -1,7 +1,8 @@
 #include "support/quic_probe.h"
 
+#include "support/quic_client_callbacks.h"
+
 #include <arpa/inet.h>
-#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <netinet/in.h>
 #include <ngtcp2/ngtcp2.h>
@@ -24,10 +25,6 @@ std::uint64_t now_ns() {
   return static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
           .count());
-}
-
-void random_bytes(std::uint8_t* data, std::size_t size) {
-  gnutls_rnd(GNUTLS_RND_RANDOM, data, size);
 }
 
 // QPACK with the static table only: GET, https, the authority and the path.
@@ -71,10 +68,10 @@ class Probe {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       const std::uint64_t expiry = ngtcp2_conn_get_expiry(conn_);
       const std::uint64_t ts = now_ns();
-      long wait_ms = expiry <= ts ? 0 : static_cast<long>((expiry - ts) / 1000000);
-      wait_ms = std::min<long>(std::min<long>(wait_ms, static_cast<long>(left.count())), 100);
+      const long until_expiry = expiry <= ts ? 0 : static_cast<long>((expiry - ts) / 1000000);
+      const long wait_ms = std::clamp<long>(std::min<long>(until_expiry, left.count()), 0, 100);
       pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(std::max<long>(wait_ms, 0))) > 0) {
+      if (::poll(&p, 1, static_cast<int>(wait_ms)) > 0) {
         if (how_ == QuicMisbehaviour::kSilentAfterInitial) {
           // Heard, and ignored: the server's flight is never acknowledged.
           std::array<std::uint8_t, 2048> drop{};
@@ -135,30 +132,9 @@ class Probe {
     ngtcp2_cid scid{};
     dcid.datalen = 18;
     scid.datalen = 17;
-    random_bytes(dcid.data, dcid.datalen);
-    random_bytes(scid.data, scid.datalen);
-    ngtcp2_callbacks cb{};
-    cb.client_initial = ngtcp2_crypto_client_initial_cb;
-    cb.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
-    cb.encrypt = ngtcp2_crypto_encrypt_cb;
-    cb.decrypt = ngtcp2_crypto_decrypt_cb;
-    cb.hp_mask = ngtcp2_crypto_hp_mask_cb;
-    cb.recv_retry = ngtcp2_crypto_recv_retry_cb;
-    cb.update_key = ngtcp2_crypto_update_key_cb;
-    cb.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
-    cb.delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
-    cb.get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
-    cb.version_negotiation = ngtcp2_crypto_version_negotiation_cb;
-    cb.rand = [](std::uint8_t* dest, std::size_t len, const ngtcp2_rand_ctx*) {
-      random_bytes(dest, len);
-    };
-    cb.get_new_connection_id = [](ngtcp2_conn*, ngtcp2_cid* cid, std::uint8_t* token,
-                                  std::size_t cidlen, void*) {
-      random_bytes(cid->data, cidlen);
-      cid->datalen = cidlen;
-      random_bytes(token, NGTCP2_STATELESS_RESET_TOKENLEN);
-      return 0;
-    };
+    quic_random_bytes(dcid.data, dcid.datalen);
+    quic_random_bytes(scid.data, scid.datalen);
+    ngtcp2_callbacks cb = mirror::testing::quic_client_callbacks();
     cb.handshake_completed = [](ngtcp2_conn*, void* user) {
       static_cast<Probe*>(user)->result_.handshake_completed = true;
       return 0;

@@ -172,8 +172,8 @@ class QuicConnection final : public H3Connection,
     auto self = shared_from_this();
     host_.associate(scid_, self);
     host_.associate(hd.dcid, self);  // the client's first ID, for its retransmitted Initials
-    last_progress_ = Clock::now();
-    next_housekeeping_ = last_progress_ + kHousekeeping;
+    accepted_at_ = Clock::now();
+    next_housekeeping_ = accepted_at_ + kHousekeeping;
     return core::Ok{};
   }
 
@@ -547,8 +547,8 @@ class QuicConnection final : public H3Connection,
   // Once a second: a client that leaves answers unacknowledged too long.
   bool housekeeping(Clock::time_point now) {
     const bool waiting = !pending_.empty() || (session_ && session_->waiting_on_client());
-    const auto progress =
-        session_ ? std::max(last_progress_, session_->last_progress()) : last_progress_;
+    // Before HTTP/3 is up only the handshake's packets can wait.
+    const auto progress = session_ ? session_->last_progress() : accepted_at_;
     if (waiting && now - progress > ctx_->limits.write_timeout) {
       count("h3_stalled");
       close_now();
@@ -693,7 +693,7 @@ class QuicConnection final : public H3Connection,
   bool flush_scheduled_ = false;
   std::uint64_t armed_expiry_ = 0;
   Clock::time_point next_housekeeping_{};
-  Clock::time_point last_progress_{};
+  Clock::time_point accepted_at_{};
 };
 
 }  // namespace

@@ -109,7 +109,6 @@ class H3Session : public std::enable_shared_from_this<H3Session> {
   // GOAWAY: requests that come after it are refused (H3_REQUEST_REJECTED),
   // those in flight finish.
   void goaway();
-  bool going_away() const { return going_away_; }
   bool idle() const { return streams_.empty(); }
   // Answer bytes not sent or not acknowledged, and when the client last
   // made progress on them (a client that stops reading stalls there).
