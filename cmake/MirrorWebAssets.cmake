@@ -1,9 +1,10 @@
 # The player page and hls.js, embedded in the binary as constant byte arrays.
 #
-#   mirror_web_assets(TARGET <target> FILES <url-path>=<file> ...)
+#   mirror_web_assets(TARGET <target> FILES <site>:<url-path>=<file> ...)
 #
 # adds to <target> a source generated at build time from the files: each is
-# served at its URL path ("/" for the page itself) with a content type taken
+# served by one site (the delivery port's pages, or the admin server's) at
+# its URL path ("/" for a site's page itself) with a content type taken
 # from its extension and a strong ETag taken from its bytes. Relative files
 # are relative to the source tree. The source is generated again whenever one
 # of the files, the list of files or this module changes.
@@ -19,7 +20,7 @@
 
 if(CMAKE_SCRIPT_MODE_FILE)
   # Script mode. MANIFEST names a file that sets MIRROR_WEB_ENTRIES to a list of
-  # "<url-path>=<file>" and MIRROR_WEB_SOURCE_DIR; OUTPUT is the C++ source to write.
+  # "<site>:<url-path>=<file>" and MIRROR_WEB_SOURCE_DIR; OUTPUT is the C++ source to write.
   if(NOT MANIFEST OR NOT OUTPUT)
     message(FATAL_ERROR "MirrorWebAssets.cmake: run with -DMANIFEST=<file> -DOUTPUT=<file.cpp>")
   endif()
@@ -31,6 +32,10 @@ if(CMAKE_SCRIPT_MODE_FILE)
   set(table "")
   set(index 0)
   foreach(entry IN LISTS MIRROR_WEB_ENTRIES)
+    string(FIND "${entry}" ":" colon)
+    string(SUBSTRING "${entry}" 0 ${colon} site)
+    math(EXPR path_at "${colon} + 1")
+    string(SUBSTRING "${entry}" ${path_at} -1 entry)
     string(FIND "${entry}" "=" eq)
     string(SUBSTRING "${entry}" 0 ${eq} url_path)
     math(EXPR file_at "${eq} + 1")
@@ -44,6 +49,10 @@ if(CMAKE_SCRIPT_MODE_FILE)
       set(content_type "text/javascript; charset=utf-8")
     elseif(ext STREQUAL ".css")
       set(content_type "text/css; charset=utf-8")
+    elseif(ext STREQUAL ".json")
+      set(content_type "application/json")
+    elseif(ext STREQUAL ".svg")
+      set(content_type "image/svg+xml")
     else()
       message(FATAL_ERROR "MirrorWebAssets.cmake: no content type for ${file}")
     endif()
@@ -58,7 +67,7 @@ if(CMAKE_SCRIPT_MODE_FILE)
     math(EXPR size "${hex_length} / 2")
 
     file(RELATIVE_PATH shown "${MIRROR_WEB_SOURCE_DIR}" "${file}")
-    string(APPEND bodies "\n// ${url_path} <- ${shown} (${size} bytes)\nconstexpr char kBody${index}[] =")
+    string(APPEND bodies "\n// ${site}:${url_path} <- ${shown} (${size} bytes)\nconstexpr char kBody${index}[] =")
     if(hex_length EQUAL 0)
       string(APPEND bodies "\n    \"\"")
     endif()
@@ -73,7 +82,7 @@ if(CMAKE_SCRIPT_MODE_FILE)
     endwhile()
     string(APPEND bodies ";\n")
 
-    string(APPEND table "    {\"${url_path}\", \"${content_type}\", {kBody${index}, sizeof(kBody${index}) - 1},\n"
+    string(APPEND table "    {\"${site}\", \"${url_path}\", \"${content_type}\", {kBody${index}, sizeof(kBody${index}) - 1},\n"
                         "     \"\\\"${etag}\\\"\"},\n")
     math(EXPR index "${index} + 1")
   endforeach()
@@ -99,18 +108,19 @@ endif()
 function(mirror_web_assets)
   cmake_parse_arguments(ARG "" "TARGET" "FILES" ${ARGN})
   if(NOT ARG_TARGET OR NOT ARG_FILES)
-    message(FATAL_ERROR "mirror_web_assets: usage: mirror_web_assets(TARGET <target> FILES <url-path>=<file> ...)")
+    message(FATAL_ERROR "mirror_web_assets: usage: mirror_web_assets(TARGET <target> FILES <site>:<url-path>=<file> ...)")
   endif()
 
   set(entries "")
   set(inputs "")
   set(paths "")
   foreach(item IN LISTS ARG_FILES)
-    if(NOT item MATCHES "^(/[^=]*)=(.+)$")
-      message(FATAL_ERROR "mirror_web_assets: '${item}' is not <url-path>=<file>, with a path starting at /")
+    if(NOT item MATCHES "^([a-z]+):(/[^=]*)=(.+)$")
+      message(FATAL_ERROR "mirror_web_assets: '${item}' is not <site>:<url-path>=<file>, with a path starting at /")
     endif()
-    set(url_path "${CMAKE_MATCH_1}")
-    get_filename_component(file "${CMAKE_MATCH_2}" ABSOLUTE BASE_DIR ${CMAKE_SOURCE_DIR})
+    set(site "${CMAKE_MATCH_1}")
+    set(url_path "${CMAKE_MATCH_2}")
+    get_filename_component(file "${CMAKE_MATCH_3}" ABSOLUTE BASE_DIR ${CMAKE_SOURCE_DIR})
     if(NOT EXISTS "${file}")
       if(file MATCHES "/node_modules/")
         message(FATAL_ERROR "mirror_web_assets: ${file} is missing. The player page embeds hls.js "
@@ -119,11 +129,11 @@ function(mirror_web_assets)
       endif()
       message(FATAL_ERROR "mirror_web_assets: ${file} (for ${url_path}) does not exist")
     endif()
-    if(url_path IN_LIST paths)
-      message(FATAL_ERROR "mirror_web_assets: ${url_path} is listed twice")
+    if("${site}:${url_path}" IN_LIST paths)
+      message(FATAL_ERROR "mirror_web_assets: ${site}:${url_path} is listed twice")
     endif()
-    list(APPEND paths "${url_path}")
-    list(APPEND entries "${url_path}=${file}")
+    list(APPEND paths "${site}:${url_path}")
+    list(APPEND entries "${site}:${url_path}=${file}")
     list(APPEND inputs "${file}")
   endforeach()
 
@@ -145,7 +155,7 @@ function(mirror_web_assets)
     OUTPUT ${output}
     COMMAND ${CMAKE_COMMAND} -DMANIFEST=${manifest} -DOUTPUT=${output} -P ${CMAKE_CURRENT_FUNCTION_LIST_FILE}
     DEPENDS ${inputs} ${manifest} ${CMAKE_CURRENT_FUNCTION_LIST_FILE}
-    COMMENT "Embedding the player page and hls.js in ${ARG_TARGET}"
+    COMMENT "Embedding the web pages, hls.js and the API description in ${ARG_TARGET}"
     VERBATIM)
   target_sources(${ARG_TARGET} PRIVATE ${output})
 endfunction()

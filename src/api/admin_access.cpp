@@ -3,6 +3,7 @@
 #include "core/errors.h"
 #include "http/exchange.h"
 #include "http/message.h"
+#include "http/signing.h"
 
 #include <algorithm>
 
@@ -28,18 +29,6 @@ std::string_view bearer(std::string_view authorization) {
 }
 
 }  // namespace
-
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  // Every byte of the longer one is looked at whatever differs first.
-  const std::size_t n = std::max(a.size(), b.size());
-  unsigned diff = a.size() == b.size() ? 0u : 1u;
-  for (std::size_t i = 0; i < n; ++i) {
-    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
-    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
-    diff |= static_cast<unsigned>(x ^ y);
-  }
-  return diff == 0;
-}
 
 bool same_origin(std::string_view origin, std::string_view host) {
   if (host.empty()) return false;
@@ -70,13 +59,24 @@ http::Filter admin_access_filter(AdminAccess access) {
     if (access.token.empty()) return true;
     const bool probe = std::find(access.probe_paths.begin(), access.probe_paths.end(), req.path) !=
                        access.probe_paths.end();
-    if (probe && !access.protect_probes) return true;
+    if (probe) {
+      if (!access.protect_probes) return true;
+    } else if (!req.path.starts_with("/api/") || req.path == "/api/v1/session") {
+      return true;  // the dashboard's page and files; the sign-in checks the token itself
+    }
     const auto given = bearer(req.headers.get("Authorization").value_or(""));
     if (given.empty()) {
-      refuse(ex, core::ErrorCode::kUnauthorized, "the admin API needs Authorization: Bearer <token>");
+      if (access.sessions) {
+        if (auto cookie = session_cookie(req.headers.get("Cookie").value_or(""));
+            cookie && access.sessions->check(*cookie)) {
+          return true;
+        }
+      }
+      refuse(ex, core::ErrorCode::kUnauthorized,
+             "the admin API needs Authorization: Bearer <token>, or a session (POST /api/v1/session)");
       return false;
     }
-    if (!constant_time_equal(given, access.token)) {
+    if (!http::constant_time_equal(given, access.token)) {
       refuse(ex, core::ErrorCode::kUnauthorized, "wrong admin token");
       return false;
     }

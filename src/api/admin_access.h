@@ -2,8 +2,10 @@
 // cross-site writes from browsers.
 //
 // - With a token configured, every /api/v1 request needs
-//   "Authorization: Bearer <token>" (compared in constant time); /health,
-//   /ready and the metrics path stay open unless `protect_probes` is set.
+//   "Authorization: Bearer <token>" (compared in constant time) or the
+//   dashboard's session cookie (admin_session.h); /api/v1/session itself,
+//   the dashboard's page and its files stay open, and so do /health, /ready
+//   and the metrics path unless `protect_probes` is set.
 //   Without one the admin server listens on loopback only (the
 //   configuration refuses anything else), so the open API is reachable from
 //   this machine alone.
@@ -18,7 +20,10 @@
 // event-loop thread and holds no mutable state.
 #pragma once
 
+#include "api/admin_session.h"
 #include "http/pipeline.h"
+
+#include <memory>
 
 #include <string>
 #include <vector>
@@ -29,12 +34,10 @@ struct AdminAccess {
   std::string token;                      // empty: no authentication
   bool protect_probes = false;            // server.admin_auth_all
   std::vector<std::string> probe_paths;  // /health, /ready, the metrics path
+  std::shared_ptr<const SessionStore> sessions;  // null: bearer tokens only
 };
 
 http::Filter admin_access_filter(AdminAccess access);
-
-// True when `a` and `b` are equal, in time that depends on their lengths only.
-bool constant_time_equal(std::string_view a, std::string_view b);
 
 // Whether an Origin header value names the server the request was sent to
 // (scheme http or https, same host and port as the Host header).

@@ -1,6 +1,7 @@
 #include "api/playback_routes.h"
 
 #include "core/errors.h"
+#include "api/playback_access.h"
 #include "api/thumbnail_routes.h"
 #include "package/hls/delivery_request.h"
 
@@ -65,6 +66,13 @@ http::Response playlist_response(core::SharedBytes text, bool blocking, int targ
                         {std::move(text)});
 }
 
+// The playlist as this request may use it: with its token in every URI
+// when playback URLs are signed (the access filter has checked it).
+std::string for_request(bool signed_urls, const http::ExchangePtr& ex, std::string_view text) {
+  if (!signed_urls) return std::string(text);
+  return add_query_to_uris(text, "token=" + ex->request().query_param("token").value_or(""));
+}
+
 void respond_unavailable(const http::ExchangePtr& ex, std::string message) {
   http::Response r = http::json_response(
       503, core::Error(core::ErrorCode::kServiceUnavailable, std::move(message)).to_json_string());
@@ -108,7 +116,7 @@ void when_ready(const std::shared_ptr<Presentation>& presentation, VariantScope 
 void serve_multivariant(const PlaybackContext& ctx, const http::ExchangePtr& ex, VariantScope scope) {
   auto presentation = find_stream(ctx, ex);
   if (!presentation) return;
-  auto answer = [ex, presentation, scope](bool timed_out) {
+  auto answer = [signed_urls = ctx.signed_urls, ex, presentation, scope](bool timed_out) {
     std::string text = presentation->multivariant_playlist(scope);
     if (text.empty()) {
       if (presentation->ended()) {
@@ -120,7 +128,7 @@ void serve_multivariant(const PlaybackContext& ctx, const http::ExchangePtr& ex,
       }
       return;
     }
-    http::Response r(200, kPlaylistType, std::move(text));
+    http::Response r(200, kPlaylistType, for_request(signed_urls, ex, text));
     r.headers.set("Cache-Control", kLivePlaylistCache);
     ex->respond(std::move(r));
   };
@@ -148,7 +156,8 @@ void serve_playlist(const PlaybackContext& ctx, const http::ExchangePtr& ex,
   const auto wait = store->ready() ? std::chrono::milliseconds(3000 * store->target_duration())
                                    : ctx.startup_wait;
   store->wait(request, PartStore::Clock::now() + wait,
-              [ex, blocking, presentation, store](package::hls::WaitOutcome outcome, core::SharedBytes text) {
+              [signed_urls = ctx.signed_urls, ex, blocking, presentation, store](package::hls::WaitOutcome outcome,
+                                                                                 core::SharedBytes text) {
                 if (outcome == package::hls::WaitOutcome::kTimeout) {
                   respond_unavailable(ex, "the requested part was not published in time");
                   return;
@@ -157,6 +166,7 @@ void serve_playlist(const PlaybackContext& ctx, const http::ExchangePtr& ex,
                   not_found(ex, "stream ended before it could be played");
                   return;
                 }
+                if (signed_urls) text = core::SharedBytes::from_string(for_request(true, ex, text.view()));
                 ex->respond(playlist_response(std::move(text), blocking, store->target_duration()));
               });
 }

@@ -33,6 +33,9 @@ struct PlaybackContext {
   // How long a multivariant or media playlist request waits for a stream
   // that has started but has no complete segment yet.
   std::chrono::milliseconds startup_wait{10000};
+  // Playback URLs are signed (playback_access.h): playlists carry the
+  // request's token into every URI.
+  bool signed_urls = false;
 };
 
 void register_playback_routes(http::Router& router, PlaybackContext context);

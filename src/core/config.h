@@ -61,6 +61,14 @@ struct ServerConfig {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string data_dir = "/tmp/mirror";
+  // How long a dashboard sign-in (the session cookie traded for the admin
+  // token) lasts.
+  std::chrono::nanoseconds session_ttl = std::chrono::hours{12};
+  // When set, /streams/... on the delivery port needs ?token=, an HMAC of the
+  // stream name and an expiry under this secret (minted by the admin API).
+  std::string playback_secret;
+  // Origins whose pages may read the delivery port (CORS); "*" is any.
+  std::vector<std::string> cors_origins{"*"};
   Http2Config http2;
   QuicConfig quic;
 

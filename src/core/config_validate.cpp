@@ -303,6 +303,40 @@ void check_directory(std::string_view key, const std::string& value, Violations&
   if (auto problem = directory_problem(value)) v.add(key, quote(value), *problem);
 }
 
+// "*" alone, or origins as browsers send them: scheme://host[:port], no path.
+void check_cors_origins(const std::vector<std::string>& origins, Violations& v) {
+  if (origins.empty()) {
+    v.add("server.cors_origins", "[]", "must name at least one origin, or \"*\" for any");
+    return;
+  }
+  if (origins.size() > 64) v.add("server.cors_origins", std::to_string(origins.size()) + " entries", "must be at most 64");
+  for (std::size_t i = 0; i < origins.size(); ++i) {
+    const std::string& o = origins[i];
+    const auto key = fmt::format("server.cors_origins[{}]", i);
+    if (o == "*") {
+      if (origins.size() > 1) v.add(key, quote(o), "must be the only entry when it is given");
+      continue;
+    }
+    std::string_view rest = o;
+    bool scheme = false;
+    for (std::string_view prefix : {"http://", "https://"}) {
+      if (rest.starts_with(prefix)) {
+        rest.remove_prefix(prefix.size());
+        scheme = true;
+        break;
+      }
+    }
+    const bool host_ok = !rest.empty() && rest.size() <= 253 &&
+                         std::all_of(rest.begin(), rest.end(), [](char ch) {
+                           return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' ||
+                                  ch == ':' || ch == '[' || ch == ']';
+                         });
+    if (!scheme || !host_ok) {
+      v.add(key, quote(o), "must be \"*\" or an origin such as https://wall.example.com:8443 (no path)");
+    }
+  }
+}
+
 void check_server(const Config& c, Violations& v) {
   v.check_at_least("server.max_connections", c.server.max_connections, 1);
   v.check_at_least("server.max_connections_per_ip", c.server.max_connections_per_ip, 1);
@@ -326,6 +360,15 @@ void check_server(const Config& c, Violations& v) {
           "let anyone who reaches this address end streams and bind ports");
   }
   check_directory("server.data_dir", c.server.data_dir, v);
+  if (c.server.session_ttl < std::chrono::minutes{1} || c.server.session_ttl > std::chrono::hours{24 * 30}) {
+    v.add("server.session_ttl", format_duration(c.server.session_ttl), "must be between 1m and 720h");
+  }
+  if (const std::size_t length = c.server.playback_secret.size(); length != 0 && (length < 16 || length > 256)) {
+    // The secret itself never appears in a message, only its length.
+    v.add("server.playback_secret", fmt::format("****** ({} characters)", length),
+          "must be empty or 16-256 characters long");
+  }
+  check_cors_origins(c.server.cors_origins, v);
   // One without the other would silently fall back to a self-signed certificate.
   if (c.server.tls_cert_file.empty() != c.server.tls_key_file.empty()) {
     if (c.server.tls_key_file.empty()) {

@@ -12,6 +12,7 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::kInternal: return "INTERNAL_ERROR";
     case ErrorCode::kUnauthorized: return "UNAUTHORIZED";
     case ErrorCode::kForbidden: return "FORBIDDEN";
+    case ErrorCode::kRateLimited: return "RATE_LIMITED";
   }
   return "INTERNAL_ERROR";
 }
@@ -27,6 +28,7 @@ int http_status(ErrorCode code) {
     case ErrorCode::kInternal: return 500;
     case ErrorCode::kUnauthorized: return 401;
     case ErrorCode::kForbidden: return 403;
+    case ErrorCode::kRateLimited: return 429;
   }
   return 500;
 }

@@ -21,11 +21,12 @@ enum class ErrorCode {
   kInternal,
   kUnauthorized,  // no or wrong credentials (401)
   kForbidden,     // refused whatever the credentials (403)
+  kRateLimited,   // too many attempts; retry later (429)
 };
 
 // "INVALID_INPUT", "NOT_FOUND", ... as in the public API.
 std::string_view error_code_name(ErrorCode code);
-// 400, 404, 409, 503 (capacity full: retry later), 503, 500, 401, 403.
+// 400, 404, 409, 503 (capacity full: retry later), 503, 500, 401, 403, 429.
 int http_status(ErrorCode code);
 
 struct Error {

@@ -1,5 +1,7 @@
 #include "http/middleware.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <atomic>
@@ -46,18 +48,30 @@ Filter request_id_filter() {
   };
 }
 
-Filter cors_filter() {
-  return [](const ExchangePtr& ex) {
+Filter cors_filter(std::vector<std::string> origins) {
+  const bool any = origins.empty() || std::find(origins.begin(), origins.end(), "*") != origins.end();
+  return [any, origins = std::move(origins)](const ExchangePtr& ex) {
     Headers& h = ex->response_headers();
-    h.set("Access-Control-Allow-Origin", "*");
-    h.set("Access-Control-Expose-Headers", "Content-Length, Content-Type, X-Request-Id, Age");
     const Request& req = ex->request();
+    bool allowed = any;
+    if (any) {
+      h.set("Access-Control-Allow-Origin", "*");
+    } else {
+      // The answer depends on the asking page: caches must keep one per origin.
+      h.set("Vary", "Origin");
+      const auto origin = req.headers.get("Origin");
+      allowed = origin && std::find(origins.begin(), origins.end(), *origin) != origins.end();
+      if (allowed) h.set("Access-Control-Allow-Origin", *origin);
+    }
+    if (allowed) h.set("Access-Control-Expose-Headers", "Content-Length, Content-Type, X-Request-Id, Age");
     if (req.method == "OPTIONS" && req.headers.has("Access-Control-Request-Method")) {
       Response res;
       res.status = 204;
-      res.headers.set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
-      res.headers.set("Access-Control-Allow-Headers", "Content-Type, Range, X-Request-Id");
-      res.headers.set("Access-Control-Max-Age", "86400");
+      if (allowed) {
+        res.headers.set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
+        res.headers.set("Access-Control-Allow-Headers", "Content-Type, Range, X-Request-Id");
+        res.headers.set("Access-Control-Max-Age", "86400");
+      }
       ex->set_route("cors_preflight");
       ex->respond(std::move(res));
       return false;

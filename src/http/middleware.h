@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace mirror::http {
 
@@ -15,8 +16,10 @@ namespace mirror::http {
 // otherwise makes one; echoes it on the response.
 Filter request_id_filter();
 
-// Access-Control-* for any origin; answers preflight OPTIONS with 204.
-Filter cors_filter();
+// Access-Control-*; answers preflight OPTIONS with 204.
+// Origins whose pages may read the answers (server.cors_origins): "*" (or
+// none given) allows any; otherwise the request's Origin is echoed when listed.
+Filter cors_filter(std::vector<std::string> origins = {"*"});
 
 // One log line per finished request at `level`.
 Filter access_log_filter(std::string server_name, core::log::Level level);

@@ -18,6 +18,7 @@ class Pipeline {
  public:
   void use(Filter filter) { filters_.push_back(std::move(filter)); }
   Router& router() { return router_; }
+  const Router& router() const { return router_; }
 
   void dispatch(const ExchangePtr& exchange) const;
 

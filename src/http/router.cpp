@@ -104,4 +104,11 @@ void Router::dispatch(const ExchangePtr& exchange) const {
       core::Error(core::ErrorCode::kNotFound, "no such resource", {{"path", req.path}}));
 }
 
+std::vector<std::pair<std::string, std::string>> Router::routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(routes_.size());
+  for (const auto& r : routes_) out.emplace_back(r.method, r.pattern);
+  return out;
+}
+
 }  // namespace mirror::http

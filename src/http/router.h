@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace mirror::http {
@@ -25,6 +26,9 @@ class Router {
 
   // Finds the route, fills path_params and the exchange's route, runs the handler.
   void dispatch(const ExchangePtr& exchange) const;
+
+  // Every route as (method, pattern), in the order they were added.
+  std::vector<std::pair<std::string, std::string>> routes() const;
 
  private:
   struct Segment {

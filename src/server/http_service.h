@@ -29,6 +29,7 @@ class HttpService final : public core::Service {
 
   // Routes and filters are added before start().
   http::Pipeline& pipeline() { return pipeline_; }
+  const http::Pipeline& pipeline() const { return pipeline_; }
   // Serves the same pipeline over TLS too. Before start().
   void enable_tls(http::TlsServerOptions options, std::shared_ptr<http::TlsContext> tls);
   // Serves the same pipeline over HTTP/3 too, on the UDP port with the TLS

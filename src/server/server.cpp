@@ -2,8 +2,12 @@
 
 #include "api/admin_access.h"
 #include "api/admin_routes.h"
+#include "api/admin_session.h"
+#include "api/event_stream.h"
+#include "api/playback_access.h"
 #include "api/playback_routes.h"
-#include "api/player_routes.h"
+#include "api/site_routes.h"
+#include "server/event_service.h"
 #include "server/packaging_service.h"
 #include "server/transcoding_service.h"
 #include "api/thumbnail_routes.h"
@@ -20,8 +24,17 @@
 #include "state/memory_registry.h"
 #include "storage/local_cache.h"
 
+#include <cmath>
+#include <thread>
 
 namespace mirror::server {
+namespace {
+
+// Dashboards open at once (GET /api/v1/events).
+constexpr std::size_t kMaxEventClients = 2000;
+
+}  // namespace
+
 Server::Server(core::Config config, core::BuildInfo build)
     : config_(std::move(config)), build_(build) {
   register_server_metrics();
@@ -147,16 +160,19 @@ void Server::build_services() {
   // second: per-request lines only at debug level.
   auto delivery = make_http_service("delivery", config_.server.http_port, core::log::Level::kDebug);
   auto& d = delivery->pipeline();
-  // Players on other origins read the streams.
-  d.use(http::cors_filter());
+  // Players on other origins read the streams (server.cors_origins).
+  d.use(http::cors_filter(config_.server.cors_origins));
+  // Signed playback URLs, when server.playback_secret is set.
+  d.use(api::playback_access_filter(config_.server.playback_secret, metrics_));
   // HTTPS answers point browsers at HTTP/3 on the same port number.
   d.use(http::alt_svc_filter([service = delivery.get()] { return service->h3_port(); }));
   api::PlaybackContext playback;
   playback.find = [packager_view](const std::string& name) { return packager_view->find(name); };
   playback.list = [packager_view] { return packager_view->list(); };
   playback.thumbnail = thumbnails;
+  playback.signed_urls = !config_.server.playback_secret.empty();
   api::register_playback_routes(d.router(), std::move(playback));
-  api::register_player_routes(d.router());
+  api::register_site_routes(d.router(), "delivery");
   delivery_ = delivery.get();
   services_.add(std::move(delivery));
 
@@ -167,7 +183,10 @@ void Server::build_services() {
   access.token = config_.server.admin_token;
   access.protect_probes = config_.server.admin_auth_all;
   access.probe_paths = {config_.monitoring.health_check_path, "/ready", config_.monitoring.metrics_path};
+  auto sessions = std::make_shared<api::SessionStore>(config_.server.session_ttl);
+  access.sessions = sessions;
   p.use(api::admin_access_filter(std::move(access)));
+  api::register_session_routes(p.router(), sessions, config_.server.admin_token);
   api::AdminContext ctx;
   ctx.build = build_;
   ctx.metrics = &metrics_;
@@ -187,12 +206,23 @@ void Server::build_services() {
       out["transcode"] = std::move(*transcode);
     }
   };
+  EventService::Sources event_sources;
+  event_sources.streams = &ingest_view->streams();
+  event_sources.details = details;
+  event_sources.server = server_figures();
+  auto events = std::make_unique<EventService>(std::move(event_sources), kMaxEventClients);
   api::register_stream_routes(p.router(), *ingest_view, std::move(details));
+  api::register_token_route(p.router(), config_.server.playback_secret);
   if (thumbnails) {
     api::register_thumbnail_route(p.router(), "/api/v1/streams/{name}/thumbnail.jpg", thumbnails, "no-cache");
   }
+  api::register_event_route(p.router(), events->hub());
+  api::register_site_routes(p.router(), "admin");
   admin_ = admin.get();
   services_.add(std::move(admin));
+  // Last: it stops first and ends its event streams, which the admin
+  // server's drain would otherwise wait for.
+  services_.add(std::move(events));
 
   auto& up = metrics_.gauge("mirror_service_up",
                             "1 when the service has started and is not unhealthy", {"service"});
@@ -275,6 +305,48 @@ core::Status Server::reload_tls() {
   if (auto st = tls_context_->reload(); !st) return st;
   if (quic_tls_context_) return quic_tls_context_->reload();
   return core::Ok{};
+}
+
+std::function<nlohmann::json()> Server::server_figures() {
+  // CPU is the share of one core used since the last reading.
+  struct Cpu {
+    double seconds = 0;
+    std::chrono::steady_clock::time_point at = std::chrono::steady_clock::now();
+  };
+  auto cpu = std::make_shared<Cpu>();
+  cpu->seconds = core::read_process_stats().cpu_seconds;
+  const auto started = std::chrono::steady_clock::now();
+  return [this, cpu, started] {
+    const auto stats = core::read_process_stats();
+    const auto now = std::chrono::steady_clock::now();
+    const double wall = std::chrono::duration<double>(now - cpu->at).count();
+    const double cpu_percent = wall > 0 ? 100.0 * (stats.cpu_seconds - cpu->seconds) / wall : 0.0;
+    cpu->seconds = stats.cpu_seconds;
+    cpu->at = now;
+    auto open = [this](const char* server) {
+      return metrics_.gauge("mirror_http_open_connections", "Open HTTP connections", {"server"})
+          .with({server})
+          .value();
+    };
+    nlohmann::json services = nlohmann::json::object();
+    for (const auto& [name, h] : health()) {
+      services[name] = {{"status", core::health_status_name(h.status)}, {"message", h.message}};
+    }
+    return nlohmann::json{
+        {"version", build_.version},
+        {"git_commit", build_.git_commit},
+        {"uptime_s", std::chrono::duration<double>(now - started).count()},
+        {"cpu_percent", std::isfinite(cpu_percent) ? cpu_percent : 0.0},
+        {"cores", std::thread::hardware_concurrency()},
+        {"memory_bytes", std::isfinite(stats.resident_memory_bytes) ? stats.resident_memory_bytes : 0.0},
+        {"connections", connection_budget_ ? connection_budget_->open() : 0},
+        {"viewers", {{"http1", open("delivery")}, {"https", open("delivery_tls")}, {"http3", open("delivery_h3")}}},
+        {"services", std::move(services)}};
+  };
+}
+
+std::vector<std::pair<std::string, std::string>> Server::admin_routes() const {
+  return admin_ != nullptr ? admin_->pipeline().router().routes() : std::vector<std::pair<std::string, std::string>>{};
 }
 
 std::vector<std::pair<std::string, core::Health>> Server::health() const {

@@ -14,6 +14,7 @@
 #include "server/service_group.h"
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,6 +61,10 @@ class Server {
   // Every service's name and health, in start order.
   std::vector<std::pair<std::string, core::Health>> health() const;
 
+  // The admin server's routes as (method, pattern), which the API
+  // description (/api/v1/openapi.json) must list exactly.
+  std::vector<std::pair<std::string, std::string>> admin_routes() const;
+
  private:
   void build_services();
   // An HTTP listener with the filters every one has (request id, access log,
@@ -68,6 +73,9 @@ class Server {
                                                  core::log::Level access_log_level,
                                                  const std::string& bind_address = "0.0.0.0");
   void register_server_metrics();
+  // The dashboards' server panel: version, uptime, CPU, memory, connections,
+  // viewers per protocol, each service's health.
+  std::function<nlohmann::json()> server_figures();
   http::TlsServerOptions delivery_tls_options() const;
   http::H3ServerOptions delivery_h3_options() const;
 

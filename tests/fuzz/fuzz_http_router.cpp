@@ -6,7 +6,7 @@
 // live to wait for), with a status a client can read, and every error has a
 // JSON body.
 #include "api/playback_routes.h"
-#include "api/player_routes.h"
+#include "api/site_routes.h"
 #include "http/middleware.h"
 #include "http/pipeline.h"
 #include "http/target.h"
@@ -50,7 +50,7 @@ const http::Pipeline& delivery() {
     };
     playback.list = [] { return std::vector<std::shared_ptr<package::hls::Presentation>>(); };
     api::register_playback_routes(p->router(), std::move(playback));
-    api::register_player_routes(p->router());
+    api::register_site_routes(p->router(), "delivery");
     return p;
   }();
   return *pipeline;

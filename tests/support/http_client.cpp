@@ -12,7 +12,8 @@
 namespace mirror::testing {
 
 RawConnection::RawConnection(int port, const std::string& host) {
-  fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  // Not inherited by the senders a test starts later: closing it here must close it.
+  fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));

@@ -590,7 +590,26 @@ TEST_F(ConfigValidateTest, RejectsZeroForEveryDuration) {
     }
     EXPECT_THAT(validate(config), Contains(std::string(key.path) + ": 0s must be greater than 0"));
   }
-  EXPECT_EQ(durations, 17);
+  EXPECT_EQ(durations, 18);
+}
+
+TEST_F(ConfigValidateTest, ConsoleKeys) {
+  EXPECT_THAT(violations_after([](Config& c) { c.server.session_ttl = std::chrono::seconds{30}; }),
+              Contains(HasSubstr("server.session_ttl: 30s must be between 1m and 720h")));
+  EXPECT_THAT(violations_after([](Config& c) { c.server.playback_secret = "short"; }),
+              Contains("server.playback_secret: ****** (5 characters) must be empty or 16-256 characters long"));
+  EXPECT_THAT(violations_after([](Config& c) { c.server.playback_secret = "sixteen-chars-ok"; }), IsEmpty());
+  EXPECT_THAT(violations_after([](Config& c) { c.server.cors_origins = {}; }),
+              Contains(HasSubstr("server.cors_origins: [] must name at least one origin")));
+  EXPECT_THAT(violations_after([](Config& c) { c.server.cors_origins = {"https://wall.example:8443", "http://[::1]:80"}; }),
+              IsEmpty());
+  EXPECT_THAT(violations_after([](Config& c) { c.server.cors_origins = {"*", "https://a.example"}; }),
+              Contains(HasSubstr("server.cors_origins[0]: \"*\" must be the only entry")));
+  for (const char* bad : {"wall.example", "https://a.example/path", "ftp://a.example", "https://", "https://a b"}) {
+    EXPECT_THAT(violations_after([bad](Config& c) { c.server.cors_origins = {bad}; }),
+                Contains(HasSubstr("server.cors_origins[0]")))
+        << bad;
+  }
 }
 
 TEST_F(ConfigValidateTest, AllowedSourcesAreNetworks) {

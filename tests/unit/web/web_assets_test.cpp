@@ -20,7 +20,7 @@ bool contains(std::string_view haystack, std::string_view needle) {
 }
 
 TEST(WebAssets, ServesThePageAtTheRoot) {
-  const Asset* page = find_asset("/");
+  const Asset* page = find_asset("delivery", "/");
   ASSERT_NE(page, nullptr);
   EXPECT_EQ(page->path, "/");
   EXPECT_EQ(page->content_type, kHtml);
@@ -34,7 +34,7 @@ TEST(WebAssets, ServesScriptsAndStylesWithTheirContentTypes) {
   };
   for (auto [path, type] : {Expected{"/player.js", kJavaScript}, Expected{"/player.css", kCss},
                             Expected{"/vendor/hls.min.js", kJavaScript}}) {
-    const Asset* asset = find_asset(path);
+    const Asset* asset = find_asset("delivery", path);
     ASSERT_NE(asset, nullptr) << path;
     EXPECT_EQ(asset->path, path);
     EXPECT_EQ(asset->content_type, type) << path;
@@ -43,7 +43,7 @@ TEST(WebAssets, ServesScriptsAndStylesWithTheirContentTypes) {
 }
 
 TEST(WebAssets, PageLoadsThePlayerAndTheVendoredHlsJs) {
-  const Asset* page = find_asset("/");
+  const Asset* page = find_asset("delivery", "/");
   ASSERT_NE(page, nullptr);
   EXPECT_TRUE(contains(page->body, "player.js"));
   EXPECT_TRUE(contains(page->body, "player.css"));
@@ -51,21 +51,29 @@ TEST(WebAssets, PageLoadsThePlayerAndTheVendoredHlsJs) {
 }
 
 TEST(WebAssets, UnknownPathsAreNotFound) {
-  EXPECT_EQ(find_asset("/nope.js"), nullptr);
-  EXPECT_EQ(find_asset(""), nullptr);
-  EXPECT_EQ(find_asset("/index.html"), nullptr);
-  EXPECT_EQ(find_asset("/player.js?v=1"), nullptr);
-  EXPECT_EQ(find_asset("/PLAYER.JS"), nullptr);
-  EXPECT_EQ(find_asset("/vendor/"), nullptr);
-  EXPECT_EQ(find_asset("/streams"), nullptr);
+  EXPECT_EQ(find_asset("delivery", "/nope.js"), nullptr);
+  EXPECT_EQ(find_asset("delivery", ""), nullptr);
+  EXPECT_EQ(find_asset("delivery", "/index.html"), nullptr);
+  EXPECT_EQ(find_asset("delivery", "/player.js?v=1"), nullptr);
+  EXPECT_EQ(find_asset("delivery", "/PLAYER.JS"), nullptr);
+  EXPECT_EQ(find_asset("delivery", "/vendor/"), nullptr);
+  EXPECT_EQ(find_asset("delivery", "/streams"), nullptr);
+}
+
+TEST(WebAssets, EachSiteServesItsOwn) {
+  ASSERT_NE(find_asset("admin", "/api/v1/openapi.json"), nullptr);
+  EXPECT_EQ(find_asset("admin", "/api/v1/openapi.json")->content_type, "application/json");
+  EXPECT_EQ(find_asset("delivery", "/api/v1/openapi.json"), nullptr);
+  EXPECT_EQ(find_asset("admin", "/player.js"), nullptr);
+  EXPECT_EQ(find_asset("nowhere", "/"), nullptr);
 }
 
 TEST(WebAssets, EveryAssetHasADistinctStrongEtag) {
-  std::set<std::string_view> paths;
+  std::set<std::pair<std::string_view, std::string_view>> paths;
   std::set<std::string_view> etags;
   for (const Asset& asset : all_assets()) {
-    EXPECT_TRUE(paths.insert(asset.path).second) << asset.path;
-    EXPECT_EQ(find_asset(asset.path), &asset);
+    EXPECT_TRUE(paths.insert({asset.site, asset.path}).second) << asset.site << ":" << asset.path;
+    EXPECT_EQ(find_asset(asset.site, asset.path), &asset);
     ASSERT_EQ(asset.etag.size(), 18u) << asset.path;  // 16 hex digits in quotes
     EXPECT_EQ(asset.etag.front(), '"');
     EXPECT_EQ(asset.etag.back(), '"');
@@ -85,7 +93,7 @@ TEST(WebAssets, VendoredHlsJsIsTheNpmPackageByteForByte) {
   ASSERT_TRUE(in) << "node_modules/hls.js is missing: run scripts/setup-deps.sh";
   std::string expected{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 
-  const Asset* hls = find_asset("/vendor/hls.min.js");
+  const Asset* hls = find_asset("delivery", "/vendor/hls.min.js");
   ASSERT_NE(hls, nullptr);
   EXPECT_EQ(hls->body.size(), expected.size());
   EXPECT_TRUE(hls->body == expected) << "the embedded hls.min.js differs from node_modules";

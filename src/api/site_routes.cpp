@@ -1,11 +1,12 @@
-#include "api/player_routes.h"
+#include "api/site_routes.h"
 
 #include "web/web_assets.h"
 
 namespace mirror::api {
 
-void register_player_routes(http::Router& router) {
+void register_site_routes(http::Router& router, std::string_view site) {
   for (const auto& asset : web::all_assets()) {
+    if (asset.site != site) continue;
     const web::Asset* a = &asset;
     router.get(std::string(a->path), [a](const http::ExchangePtr& ex) {
       const auto if_none_match = ex->request().headers.get("If-None-Match");

@@ -1,0 +1,217 @@
+#include "server/event_service.h"
+
+#include "core/logging.h"
+
+#include <algorithm>
+
+namespace mirror::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kTick = std::chrono::seconds{1};
+constexpr auto kServerEvery = std::chrono::seconds{5};
+constexpr auto kFrozenAfter = std::chrono::seconds{2};
+constexpr auto kSilentAfter = std::chrono::seconds{10};
+constexpr double kSilenceDbfs = -60.0;
+constexpr std::size_t kHistory = 60;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// What an operator reads for each error kind (ingest counts them).
+const char* error_text(const std::string& kind) {
+  if (kind == "continuity") return "MPEG-TS continuity counter jumped: packets were lost";
+  if (kind == "pes") return "malformed PES packet";
+  if (kind == "bitstream") return "malformed video or audio bitstream";
+  if (kind == "transport") return "malformed transport packet";
+  if (kind == "rtp_loss") return "RTP packets lost";
+  if (kind == "bitrate") return "above the bitrate limit (ingestion.srt.max_bitrate)";
+  return "error";
+}
+
+const nlohmann::json* find(const nlohmann::json& doc, std::initializer_list<const char*> path) {
+  const nlohmann::json* at = &doc;
+  for (const char* key : path) {
+    if (!at->is_object()) return nullptr;
+    auto it = at->find(key);
+    if (it == at->end()) return nullptr;
+    at = &*it;
+  }
+  return at;
+}
+
+double number(const nlohmann::json& doc, std::initializer_list<const char*> path, double fallback = 0) {
+  const auto* v = find(doc, path);
+  return v && v->is_number() ? v->get<double>() : fallback;
+}
+
+nlohmann::json summary_of(const nlohmann::json& doc) {
+  nlohmann::json s = nlohmann::json::object();
+  for (const char* key : {"name", "state", "protocol", "remote_address", "started_at_ms", "video", "audio", "playback"}) {
+    if (auto it = doc.find(key); it != doc.end()) s[key] = *it;
+  }
+  const auto* path = find(doc, {"transcode", "path"});
+  s["transcode_path"] = path ? *path : nlohmann::json(nullptr);
+  return s;
+}
+
+}  // namespace
+
+EventService::EventService(Sources sources, std::size_t max_clients)
+    : sources_(std::move(sources)), hub_(std::make_shared<api::EventHub>(max_clients)) {
+  // Additions and ends are told at once rather than at the next second.
+  auto poke = [weak = std::weak_ptr<Wake>(wake_)](const std::shared_ptr<ingest::LiveStream>&) {
+    auto wake = weak.lock();
+    if (!wake) return;
+    std::lock_guard lock(wake->mutex);
+    wake->poke = true;
+    wake->cv.notify_one();
+  };
+  if (sources_.streams) {
+    sources_.streams->on_stream_added(poke);
+    sources_.streams->on_stream_ended(poke);
+  }
+}
+
+EventService::~EventService() { stop(Clock::now()); }
+
+core::Status EventService::start() {
+  {
+    std::lock_guard lock(wake_->mutex);
+    wake_->stopping = false;
+  }
+  tick();
+  thread_ = std::thread([this] { run(); });
+  return core::Ok{};
+}
+
+void EventService::stop(core::Deadline) {
+  {
+    std::lock_guard lock(wake_->mutex);
+    wake_->stopping = true;
+    wake_->cv.notify_one();
+  }
+  if (thread_.joinable()) thread_.join();
+  hub_->close();
+}
+
+core::Health EventService::health() const {
+  core::Health h;
+  h.details = {{"clients", hub_->clients()}};
+  return h;
+}
+
+void EventService::run() {
+  Wake& w = *wake_;
+  std::unique_lock lock(w.mutex);
+  auto next = Clock::now() + kTick;
+  while (!w.stopping) {
+    w.cv.wait_until(lock, next, [&w] { return w.stopping || w.poke; });
+    if (w.stopping) break;
+    w.poke = false;
+    lock.unlock();
+    const auto now = Clock::now();
+    tick(now);
+    if (now >= next) next = now + kTick;
+    lock.lock();
+  }
+}
+
+nlohmann::json EventService::summary_with_history(const Tracked& t) const {
+  nlohmann::json s = t.summary;
+  s["bitrate_history_bps"] = nlohmann::json(std::vector<double>(t.bitrates.begin(), t.bitrates.end()));
+  return s;
+}
+
+void EventService::tick(Clock::time_point now) {
+  std::vector<std::string> events;
+  nlohmann::json figures = nlohmann::json::object();
+  std::map<std::string, bool> seen;
+  const auto streams = sources_.streams ? sources_.streams->list() : std::vector<std::shared_ptr<ingest::LiveStream>>{};
+  for (const auto& stream : streams) {
+    const std::string& name = stream->name();
+    nlohmann::json doc = stream->to_json(true);
+    if (sources_.details) sources_.details(name, doc);
+    seen[name] = true;
+    auto summary = summary_of(doc);
+    auto [it, added] = tracked_.try_emplace(name);
+    Tracked& t = it->second;
+    if (added) {
+      t.last_video = now;
+      t.last_sound = now;
+      t.video_frames = stream->video_frames();
+      t.audio_frames = stream->audio_frames();
+    }
+    const bool changed = !added && summary != t.summary;
+    t.summary = std::move(summary);
+    const double bitrate = number(doc, {"bitrate_1s_bps"});
+    t.bitrates.push_back(bitrate);
+    while (t.bitrates.size() > kHistory) t.bitrates.pop_front();
+    if (added) events.push_back(api::sse_event("stream.added", summary_with_history(t)));
+    if (changed) events.push_back(api::sse_event("stream.changed", t.summary));
+
+    // Pictures and sound: a frozen picture or a silent feed while live.
+    const bool live = stream->state() == ingest::StreamState::kLive;
+    if (const auto frames = stream->video_frames(); frames != t.video_frames || !live) {
+      t.video_frames = frames;
+      t.last_video = now;
+    }
+    const auto* channels = find(doc, {"transcode", "audio_levels", "channels"});
+    bool sound = channels == nullptr;  // without levels, any audio frame is sound
+    if (channels && channels->is_array()) {
+      for (const auto& ch : *channels) sound = sound || number(ch, {"rms_dbfs"}, -200) >= kSilenceDbfs;
+    }
+    if (const auto frames = stream->audio_frames(); (frames != t.audio_frames && sound) || !live) {
+      t.last_sound = now;
+    }
+    t.audio_frames = stream->audio_frames();
+    const bool has_video = doc.contains("video");
+    const bool has_audio = doc.contains("audio");
+
+    // Errors: which counter grew since the last look names the last error.
+    if (const auto* errors = find(doc, {"errors"}); errors && errors->is_object()) {
+      for (const auto& [kind, value] : errors->items()) {
+        const auto count = value.is_number_unsigned() ? value.get<std::uint64_t>() : 0;
+        auto& before = t.errors[kind];
+        if (count > before) {
+          t.last_error = {{"kind", kind}, {"text", error_text(kind)}, {"count", count - before}, {"at_ms", now_ms()}};
+        }
+        before = count;
+      }
+    }
+
+    nlohmann::json f{{"state", doc.value("state", "")},
+                     {"bitrate_bps", bitrate},
+                     {"frozen", live && has_video && now - t.last_video >= kFrozenAfter},
+                     {"silent", live && has_audio && now - t.last_sound >= kSilentAfter},
+                     {"last_error", t.last_error}};
+    for (const char* key : {"link", "errors", "measured_frame_rate"}) {
+      if (auto v = doc.find(key); v != doc.end()) f[key] = *v;
+    }
+    if (const auto* levels = find(doc, {"transcode", "audio_levels"})) f["levels"] = *levels;
+    if (const auto* dropped = find(doc, {"transcode", "dropped_gops"})) f["dropped_gops"] = *dropped;
+    figures[name] = std::move(f);
+  }
+  for (auto it = tracked_.begin(); it != tracked_.end();) {
+    if (seen.count(it->first)) {
+      ++it;
+      continue;
+    }
+    events.push_back(api::sse_event("stream.ended", {{"name", it->first}}));
+    it = tracked_.erase(it);
+  }
+  events.push_back(api::sse_event("figures", {{"time_ms", now_ms()}, {"streams", std::move(figures)}}));
+  if (sources_.server && (server_.is_null() || now - last_server_ >= kServerEvery)) {
+    server_ = sources_.server();
+    last_server_ = now;
+    events.push_back(api::sse_event("server", server_));
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [name, t] : tracked_) list.push_back(summary_with_history(t));
+  hub_->publish(events, api::sse_event("hello", {{"streams", std::move(list)}, {"server", server_}}));
+}
+
+}  // namespace mirror::server

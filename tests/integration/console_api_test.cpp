@@ -1,0 +1,193 @@
+// The operator console's server side on the real binary: sign-in sessions,
+// the live event stream (also with 1,000 clients), signed playback URLs,
+// CORS origins and the API description.
+#include "api/playback_access.h"
+#include "integration/mirror_fixture.h"
+#include "support/fixtures.h"
+#include "support/sse_clients.h"
+
+#include <nlohmann/json.hpp>
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+
+namespace mirror::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr char kToken[] = "console-test-admin-token";
+constexpr char kSecret[] = "console-test-playback-secret";
+
+std::string bearer() { return std::string("Bearer ") + kToken; }
+
+std::string secured(const std::string& more = "") {
+  return std::string("  admin_token: \"") + kToken + "\"\n  playback_secret: \"" + kSecret + "\"\n" + more;
+}
+
+// "mirror_session=..." from a Set-Cookie value.
+std::string cookie_of(const HttpReply& r) {
+  const auto v = r.header("set-cookie");
+  return v.substr(0, v.find(';'));
+}
+
+TEST(ConsoleApi, SignInWithAWrongThenTheRightTokenThenOut) {
+  MirrorInstance mirror(secured());
+  ASSERT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
+  const int admin = mirror.ports().admin;
+  const std::map<std::string, std::string> json{{"Content-Type", "application/json"}};
+
+  EXPECT_EQ(http_get(admin, "/api/v1/streams").status, 401);
+  auto wrong = http_request(admin, "POST", "/api/v1/session", json, R"({"token":"not-it"})");
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_TRUE(wrong.header("set-cookie").empty());
+
+  auto right = http_request(admin, "POST", "/api/v1/session", json, std::string(R"({"token":")") + kToken + "\"}");
+  ASSERT_EQ(right.status, 200) << right.body;
+  const auto cookie = cookie_of(right);
+  ASSERT_TRUE(cookie.starts_with("mirror_session=")) << right.header("set-cookie");
+  EXPECT_NE(right.header("set-cookie").find("HttpOnly"), std::string::npos);
+  EXPECT_NE(right.header("set-cookie").find("SameSite=Strict"), std::string::npos);
+
+  EXPECT_EQ(http_request(admin, "GET", "/api/v1/streams", {{"Cookie", cookie}}).status, 200);
+  // A forged cookie: the right shape, a signature of its own.
+  EXPECT_EQ(http_request(admin, "GET", "/api/v1/streams", {{"Cookie", cookie + "x"}}).status, 401);
+  EXPECT_EQ(http_request(admin, "GET", "/api/v1/streams",
+                         {{"Cookie", "mirror_session=AAAAAAAAAAAAAAAAAAAAAAAA.9999999999.forged"}})
+                .status,
+            401);
+  // Oversized and malformed bodies get a JSON 400.
+  auto big = http_request(admin, "POST", "/api/v1/session", json, std::string(8192, 'x'));
+  EXPECT_EQ(big.status, 400) << big.body;
+  EXPECT_EQ(nlohmann::json::parse(big.body, nullptr, false).value("code", ""), "INVALID_INPUT");
+  EXPECT_EQ(http_request(admin, "POST", "/api/v1/session", json, "{\"token\":").status, 400);
+
+  auto out = http_request(admin, "DELETE", "/api/v1/session", {{"Cookie", cookie}});
+  EXPECT_EQ(out.status, 200);
+  EXPECT_EQ(http_request(admin, "GET", "/api/v1/streams", {{"Cookie", cookie}}).status, 401);
+  // The description of the API is behind the same door.
+  EXPECT_EQ(http_get(admin, "/api/v1/openapi.json").status, 401);
+  auto description = http_request(admin, "GET", "/api/v1/openapi.json", {{"Authorization", bearer()}});
+  EXPECT_EQ(description.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(description.body, nullptr, false).value("openapi", ""), "3.1.0");
+}
+
+TEST(ConsoleApi, EventsTellAStreamsLifeWithoutPolling) {
+  MirrorInstance mirror(secured());
+  ASSERT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
+  SseClients events(mirror.ports().admin, "/api/v1/events", 1, {{"Authorization", bearer()}});
+  ASSERT_EQ(events.read_until_all_contain("event: hello", 10s), 1) << events.text(0);
+  EXPECT_NE(events.text(0).find("text/event-stream"), std::string::npos) << events.text(0);
+  EXPECT_NE(events.text(0).find("\"server\":{\"connections\""), std::string::npos) << "the server panel comes first";
+
+  Process sender(live_srt_sender(mirror.ports().srt, "evented"));
+  ASSERT_EQ(events.read_until_all_contain("\"name\":\"evented\"", 30s), 1) << mirror.process().stderr_text();
+  EXPECT_NE(events.text(0).find("event: stream.added"), std::string::npos);
+  // Figures name the stream with its bitrate and levels once it is live.
+  ASSERT_EQ(events.read_until(
+                [](std::string_view t) {
+                  return t.find("\"state\":\"live\"") != std::string_view::npos &&
+                         t.find("\"peak_dbfs\"") != std::string_view::npos;
+                },
+                30s),
+            1)
+      << events.text(0).substr(0, 4000);
+
+  EXPECT_EQ(http_request(mirror.ports().admin, "DELETE", "/api/v1/streams/evented", {{"Authorization", bearer()}}).status,
+            200);
+  ASSERT_EQ(events.read_until_all_contain("event: stream.ended\ndata: {\"name\":\"evented\"}", 15s), 1)
+      << events.text(0).substr(events.text(0).size() > 3000 ? events.text(0).size() - 3000 : 0);
+  sender.signal(SIGKILL);
+}
+
+TEST(ConsoleApi, AThousandEventClients) {
+  MirrorInstance mirror(secured("  max_connections_per_ip: 2000\n"));
+  ASSERT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
+  constexpr int kClients = 1000;
+  SseClients events(mirror.ports().admin, "/api/v1/events", kClients, {{"Authorization", bearer()}});
+  EXPECT_EQ(events.connected(), kClients);
+  EXPECT_EQ(events.read_until_all_contain("event: hello", 30s), kClients);
+  Process sender(live_srt_sender(mirror.ports().srt, "crowd"));
+  // Every client hears of the new stream.
+  EXPECT_EQ(events.read_until_all_contain("\"name\":\"crowd\"", 60s), kClients) << mirror.process().stderr_text();
+  const auto health = nlohmann::json::parse(http_get(mirror.ports().admin, "/health").body, nullptr, false);
+  EXPECT_EQ(health["services"]["events"]["details"].value("clients", 0), kClients) << health.dump();
+  // Gone clients are forgotten.
+  events.close();
+  int left = -1;
+  EXPECT_TRUE(eventually(
+      [&] {
+        const auto h = nlohmann::json::parse(http_get(mirror.ports().admin, "/health").body, nullptr, false);
+        left = h.is_object() ? h["services"]["events"]["details"].value("clients", -1) : -2;
+        return left == 0;
+      },
+      30s))
+      << left << " clients left";
+  sender.signal(SIGKILL);
+}
+
+TEST(ConsoleApi, SignedPlaybackUrls) {
+  MirrorInstance mirror(secured());
+  ASSERT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
+  const int http = mirror.ports().http;
+  Process sender(live_srt_sender(mirror.ports().srt, "signed"));
+  auto minted = http_request(mirror.ports().admin, "POST", "/api/v1/streams/signed/token",
+                             {{"Authorization", bearer()}, {"Content-Type", "application/json"}}, R"({"ttl":"2h"})");
+  ASSERT_EQ(minted.status, 200) << minted.body;
+  const auto doc = nlohmann::json::parse(minted.body);
+  const std::string token = doc["token"];
+  const std::string url = doc["url"];
+  ASSERT_TRUE(eventually([&] { return http_get(http, url).status == 200; }, 30s)) << mirror.process().stderr_text();
+
+  // Every URI of every playlist carries the token, and works.
+  const auto index = http_get(http, url).body;
+  EXPECT_NE(index.find("source/playlist.m3u8?token=" + token), std::string::npos) << index;
+  const auto media = http_get(http, "/streams/signed/source/playlist.m3u8?token=" + token);
+  ASSERT_EQ(media.status, 200);
+  EXPECT_NE(media.body.find(".mp4?token=" + token), std::string::npos) << media.body;
+  EXPECT_NE(media.body.find("PRELOAD-HINT:TYPE=PART,URI=\"part-"), std::string::npos);
+  const auto part_at = media.body.find("URI=\"part-");
+  ASSERT_NE(part_at, std::string::npos);
+  const auto part = media.body.substr(part_at + 5, media.body.find('"', part_at + 5) - part_at - 5);
+  EXPECT_EQ(http_get(http, "/streams/signed/source/" + part).status, 200) << part;
+  EXPECT_EQ(http_get(http, "/streams/signed/source/" + part.substr(0, part.find('?'))).status, 403);
+
+  // Missing, wrong-stream, forged and expired tokens: 403 JSON, never cached.
+  const auto expired = api::mint_playback_token(kSecret, "signed", std::chrono::system_clock::now() - 1s);
+  const auto other = api::mint_playback_token(kSecret, "another", std::chrono::system_clock::now() + 1h);
+  for (const std::string& query : {std::string(), "?token=" + other, "?token=" + expired, "?token=1." + token.substr(2),
+                                   std::string("?token=%00")}) {
+    auto r = http_get(http, "/streams/signed/index.m3u8" + query);
+    EXPECT_EQ(r.status, 403) << query;
+    EXPECT_EQ(nlohmann::json::parse(r.body, nullptr, false).value("code", ""), "FORBIDDEN") << r.body;
+    EXPECT_EQ(r.header("cache-control"), "no-store");
+  }
+  // Tokens are minted only with a secret and for valid names.
+  EXPECT_EQ(http_request(mirror.ports().admin, "POST", "/api/v1/streams/bad%20name/token", {{"Authorization", bearer()}})
+                .status,
+            400);
+  EXPECT_EQ(http_request(mirror.ports().admin, "POST", "/api/v1/streams/signed/token",
+                         {{"Authorization", bearer()}, {"Content-Type", "application/json"}}, R"({"ttl":"30d"})")
+                .status,
+            400);
+  sender.signal(SIGKILL);
+}
+
+TEST(ConsoleApi, CorsOriginsComeFromTheConfiguration) {
+  MirrorInstance mirror("  cors_origins: [\"https://wall.example\"]\n");
+  ASSERT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
+  auto listed = http_request(mirror.ports().http, "GET", "/streams", {{"Origin", "https://wall.example"}});
+  EXPECT_EQ(listed.header("access-control-allow-origin"), "https://wall.example");
+  EXPECT_EQ(listed.header("vary"), "Origin");
+  auto other = http_request(mirror.ports().http, "GET", "/streams", {{"Origin", "https://evil.example"}});
+  EXPECT_EQ(other.status, 200);
+  EXPECT_TRUE(other.header("access-control-allow-origin").empty());
+  auto preflight = http_request(mirror.ports().http, "OPTIONS", "/streams",
+                                {{"Origin", "https://evil.example"}, {"Access-Control-Request-Method", "GET"}});
+  EXPECT_EQ(preflight.status, 204);
+  EXPECT_TRUE(preflight.header("access-control-allow-methods").empty());
+}
+
+}  // namespace
+}  // namespace mirror::testing
