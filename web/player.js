@@ -22,6 +22,13 @@
   const ERRORS_SHOWN = 5;
   const STREAM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
   const VIEW = new URLSearchParams(window.location.search).get('view');
+  // A signed playback URL's token (server.playback_secret): every playlist
+  // Mirror serves carries it on, so only the first request needs it here.
+  const TOKEN = new URLSearchParams(window.location.search).get('token');
+  function withToken(url) {
+    if (!TOKEN || /[?&]token=/.test(url)) return url;
+    return `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(TOKEN)}`;
+  }
   const HLS_MIME = 'application/vnd.apple.mpegurl';
 
   const $ = (id) => document.getElementById(id);
@@ -337,7 +344,7 @@
       }
     } else if (video.canPlayType(HLS_MIME)) {
       setStatus(s, 'loading', `Loading ${s.name}…`);
-      video.src = url;
+      video.src = withToken(url);
       window.mirror = { hls: null, video, stream: s.name };
       playWhenAllowed(s);
     } else {
@@ -413,7 +420,7 @@
       if (s === session) onHlsError(s, data);
     });
 
-    hls.loadSource(url);
+    hls.loadSource(withToken(url));
     hls.attachMedia(ui.video);
   }
 
@@ -464,7 +471,7 @@
         later(s, () => {
           // Without a parsed playlist there is nothing for startLoad to resume.
           if (hls.levels && hls.levels.length) hls.startLoad();
-          else hls.loadSource(s.url);
+          else hls.loadSource(withToken(s.url));
         }, FATAL_RETRY_DELAY_MS);
         return;
       }
@@ -537,7 +544,7 @@
     s.fatalRetries += 1;
     setStatus(s, 'retrying', `Playback error (code ${err.code}); retry ${s.fatalRetries} of ${FATAL_RETRY_LIMIT}…`);
     later(s, () => {
-      ui.video.src = s.url;
+      ui.video.src = withToken(s.url);
       playWhenAllowed(s);
     }, FATAL_RETRY_DELAY_MS);
   });

@@ -1,6 +1,7 @@
 // The pages a site serves from the binary (web/web_assets.h): on the delivery
 // port the player page "/", its script and style and the vendored hls.js; on
-// the admin server the API description. Revalidated with ETags (the URLs
+// the admin server the operator console "/" (web/console/, under a strict
+// Content-Security-Policy) and the API description. Revalidated with ETags (the URLs
 // carry no version): a reload costs a 304.
 #pragma once
 

@@ -341,6 +341,12 @@ std::function<nlohmann::json()> Server::server_figures() {
         {"memory_bytes", std::isfinite(stats.resident_memory_bytes) ? stats.resident_memory_bytes : 0.0},
         {"connections", connection_budget_ ? connection_budget_->open() : 0},
         {"viewers", {{"http1", open("delivery")}, {"https", open("delivery_tls")}, {"http3", open("delivery_h3")}}},
+        // Where players and publishers go, for the dashboard's links.
+        {"ports", {{"http", http_port()}, {"https", https_port()}, {"h3", h3_port()},
+                   {"srt", config_.ingestion.srt.enabled ? config_.ingestion.srt.port : 0},
+                   {"rtp", config_.ingestion.rtp.enabled ? config_.ingestion.rtp.port : 0}}},
+        {"srt_encrypted", !config_.ingestion.srt.passphrase.empty()},
+        {"playback_signed", !config_.server.playback_secret.empty()},
         {"services", std::move(services)}};
   };
 }

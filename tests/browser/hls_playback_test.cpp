@@ -6,6 +6,7 @@
 // sometimes aborts a part and races its own audio buffer, and recovers: the
 // report still lists it.) An H.264 source plays through its full playlist,
 // an HEVC one through its H.264 rendition.
+#include "browser/browser_support.h"
 #include "integration/mirror_fixture.h"
 #include "support/corpus.h"
 #include "support/fixtures.h"
@@ -78,11 +79,6 @@ nlohmann::json play_for(const std::function<std::vector<std::string>(int)>& make
   std::cout << "playback: " << json.dump() << "\n";
   sender.signal(SIGKILL);
   return json;
-}
-
-bool browser_available() {
-  return !chromium_binary().empty() && !node_binary().empty() &&
-         fs::exists(source_dir() + "/node_modules/playwright-core");
 }
 
 TEST(HlsBrowser, HlsJsPlaysAnSrtFedStreamForTwentySeconds) {
