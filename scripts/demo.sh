@@ -101,6 +101,7 @@ cat <<MSG
 
 Mirror is running (pid $pid), with a test stream "demo" published over SRT.
   player:    http://127.0.0.1:${http_port}/?stream=demo
+  console:   http://127.0.0.1:${admin_port}/ (every stream live, with actions)
 ${https_note}
   playlist:  http://127.0.0.1:${http_port}/streams/demo/index.m3u8 (source and 640x360 rendition)
   multiview: http://127.0.0.1:${http_port}/streams/demo/multiview.m3u8 (the 640x360 rendition only)
