@@ -3,6 +3,7 @@
 // CORS origins and the API description.
 #include "api/playback_access.h"
 #include "integration/mirror_fixture.h"
+#include "support/api_schema.h"
 #include "support/fixtures.h"
 #include "support/sse_clients.h"
 
@@ -187,6 +188,24 @@ TEST(ConsoleApi, CorsOriginsComeFromTheConfiguration) {
                                 {{"Origin", "https://evil.example"}, {"Access-Control-Request-Method", "GET"}});
   EXPECT_EQ(preflight.status, 204);
   EXPECT_TRUE(preflight.header("access-control-allow-methods").empty());
+}
+
+// The checker that holds every admin answer of these tests to the API
+// description finds what differs.
+TEST(ApiDescription, TheCheckerCatchesAnswersThatDiffer) {
+  const std::string json = "application/json";
+  EXPECT_TRUE(check_api_answer("GET", "/api/v1/version", 200, json, R"({"version":"1","git_commit":"x","build_time":"t"})")
+                  .empty());
+  EXPECT_FALSE(check_api_answer("GET", "/api/v1/version", 200, json, R"({"version":1})").empty());
+  EXPECT_FALSE(check_api_answer("GET", "/api/v1/streams/cam", 404, json, R"({"message":"no such stream"})").empty());
+  EXPECT_TRUE(check_api_answer("GET", "/api/v1/streams/cam", 404, json, R"({"code":"NOT_FOUND","message":"x"})").empty());
+  EXPECT_FALSE(check_api_answer("GET", "/api/v1/streams", 200, json,
+                                R"({"streams":[{"name":"a","state":"flying","protocol":"srt"}]})")
+                   .empty());
+  EXPECT_FALSE(check_api_answer("POST", "/api/v1/session", 200, "text/plain", "signed in").empty());
+  EXPECT_FALSE(check_api_answer("GET", "/api/v1/version", 204, json, "{}").empty()) << "a success not described";
+  EXPECT_TRUE(check_api_answer("GET", "/no/such/page", 404, json, "{}").empty()) << "not an API operation";
+  EXPECT_TRUE(check_api_answer("PUT", "/api/v1/version", 405, json, R"({"code":"INVALID_INPUT","message":"x"})").empty());
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // LeakSanitizer at exit, TSan) fails the test that ran the server.
 #pragma once
 
+#include "support/api_schema.h"
 #include "support/http_client.h"
 #include "support/process.h"
 
@@ -57,6 +58,8 @@ class MirrorInstance {
     write_file(config_path_, test_config(ports_, dir_, server_extra));
     process_ = std::make_unique<Process>(
         std::vector<std::string>{mirror_binary(), "-c", config_path_}, std::move(env));
+    // Every JSON answer of its admin API is held to the API description.
+    watch_api_port(ports_.admin);
   }
 
   ~MirrorInstance() {
@@ -72,6 +75,10 @@ class MirrorInstance {
       const std::size_t begin = end > 6000 ? end - 6000 : 0;
       ADD_FAILURE() << "the server's sanitizer reported:\n" << err.substr(begin, end - begin);
       break;
+    }
+    const auto problems = take_api_problems(ports_.admin);
+    for (std::size_t i = 0; i < problems.size() && i < 20; ++i) {
+      ADD_FAILURE() << "an answer of the admin API differs from src/api/openapi.json: " << problems[i];
     }
   }
   MirrorInstance(const MirrorInstance&) = delete;

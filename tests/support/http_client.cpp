@@ -1,5 +1,7 @@
 #include "support/http_client.h"
 
+#include "support/api_schema.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -134,7 +136,9 @@ HttpReply http_request(int port, const std::string& method, const std::string& p
   if (!body.empty()) req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   req += "\r\n" + body;
   if (!c.connected() || !c.send(req)) return {};
-  return c.read_reply(std::chrono::seconds(10)).value_or(HttpReply{});
+  auto reply = c.read_reply(std::chrono::seconds(10)).value_or(HttpReply{});
+  note_api_answer(port, method, path, reply.status, reply.header("content-type"), reply.body);
+  return reply;
 }
 
 }  // namespace mirror::testing
