@@ -54,12 +54,12 @@ void EventHub::subscribe(const http::ExchangePtr& ex) {
   });
 }
 
-void EventHub::publish(const std::vector<std::string>& events, std::string hello) {
+void EventHub::publish(const std::vector<std::string>& events, std::optional<std::string> hello) {
   std::string joined;
   for (const auto& e : events) joined += e;
   auto bytes = core::SharedBytes::from_string(std::move(joined));
   std::lock_guard lock(mutex_);
-  hello_ = std::move(hello);
+  if (hello) hello_ = std::move(*hello);
   if (bytes.size() == 0) return;
   for (const auto& [id, ex] : clients_) ex->write(bytes);
   events_sent_ += events.size() * clients_.size();
@@ -94,8 +94,8 @@ std::uint64_t EventHub::events_sent() const {
   return events_sent_;
 }
 
-void register_event_route(http::Router& router, std::shared_ptr<EventHub> hub) {
-  router.get("/api/v1/events", [hub = std::move(hub)](const http::ExchangePtr& ex) { hub->subscribe(ex); });
+void register_event_route(http::Router& router, std::string_view path, std::shared_ptr<EventHub> hub) {
+  router.get(path, [hub = std::move(hub)](const http::ExchangePtr& ex) { hub->subscribe(ex); });
 }
 
 }  // namespace mirror::api

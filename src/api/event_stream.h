@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,8 +41,8 @@ class EventHub : public std::enable_shared_from_this<EventHub> {
   void subscribe(const http::ExchangePtr& ex);
 
   // Queues `events` (sse_event() texts) to every client and makes `hello`
-  // the state that a client subscribing from now on begins with.
-  void publish(const std::vector<std::string>& events, std::string hello);
+  // (when given) the state that a client subscribing from now on begins with.
+  void publish(const std::vector<std::string>& events, std::optional<std::string> hello);
 
   // Ends every stream (shutdown); later subscribers get 503.
   void close();
@@ -61,7 +62,8 @@ class EventHub : public std::enable_shared_from_this<EventHub> {
   std::map<std::uint64_t, http::ExchangePtr> clients_;
 };
 
-// GET /api/v1/events on the admin server.
-void register_event_route(http::Router& router, std::shared_ptr<EventHub> hub);
+// GET `path` (/api/v1/events on the admin server, /streams/events on the
+// delivery port) answers with `hub`'s event stream.
+void register_event_route(http::Router& router, std::string_view path, std::shared_ptr<EventHub> hub);
 
 }  // namespace mirror::api

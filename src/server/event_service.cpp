@@ -3,12 +3,15 @@
 #include "core/logging.h"
 
 #include <algorithm>
+#include <optional>
+#include <utility>
 
 namespace mirror::server {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr auto kTick = std::chrono::seconds{1};
+constexpr auto kLevelsTick = std::chrono::milliseconds{200};
 constexpr auto kServerEvery = std::chrono::seconds{5};
 constexpr auto kFrozenAfter = std::chrono::seconds{2};
 constexpr auto kSilentAfter = std::chrono::seconds{10};
@@ -61,7 +64,9 @@ nlohmann::json summary_of(const nlohmann::json& doc) {
 }  // namespace
 
 EventService::EventService(Sources sources, std::size_t max_clients)
-    : sources_(std::move(sources)), hub_(std::make_shared<api::EventHub>(max_clients)) {
+    : sources_(std::move(sources)),
+      hub_(std::make_shared<api::EventHub>(max_clients)),
+      wall_hub_(std::make_shared<api::EventHub>(max_clients)) {
   // Additions and ends are told at once rather than at the next second.
   auto poke = [weak = std::weak_ptr<Wake>(wake_)](const std::shared_ptr<ingest::LiveStream>&) {
     auto wake = weak.lock();
@@ -96,11 +101,12 @@ void EventService::stop(core::Deadline) {
   }
   if (thread_.joinable()) thread_.join();
   hub_->close();
+  wall_hub_->close();
 }
 
 core::Health EventService::health() const {
   core::Health h;
-  h.details = {{"clients", hub_->clients()}};
+  h.details = {{"clients", hub_->clients()}, {"wall_clients", wall_hub_->clients()}};
   return h;
 }
 
@@ -108,16 +114,56 @@ void EventService::run() {
   Wake& w = *wake_;
   std::unique_lock lock(w.mutex);
   auto next = Clock::now() + kTick;
+  auto next_levels = Clock::now() + kLevelsTick;
   while (!w.stopping) {
-    w.cv.wait_until(lock, next, [&w] { return w.stopping || w.poke; });
+    w.cv.wait_until(lock, std::min(next, next_levels), [&w] { return w.stopping || w.poke; });
     if (w.stopping) break;
-    w.poke = false;
+    const bool poked = std::exchange(w.poke, false);
     lock.unlock();
     const auto now = Clock::now();
-    tick(now);
-    if (now >= next) next = now + kTick;
+    if (poked || now >= next) {
+      tick(now);
+      if (now >= next) next = now + kTick;
+    }
+    if (now >= next_levels) {
+      if (wall_hub_->clients() > 0) levels_tick();
+      next_levels = now + kLevelsTick;
+    }
     lock.lock();
   }
+}
+
+nlohmann::json EventService::wall_summary(const nlohmann::json& summary) {
+  nlohmann::json w{{"name", summary.value("name", "")}, {"state", summary.value("state", "")}};
+  w["video"] = summary.contains("video");
+  const auto* channels = find(summary, {"audio", "channels"});
+  w["audio_channels"] = channels && channels->is_number() ? *channels : nlohmann::json(0);
+  const auto* multiview = find(summary, {"playback", "multiview_url"});
+  w["multiview_url"] = multiview ? *multiview : nlohmann::json(nullptr);
+  const auto* thumbnail = find(summary, {"playback", "thumbnail_url"});
+  w["thumbnail_url"] = thumbnail ? *thumbnail : nlohmann::json(nullptr);
+  return w;
+}
+
+void EventService::levels_tick() {
+  nlohmann::json streams = nlohmann::json::object();
+  const auto list = sources_.streams ? sources_.streams->list() : std::vector<std::shared_ptr<ingest::LiveStream>>{};
+  for (const auto& stream : list) {
+    nlohmann::json doc = nlohmann::json::object();
+    if (sources_.details) sources_.details(stream->name(), doc);
+    const auto* channels = find(doc, {"transcode", "audio_levels", "channels"});
+    if (!channels || !channels->is_array()) continue;
+    nlohmann::json peak = nlohmann::json::array();
+    nlohmann::json rms = nlohmann::json::array();
+    for (const auto& ch : *channels) {
+      peak.push_back(ch.contains("peak_dbfs") ? ch["peak_dbfs"] : nlohmann::json(nullptr));
+      rms.push_back(ch.contains("rms_dbfs") ? ch["rms_dbfs"] : nlohmann::json(nullptr));
+    }
+    streams[stream->name()] = {{"peak", std::move(peak)}, {"rms", std::move(rms)}};
+  }
+  // The hello stays the one the last full round made.
+  wall_hub_->publish({api::sse_event("levels", {{"time_ms", now_ms()}, {"streams", std::move(streams)}})},
+                     std::nullopt);
 }
 
 nlohmann::json EventService::summary_with_history(const Tracked& t) const {
@@ -128,7 +174,9 @@ nlohmann::json EventService::summary_with_history(const Tracked& t) const {
 
 void EventService::tick(Clock::time_point now) {
   std::vector<std::string> events;
+  std::vector<std::string> wall_events;
   nlohmann::json figures = nlohmann::json::object();
+  nlohmann::json health = nlohmann::json::object();
   std::map<std::string, bool> seen;
   const auto streams = sources_.streams ? sources_.streams->list() : std::vector<std::shared_ptr<ingest::LiveStream>>{};
   for (const auto& stream : streams) {
@@ -150,8 +198,14 @@ void EventService::tick(Clock::time_point now) {
     const double bitrate = number(doc, {"bitrate_1s_bps"});
     t.bitrates.push_back(bitrate);
     while (t.bitrates.size() > kHistory) t.bitrates.pop_front();
-    if (added) events.push_back(api::sse_event("stream.added", summary_with_history(t)));
-    if (changed) events.push_back(api::sse_event("stream.changed", t.summary));
+    if (added) {
+      events.push_back(api::sse_event("stream.added", summary_with_history(t)));
+      wall_events.push_back(api::sse_event("stream.added", wall_summary(t.summary)));
+    }
+    if (changed) {
+      events.push_back(api::sse_event("stream.changed", t.summary));
+      wall_events.push_back(api::sse_event("stream.changed", wall_summary(t.summary)));
+    }
 
     // Pictures and sound: a frozen picture or a silent feed while live.
     const bool live = stream->state() == ingest::StreamState::kLive;
@@ -183,10 +237,13 @@ void EventService::tick(Clock::time_point now) {
       }
     }
 
+    const bool frozen = live && has_video && now - t.last_video >= kFrozenAfter;
+    const bool silent = live && has_audio && now - t.last_sound >= kSilentAfter;
+    health[name] = {{"state", doc.value("state", "")}, {"frozen", frozen}, {"silent", silent}};
     nlohmann::json f{{"state", doc.value("state", "")},
                      {"bitrate_bps", bitrate},
-                     {"frozen", live && has_video && now - t.last_video >= kFrozenAfter},
-                     {"silent", live && has_audio && now - t.last_sound >= kSilentAfter},
+                     {"frozen", frozen},
+                     {"silent", silent},
                      {"last_error", t.last_error}};
     for (const char* key : {"link", "errors", "measured_frame_rate"}) {
       if (auto v = doc.find(key); v != doc.end()) f[key] = *v;
@@ -201,6 +258,7 @@ void EventService::tick(Clock::time_point now) {
       continue;
     }
     events.push_back(api::sse_event("stream.ended", {{"name", it->first}}));
+    wall_events.push_back(api::sse_event("stream.ended", {{"name", it->first}}));
     it = tracked_.erase(it);
   }
   events.push_back(api::sse_event("figures", {{"time_ms", now_ms()}, {"streams", std::move(figures)}}));
@@ -210,8 +268,14 @@ void EventService::tick(Clock::time_point now) {
     events.push_back(api::sse_event("server", server_));
   }
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& [name, t] : tracked_) list.push_back(summary_with_history(t));
+  nlohmann::json wall_list = nlohmann::json::array();
+  for (const auto& [name, t] : tracked_) {
+    list.push_back(summary_with_history(t));
+    wall_list.push_back(wall_summary(t.summary));
+  }
   hub_->publish(events, api::sse_event("hello", {{"streams", std::move(list)}, {"server", server_}}));
+  wall_events.push_back(api::sse_event("health", {{"time_ms", now_ms()}, {"streams", std::move(health)}}));
+  wall_hub_->publish(wall_events, api::sse_event("hello", {{"streams", std::move(wall_list)}}));
 }
 
 }  // namespace mirror::server

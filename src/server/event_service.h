@@ -16,6 +16,16 @@
 // audio is silent when every channel has stayed under -60 dBFS, or no audio
 // frame came, for 10 s.
 //
+// A second hub, wall_hub(), serves multiview walls (GET /streams/events on
+// the delivery port) what a viewer may know, with the meters at 5 Hz:
+//
+//   hello           {"streams":[{name, state, video, audio_channels,
+//                   multiview_url, thumbnail_url}...]}
+//   stream.added, stream.changed (that summary), stream.ended {"name"}
+//   health          {"streams":{NAME:{state, frozen, silent}}}: every second
+//   levels          {"time_ms","streams":{NAME:{"peak":[dBFS|null per
+//                   channel],"rms":[...]}}}: every 200 ms while a wall listens
+//
 // Threads: start/stop on the control thread; its own thread composes and
 // publishes; hub() from any thread.
 #pragma once
@@ -57,9 +67,12 @@ class EventService final : public core::Service {
   core::Health health() const override;
 
   const std::shared_ptr<api::EventHub>& hub() const { return hub_; }
+  const std::shared_ptr<api::EventHub>& wall_hub() const { return wall_hub_; }
 
-  // One round now (tests; the thread calls it every second).
+  // One round now (the thread calls it every second).
   void tick(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+  // The meters for walls (the thread calls it every 200 ms while one listens).
+  void levels_tick();
 
  private:
   struct Tracked {
@@ -74,9 +87,12 @@ class EventService final : public core::Service {
   };
   void run();
   nlohmann::json summary_with_history(const Tracked& t) const;
+  // What a wall may know of a stream.
+  static nlohmann::json wall_summary(const nlohmann::json& summary);
 
   Sources sources_;
   std::shared_ptr<api::EventHub> hub_;
+  std::shared_ptr<api::EventHub> wall_hub_;
   std::map<std::string, Tracked> tracked_;  // the thread's own
   nlohmann::json server_;
   std::chrono::steady_clock::time_point last_server_{};

@@ -216,7 +216,8 @@ void Server::build_services() {
   if (thumbnails) {
     api::register_thumbnail_route(p.router(), "/api/v1/streams/{name}/thumbnail.jpg", thumbnails, "no-cache");
   }
-  api::register_event_route(p.router(), events->hub());
+  api::register_event_route(p.router(), "/api/v1/events", events->hub());
+  api::register_event_route(delivery_->pipeline().router(), "/streams/events", events->wall_hub());
   api::register_site_routes(p.router(), "admin");
   admin_ = admin.get();
   services_.add(std::move(admin));

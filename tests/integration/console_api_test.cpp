@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <regex>
 
 namespace mirror::testing {
 namespace {
@@ -188,6 +189,58 @@ TEST(ConsoleApi, CorsOriginsComeFromTheConfiguration) {
                                 {{"Origin", "https://evil.example"}, {"Access-Control-Request-Method", "GET"}});
   EXPECT_EQ(preflight.status, 204);
   EXPECT_TRUE(preflight.header("access-control-allow-methods").empty());
+}
+
+// Walls hear, on the delivery port, of streams and their meters several times
+// a second: a tone's meter moves, a silent feed's stays at the floor (null)
+// and is reported silent after 10 s; nothing private (no publisher address).
+TEST(WallEvents, MetersMoveForAToneAndStayAtTheFloorForSilence) {
+  MirrorInstance mirror;
+  ASSERT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
+  Process tone(live_srt_sender(mirror.ports().srt, "tone"));
+  auto quiet_argv = live_srt_sender(mirror.ports().srt, "quiet");
+  for (auto& arg : quiet_argv) {
+    if (arg == "sine=frequency=440:sample_rate=48000") arg = "anullsrc=channel_layout=stereo:sample_rate=48000";
+  }
+  Process quiet(quiet_argv);
+  SseClients wall(mirror.ports().http, "/streams/events", 1);
+  ASSERT_EQ(wall.read_until_all_contain("event: hello", 10s), 1) << wall.text(0);
+  // A levels event where the tone reads loud and the silence reads nothing.
+  const std::regex loud(R"re("tone":\{"peak":\[-[0-9]{1,2}\.[0-9]+)re");
+  const std::regex floor(R"re("quiet":\{"peak":\[null,null\])re");
+  ASSERT_EQ(wall.read_until(
+                [&](std::string_view t) {
+                  const std::string text(t);
+                  return std::regex_search(text, loud) && std::regex_search(text, floor);
+                },
+                45s),
+            1)
+      << wall.text(0).substr(wall.text(0).size() > 3000 ? wall.text(0).size() - 3000 : 0);
+  EXPECT_NE(wall.text(0).find("event: stream.added"), std::string::npos);
+  EXPECT_EQ(wall.text(0).find("remote_address"), std::string::npos);
+  ASSERT_EQ(wall.read_until_all_contain("\"quiet\":{\"frozen\":false,\"silent\":true", 30s), 1)
+      << wall.text(0).substr(wall.text(0).size() > 3000 ? wall.text(0).size() - 3000 : 0);
+  EXPECT_EQ(wall.text(0).find("\"tone\":{\"frozen\":false,\"silent\":true"), std::string::npos);
+  tone.signal(SIGKILL);
+  quiet.signal(SIGKILL);
+}
+
+// A feed whose picture stops while its sound goes on (an encoder whose video
+// input died) is reported frozen to walls within seconds.
+TEST(WallEvents, AStoppedPictureIsReportedFrozen) {
+  MirrorInstance mirror;
+  ASSERT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
+  auto argv = live_srt_sender(mirror.ports().srt, "stuck");
+  for (auto& arg : argv) {
+    if (arg.starts_with("testsrc2=")) arg += ":duration=5";
+  }
+  Process sender(argv);
+  SseClients wall(mirror.ports().http, "/streams/events", 1);
+  ASSERT_EQ(wall.read_until_all_contain("\"stuck\":{\"frozen\":false,\"silent\":false,\"state\":\"live\"", 30s), 1)
+      << wall.text(0).substr(0, 3000) << mirror.process().stderr_text();
+  ASSERT_EQ(wall.read_until_all_contain("\"stuck\":{\"frozen\":true,\"silent\":false,\"state\":\"live\"", 30s), 1)
+      << wall.text(0).substr(wall.text(0).size() > 3000 ? wall.text(0).size() - 3000 : 0);
+  sender.signal(SIGKILL);
 }
 
 // The checker that holds every admin answer of these tests to the API

@@ -41,6 +41,14 @@ TEST(EventStream, ClientsGetTheStateThenEveryLaterEvent) {
   EXPECT_NE(b->streamed.find("{\"streams\":1}"), std::string::npos);
   EXPECT_EQ(hub->clients(), 2u);
   EXPECT_EQ(hub->events_sent(), 1u);
+  // Events without a new state leave the hello as it was.
+  hub->publish({sse_event("levels", {{"x", 1}})}, std::nullopt);
+  auto c = client();
+  hub->subscribe(c);
+  EXPECT_NE(c->streamed.find("{\"streams\":1}"), std::string::npos);
+  EXPECT_EQ(c->streamed.find("levels"), std::string::npos);
+  EXPECT_NE(b->streamed.find("event: levels"), std::string::npos);
+  c->leave();
 
   a->leave();
   EXPECT_EQ(hub->clients(), 1u);
