@@ -4,6 +4,7 @@
 #include "http/exchange.h"
 #include "http/message.h"
 #include "http/signing.h"
+#include "web/web_assets.h"
 
 #include <algorithm>
 
@@ -57,12 +58,21 @@ http::Filter admin_access_filter(AdminAccess access) {
       }
     }
     if (access.token.empty()) return true;
-    const bool probe = std::find(access.probe_paths.begin(), access.probe_paths.end(), req.path) !=
-                       access.probe_paths.end();
+    // The router takes "/metrics/" for "/metrics": so does this door.
+    std::string_view path = req.path;
+    while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+    const bool probe =
+        std::find(access.probe_paths.begin(), access.probe_paths.end(), path) != access.probe_paths.end();
     if (probe) {
       if (!access.protect_probes) return true;
-    } else if (!req.path.starts_with("/api/") || req.path == "/api/v1/session") {
-      return true;  // the dashboard's page and files; the sign-in checks the token itself
+    } else if (path == "/api/v1/session" ||
+               (!path.starts_with("/api/") && web::find_asset("admin", path) != nullptr)) {
+      return true;  // the console's page and files; the sign-in checks the token itself
+    }
+    const std::string host = client_host(req.remote_address);
+    if (access.limiter && !access.limiter->allowed(host)) {
+      refuse(ex, core::ErrorCode::kRateLimited, "too many wrong tokens from this address; wait a minute");
+      return false;
     }
     const auto given = bearer(req.headers.get("Authorization").value_or(""));
     if (given.empty()) {
@@ -77,6 +87,8 @@ http::Filter admin_access_filter(AdminAccess access) {
       return false;
     }
     if (!http::constant_time_equal(given, access.token)) {
+      // Guessing through the API counts as guessing through the sign-in.
+      if (access.limiter) access.limiter->failed(host);
       refuse(ex, core::ErrorCode::kUnauthorized, "wrong admin token");
       return false;
     }

@@ -4,8 +4,12 @@
 // - With a token configured, every /api/v1 request needs
 //   "Authorization: Bearer <token>" (compared in constant time) or the
 //   dashboard's session cookie (admin_session.h); /api/v1/session itself,
-//   the dashboard's page and its files stay open, and so do /health, /ready
-//   and the metrics path unless `protect_probes` is set.
+//   the console's page and its files stay open, and so do /health, /ready
+//   and the metrics path unless `protect_probes` is set (a trailing slash
+//   changes nothing). Every other path needs the token. Wrong tokens, here
+//   or at the sign-in, count against the client's address: after ten in a
+//   minute it gets 429 until the minute has passed. (Behind a proxy every
+//   client shares the proxy's address.)
 //   Without one the admin server listens on loopback only (the
 //   configuration refuses anything else), so the open API is reachable from
 //   this machine alone.
@@ -35,6 +39,8 @@ struct AdminAccess {
   bool protect_probes = false;            // server.admin_auth_all
   std::vector<std::string> probe_paths;  // /health, /ready, the metrics path
   std::shared_ptr<const SessionStore> sessions;  // null: bearer tokens only
+  // Wrong tokens per address, shared with the sign-in (429 beyond its limit).
+  std::shared_ptr<SignInLimiter> limiter;
 };
 
 http::Filter admin_access_filter(AdminAccess access);

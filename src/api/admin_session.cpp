@@ -94,12 +94,14 @@ bool SignInLimiter::allowed(std::string_view address, Clock::time_point now) con
 
 void SignInLimiter::failed(std::string_view address, Clock::time_point now) {
   std::lock_guard lock(mutex_);
-  // Many addresses at once (a spread attack) forget the stale ones first.
-  if (addresses_.size() >= 4096) {
+  // Many addresses at once forget the stale ones; while still full, a new
+  // address is not recorded (no lockout already counted is lost).
+  const std::string key(address);
+  if (addresses_.size() >= 4096 && !addresses_.count(key)) {
     std::erase_if(addresses_, [&](const auto& entry) { return now - entry.second.start >= window_; });
-    if (addresses_.size() >= 4096) addresses_.clear();
+    if (addresses_.size() >= 4096) return;
   }
-  auto& w = addresses_[std::string(address)];
+  auto& w = addresses_[key];
   if (w.failures == 0 || now - w.start >= window_) w = Window{now, 0};
   ++w.failures;
 }
@@ -126,8 +128,8 @@ std::string client_host(std::string_view remote) {
   return std::string(colon == std::string_view::npos ? remote : remote.substr(0, colon));
 }
 
-void register_session_routes(http::Router& router, std::shared_ptr<SessionStore> sessions, std::string token) {
-  auto limiter = std::make_shared<SignInLimiter>();
+void register_session_routes(http::Router& router, std::shared_ptr<SessionStore> sessions,
+                             std::shared_ptr<SignInLimiter> limiter, std::string token) {
   router.post("/api/v1/session", [sessions, limiter, token](const http::ExchangePtr& ex) {
     const http::Request& req = ex->request();
     if (token.empty()) {

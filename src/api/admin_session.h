@@ -93,6 +93,6 @@ std::optional<std::string_view> session_cookie(std::string_view cookie_header);
 std::string client_host(std::string_view remote_address);
 
 void register_session_routes(http::Router& router, std::shared_ptr<SessionStore> sessions,
-                             std::string admin_token);
+                             std::shared_ptr<SignInLimiter> limiter, std::string admin_token);
 
 }  // namespace mirror::api

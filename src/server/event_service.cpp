@@ -122,8 +122,9 @@ void EventService::run() {
     lock.unlock();
     const auto now = Clock::now();
     if (poked || now >= next) {
-      tick(now);
-      if (now >= next) next = now + kTick;
+      const bool timed = now >= next;
+      tick(now, timed);
+      if (timed) next = now + kTick;
     }
     if (now >= next_levels) {
       if (wall_hub_->clients() > 0) levels_tick();
@@ -172,7 +173,7 @@ nlohmann::json EventService::summary_with_history(const Tracked& t) const {
   return s;
 }
 
-void EventService::tick(Clock::time_point now) {
+void EventService::tick(Clock::time_point now, bool timed) {
   std::vector<std::string> events;
   std::vector<std::string> wall_events;
   nlohmann::json figures = nlohmann::json::object();
@@ -193,11 +194,21 @@ void EventService::tick(Clock::time_point now) {
       t.video_frames = stream->video_frames();
       t.audio_frames = stream->audio_frames();
     }
-    const bool changed = !added && summary != t.summary;
+    // The measured frame rate (sources without timing in their SPS) moves
+    // by tenths from second to second: it is no change of the stream.
+    auto steady = [](nlohmann::json j) {
+      if (auto v = j.find("video"); v != j.end() && v->is_object()) v->erase("frame_rate");
+      return j;
+    };
+    const bool changed = !added && steady(summary) != steady(t.summary);
     t.summary = std::move(summary);
     const double bitrate = number(doc, {"bitrate_1s_bps"});
-    t.bitrates.push_back(bitrate);
-    while (t.bitrates.size() > kHistory) t.bitrates.pop_front();
+    // One sample a second: a round called early (a stream added or ended)
+    // adds none, so the history stays 60 s long.
+    if (timed) {
+      t.bitrates.push_back(bitrate);
+      while (t.bitrates.size() > kHistory) t.bitrates.pop_front();
+    }
     if (added) {
       events.push_back(api::sse_event("stream.added", summary_with_history(t)));
       wall_events.push_back(api::sse_event("stream.added", wall_summary(t.summary)));
@@ -261,7 +272,7 @@ void EventService::tick(Clock::time_point now) {
     wall_events.push_back(api::sse_event("stream.ended", {{"name", it->first}}));
     it = tracked_.erase(it);
   }
-  events.push_back(api::sse_event("figures", {{"time_ms", now_ms()}, {"streams", std::move(figures)}}));
+  if (timed) events.push_back(api::sse_event("figures", {{"time_ms", now_ms()}, {"streams", std::move(figures)}}));
   if (sources_.server && (server_.is_null() || now - last_server_ >= kServerEvery)) {
     server_ = sources_.server();
     last_server_ = now;
@@ -274,7 +285,7 @@ void EventService::tick(Clock::time_point now) {
     wall_list.push_back(wall_summary(t.summary));
   }
   hub_->publish(events, api::sse_event("hello", {{"streams", std::move(list)}, {"server", server_}}));
-  wall_events.push_back(api::sse_event("health", {{"time_ms", now_ms()}, {"streams", std::move(health)}}));
+  if (timed) wall_events.push_back(api::sse_event("health", {{"time_ms", now_ms()}, {"streams", std::move(health)}}));
   wall_hub_->publish(wall_events, api::sse_event("hello", {{"streams", std::move(wall_list)}}));
 }
 

@@ -69,8 +69,9 @@ class EventService final : public core::Service {
   const std::shared_ptr<api::EventHub>& hub() const { return hub_; }
   const std::shared_ptr<api::EventHub>& wall_hub() const { return wall_hub_; }
 
-  // One round now (the thread calls it every second).
-  void tick(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+  // One round now: the thread calls it every second (`timed`: figures and a
+  // bitrate sample), and early when a stream is added or ends.
+  void tick(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now(), bool timed = true);
   // The meters for walls (the thread calls it every 200 ms while one listens).
   void levels_tick();
 

@@ -184,9 +184,11 @@ void Server::build_services() {
   access.protect_probes = config_.server.admin_auth_all;
   access.probe_paths = {config_.monitoring.health_check_path, "/ready", config_.monitoring.metrics_path};
   auto sessions = std::make_shared<api::SessionStore>(config_.server.session_ttl);
+  auto limiter = std::make_shared<api::SignInLimiter>();
   access.sessions = sessions;
+  access.limiter = limiter;
   p.use(api::admin_access_filter(std::move(access)));
-  api::register_session_routes(p.router(), sessions, config_.server.admin_token);
+  api::register_session_routes(p.router(), sessions, limiter, config_.server.admin_token);
   api::AdminContext ctx;
   ctx.build = build_;
   ctx.metrics = &metrics_;

@@ -1,5 +1,6 @@
 #include "support/api_schema.h"
 
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -45,8 +46,7 @@ const nlohmann::json* operation_for(const nlohmann::json& doc, std::string_view 
     if (!same) continue;
     std::string m(method);
     for (auto& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    auto op = item.find(m);
-    return op == item.end() ? nullptr : &*op;
+    if (auto op = item.find(m); op != item.end()) return &*op;
   }
   return nullptr;
 }
@@ -60,7 +60,7 @@ bool is_type(const nlohmann::json& v, const std::string& type) {
   if (type == "number") return v.is_number();
   if (type == "integer") {
     return v.is_number_integer() || v.is_number_unsigned() ||
-           (v.is_number_float() && v.get<double>() == static_cast<double>(static_cast<long long>(v.get<double>())));
+           (v.is_number_float() && std::isfinite(v.get<double>()) && std::floor(v.get<double>()) == v.get<double>());
   }
   return false;
 }
@@ -76,8 +76,13 @@ std::vector<std::string> schema_problems(const nlohmann::json& doc, const nlohma
   if (!schema.is_object()) return out;
   auto add = [&](std::vector<std::string> more) { out.insert(out.end(), more.begin(), more.end()); };
   if (auto ref = schema.find("$ref"); ref != schema.end()) {
-    const std::string name = ref->get<std::string>().substr(std::string("#/components/schemas/").size());
-    add(schema_problems(doc, doc["components"]["schemas"][name], value, where));
+    const std::string prefix = "#/components/schemas/";
+    const std::string text = ref->is_string() ? ref->get<std::string>() : std::string();
+    if (!text.starts_with(prefix) || !doc["components"]["schemas"].contains(text.substr(prefix.size()))) {
+      out.push_back(where + ": unknown $ref " + ref->dump());
+      return out;
+    }
+    add(schema_problems(doc, doc["components"]["schemas"][text.substr(prefix.size())], value, where));
   }
   if (auto type = schema.find("type"); type != schema.end()) {
     bool ok = false;

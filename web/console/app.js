@@ -88,6 +88,7 @@ function showConsole() {
         player: (name) => `${deliveryBase()}/?stream=${encodeURIComponent(name)}`,
       },
       onDisconnect: disconnect,
+      onPlayer: openPlayer,
       onCount: (n) => {
         $('stream-count').textContent = String(n);
         $('no-streams').hidden = n > 0;
@@ -163,6 +164,20 @@ function server(s) {
     services.append(li);
   }
   updatePublishForms();
+}
+
+// With signed playback URLs (server.playback_secret) the player needs a
+// token: minted for this stream when the link is followed.
+async function openPlayer(name, event) {
+  if (!state.server || !state.server.playback_signed) return;
+  event.preventDefault();
+  const result = await api('POST', `/api/v1/streams/${encodeURIComponent(name)}/token`);
+  if (!result.ok || !result.json || typeof result.json.token !== 'string') {
+    window.alert(`Could not sign a playback URL for ${name}: ${errorText(result)}`);
+    return;
+  }
+  window.open(`${deliveryBase()}/?stream=${encodeURIComponent(name)}&token=${encodeURIComponent(result.json.token)}`,
+    '_blank', 'noopener');
 }
 
 async function disconnect(name) {

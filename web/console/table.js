@@ -33,11 +33,13 @@ function drawSparkline(canvas, values) {
 }
 
 export class StreamTable {
-  // links: { player(name) } gives URLs; onDisconnect(name) acts.
-  constructor(tbody, { links, onDisconnect, onCount }) {
+  // links: { player(name) } gives URLs; onDisconnect(name) and
+  // onPlayer(name, clickEvent) act.
+  constructor(tbody, { links, onDisconnect, onPlayer, onCount }) {
     this.tbody = tbody;
     this.links = links;
     this.onDisconnect = onDisconnect;
+    this.onPlayer = onPlayer;
     this.onCount = onCount;
     this.rows = new Map();
   }
@@ -146,6 +148,7 @@ export class StreamTable {
     const player = el('a', 'button small-button', 'Player');
     player.target = '_blank';
     player.rel = 'noopener';
+    player.addEventListener('click', (event) => { if (this.onPlayer) this.onPlayer(name, event); });
     const disconnect = el('button', 'danger small-button', 'Disconnect');
     disconnect.type = 'button';
     disconnect.addEventListener('click', () => this.onDisconnect(name));

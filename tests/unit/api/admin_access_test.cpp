@@ -129,5 +129,31 @@ TEST(AdminAccess, ASessionCookieOpensTheApiAndTheSignInIsOpen) {
             403);
 }
 
+TEST(AdminAccess, OnlyTheConsolesFilesAndTheSignInAreOpen) {
+  auto a = with_token();
+  a.protect_probes = true;
+  EXPECT_TRUE(call(a, "GET", "/").passed);
+  EXPECT_TRUE(call(a, "GET", "/console/app.js").passed);
+  EXPECT_EQ(call(a, "GET", "/api/v1/openapi.json").status, 401);
+  EXPECT_EQ(call(a, "GET", "/nope").status, 401);
+  // The router serves "/metrics/" as "/metrics": the door is the same.
+  EXPECT_EQ(call(a, "GET", "/metrics/").status, 401);
+  EXPECT_EQ(call(a, "GET", "/health//").status, 401);
+  a.protect_probes = false;
+  EXPECT_TRUE(call(a, "GET", "/metrics/").passed);
+}
+
+TEST(AdminAccess, GuessingTheBearerTokenIsLimitedLikeTheSignIn) {
+  auto a = with_token();
+  a.limiter = std::make_shared<SignInLimiter>();
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(call(a, "GET", "/api/v1/streams", {{"Authorization", "Bearer guess"}}).status, 401);
+  }
+  auto limited = call(a, "GET", "/api/v1/streams", {{"Authorization", "Bearer s3cret-token"}});
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.code, "RATE_LIMITED");
+}
+
 }  // namespace
 }  // namespace mirror::api
+

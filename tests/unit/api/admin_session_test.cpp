@@ -106,7 +106,7 @@ Answer send(const http::Router& router, std::string method, std::string body = {
 TEST(SessionRoutes, SignInWrongThenRightThenOut) {
   http::Router router;
   auto sessions = std::make_shared<SessionStore>(12h);
-  register_session_routes(router, sessions, "s3cret-token");
+  register_session_routes(router, sessions, std::make_shared<SignInLimiter>(), "s3cret-token");
 
   auto state = send(router, "GET");
   EXPECT_EQ(state.body["auth_required"], true);
@@ -140,7 +140,7 @@ TEST(SessionRoutes, SignInWrongThenRightThenOut) {
 
 TEST(SessionRoutes, BadBodiesAndGuessing) {
   http::Router router;
-  register_session_routes(router, std::make_shared<SessionStore>(1h), "s3cret-token");
+  register_session_routes(router, std::make_shared<SessionStore>(1h), std::make_shared<SignInLimiter>(), "s3cret-token");
   EXPECT_EQ(send(router, "POST", "{").status, 400);
   EXPECT_EQ(send(router, "POST", "[]").status, 400);
   EXPECT_EQ(send(router, "POST", R"({"token":5})").status, 400);
@@ -154,7 +154,7 @@ TEST(SessionRoutes, BadBodiesAndGuessing) {
 
 TEST(SessionRoutes, WithoutATokenNoSignInIsNeeded) {
   http::Router router;
-  register_session_routes(router, std::make_shared<SessionStore>(1h), "");
+  register_session_routes(router, std::make_shared<SessionStore>(1h), std::make_shared<SignInLimiter>(), "");
   auto state = send(router, "GET");
   EXPECT_EQ(state.body["auth_required"], false);
   EXPECT_EQ(state.body["signed_in"], true);
