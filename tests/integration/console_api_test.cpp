@@ -11,8 +11,6 @@
 
 #include <gtest/gtest.h>
 
-#include <sys/resource.h>
-
 #include <csignal>
 #include <iostream>
 #include <regex>
@@ -109,12 +107,9 @@ TEST(ConsoleApi, EventsTellAStreamsLifeWithoutPolling) {
 TEST(ConsoleApi, AThousandEventClients) {
   // A thousand sockets here and as many in the server (which raises its own
   // limit): the soft descriptor limit goes up to the hard one first.
-  rlimit lim{};
-  getrlimit(RLIMIT_NOFILE, &lim);
-  lim.rlim_cur = lim.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &lim);
-  const int kClients = lim.rlim_cur >= 2500 ? 1000 : 400;
-  if (kClients < 1000) std::cout << "descriptor limit " << lim.rlim_cur << ": " << kClients << " clients\n";
+  const auto limit = raise_descriptor_limit();
+  const int kClients = limit >= 2500 ? 1000 : 400;
+  if (kClients < 1000) std::cout << "descriptor limit " << limit << ": " << kClients << " clients\n";
   MirrorInstance mirror(secured("  max_connections_per_ip: 2000\n"));
   ASSERT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
   SseClients events(mirror.ports().admin, "/api/v1/events", kClients, {{"Authorization", bearer()}});
@@ -143,7 +138,10 @@ TEST(ConsoleApi, SignedPlaybackUrls) {
   MirrorInstance mirror(secured());
   ASSERT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
   const int http = mirror.ports().http;
-  Process sender(live_srt_sender(mirror.ports().srt, "signed"));
+  // B-frames at 29.97 fps: the tokens must ride on what such a source gives
+  // (parts that are not independent, segments cut on its keyframes).
+  Process sender(live_srt_sender(mirror.ports().srt, "signed", "30000/1001",
+                                 {"-c:v", "libx264", "-preset", "ultrafast", "-bf", "3", "-g", "60"}));
   auto minted = http_request(mirror.ports().admin, "POST", "/api/v1/streams/signed/token",
                              {{"Authorization", bearer()}, {"Content-Type", "application/json"}}, R"({"ttl":"2h"})");
   ASSERT_EQ(minted.status, 200) << minted.body;

@@ -232,11 +232,7 @@ TEST_F(HlsDelivery, PreloadHintedPartIsStreamedAsItIsWritten) {
 }
 
 TEST_F(HlsDelivery, ThousandsOfHeldRequestsFromOneClientAreAllAnswered) {
-  rlimit lim{};
-  getrlimit(RLIMIT_NOFILE, &lim);
-  lim.rlim_cur = lim.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &lim);
-  const int count = lim.rlim_cur >= 5000 ? 2000 : 400;
+  const int count = raise_descriptor_limit() >= 5000 ? 2000 : 400;
   start_live("many");
   const std::string p = "/streams/many/source/playlist.m3u8";
   const std::string pl = http_get(http(), p).body;

@@ -52,6 +52,10 @@ RunResult run(std::vector<std::string> argv, std::map<std::string, std::string> 
               std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
+// Raises this process's soft descriptor limit to its hard one (children
+// inherit it) and returns the new soft limit.
+unsigned long raise_descriptor_limit();
+
 int free_tcp_port();
 // A port free for both TCP and UDP (QUIC shares the HTTPS port number).
 int free_tcp_udp_port();

@@ -58,10 +58,9 @@ export class StreamTable {
     let row = this.rows.get(summary.name);
     if (!row) {
       row = this.build(summary.name);
+      // Rows stay in name order: before the first row whose name sorts after.
+      const next = [...this.rows.values()].find((r) => r.summary.name > summary.name);
       this.rows.set(summary.name, row);
-      const after = [...this.rows.keys()].sort().indexOf(summary.name);
-      const sorted = [...this.rows.keys()].sort();
-      const next = sorted[after + 1] ? this.rows.get(sorted[after + 1]) : null;
       this.tbody.insertBefore(row.tr, next ? next.tr : null);
     }
     if (row.removeTimer) {
