@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <charconv>
+#include <functional>
 #include <optional>
 
 namespace mirror::api {
@@ -18,6 +19,9 @@ namespace {
 
 constexpr auto kDefaultTtl = std::chrono::hours{1};
 constexpr auto kMaxTtl = std::chrono::hours{24 * 7};
+
+// What a token for every stream is signed for: no stream name can be "*".
+constexpr std::string_view kEveryStream = "*";
 
 std::string signed_text(std::string_view stream, std::int64_t expiry) {
   return fmt::format("{}\n{}", stream, expiry);
@@ -62,8 +66,11 @@ TokenVerdict check_playback_token(std::string_view secret, std::string_view stre
       ec != std::errc() || end != digits.data() + digits.size() || expiry < 0) {
     return TokenVerdict::kMalformed;
   }
-  // The signature first: an expiry is only believed when it is signed.
-  if (!http::constant_time_equal(token.substr(dot + 1), http::sign(secret, signed_text(stream, expiry)))) {
+  // The signature first: an expiry is only believed when it is signed. A
+  // wall's token is signed for every stream.
+  const auto signature = token.substr(dot + 1);
+  if (!http::constant_time_equal(signature, http::sign(secret, signed_text(stream, expiry))) &&
+      !http::constant_time_equal(signature, http::sign(secret, signed_text(kEveryStream, expiry)))) {
     return TokenVerdict::kWrong;
   }
   if (std::chrono::system_clock::time_point(std::chrono::seconds{expiry}) <= now) return TokenVerdict::kExpired;
@@ -135,57 +142,79 @@ http::Filter playback_access_filter(std::string secret, core::MetricsRegistry& m
   };
 }
 
+namespace {
+
+// The optional {"ttl":"2h"} body of a token request, or an error answered.
+std::optional<std::chrono::nanoseconds> requested_ttl(const http::ExchangePtr& ex) {
+  std::chrono::nanoseconds ttl = kDefaultTtl;
+  const std::string& text = ex->request().body;
+  if (text.size() > 4096) {
+    ex->respond_error(core::Error(core::ErrorCode::kInvalidInput, "the body is larger than 4 KiB"));
+    return std::nullopt;
+  }
+  if (text.empty()) return ttl;
+  const auto body = nlohmann::json::parse(text, nullptr, false);
+  if (!body.is_object()) {
+    ex->respond_error(core::Error(core::ErrorCode::kInvalidInput, "the body must be a JSON object"));
+    return std::nullopt;
+  }
+  if (body.contains("ttl")) {
+    std::optional<std::chrono::nanoseconds> parsed;
+    if (body["ttl"].is_string()) {
+      if (auto d = core::parse_duration(body["ttl"].get<std::string>())) parsed = *d;
+    }
+    if (!parsed || *parsed < std::chrono::seconds{10} || *parsed > kMaxTtl) {
+      ex->respond_error(
+          core::Error(core::ErrorCode::kInvalidInput, "\"ttl\" must be a duration between 10s and 168h (\"2h\")"));
+      return std::nullopt;
+    }
+    ttl = *parsed;
+  }
+  return ttl;
+}
+
+// Mints a token for `stream` (or every stream) and answers with it and
+// `urls(token)`.
+void answer_token(const http::ExchangePtr& ex, const std::string& secret, std::string_view stream,
+                  const std::function<nlohmann::json(const std::string&)>& urls) {
+  if (secret.empty()) {
+    ex->respond_error(
+        core::Error(core::ErrorCode::kNotFound, "playback is open: set server.playback_secret to sign playback URLs"));
+    return;
+  }
+  const auto ttl = requested_ttl(ex);
+  if (!ttl) return;
+  const auto expires = std::chrono::time_point_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::seconds>(*ttl));
+  const auto token = mint_playback_token(secret, stream, expires);
+  nlohmann::json body = urls(token);
+  body["token"] = token;
+  body["expires_at_ms"] =
+      std::chrono::duration_cast<std::chrono::milliseconds>(expires.time_since_epoch()).count();
+  auto res = http::json_response(200, body.dump());
+  res.headers.set("Cache-Control", "no-store");
+  ex->respond(std::move(res));
+}
+
+}  // namespace
+
 void register_token_route(http::Router& router, std::string secret) {
-  router.post("/api/v1/streams/{name}/token", [secret = std::move(secret)](const http::ExchangePtr& ex) {
+  router.post("/api/v1/streams/{name}/token", [secret](const http::ExchangePtr& ex) {
     const std::string name(ex->request().path_param("name"));
-    if (secret.empty()) {
-      ex->respond_error(core::Error(core::ErrorCode::kNotFound,
-                                    "playback is open: set server.playback_secret to sign playback URLs"));
+    if (!secret.empty() && !ingest::is_valid_stream_name(name)) {
+      ex->respond_error(
+          core::Error(core::ErrorCode::kInvalidInput, "stream name must be 1-64 characters of A-Z a-z 0-9 _ -"));
       return;
     }
-    if (!ingest::is_valid_stream_name(name)) {
-      ex->respond_error(core::Error(core::ErrorCode::kInvalidInput, "stream name must be 1-64 characters of A-Z a-z 0-9 _ -"));
-      return;
-    }
-    std::chrono::nanoseconds ttl = kDefaultTtl;
-    const std::string& text = ex->request().body;
-    if (text.size() > 4096) {
-      ex->respond_error(core::Error(core::ErrorCode::kInvalidInput, "the body is larger than 4 KiB"));
-      return;
-    }
-    if (!text.empty()) {
-      const auto body = nlohmann::json::parse(text, nullptr, false);
-      if (!body.is_object()) {
-        ex->respond_error(core::Error(core::ErrorCode::kInvalidInput, "the body must be a JSON object"));
-        return;
-      }
-      if (body.contains("ttl")) {
-        std::optional<std::chrono::nanoseconds> parsed;
-        if (body["ttl"].is_string()) {
-          if (auto d = core::parse_duration(body["ttl"].get<std::string>())) parsed = *d;
-        }
-        if (!parsed || *parsed < std::chrono::seconds{10} || *parsed > kMaxTtl) {
-          ex->respond_error(core::Error(core::ErrorCode::kInvalidInput,
-                                        "\"ttl\" must be a duration between 10s and 168h (\"2h\")"));
-          return;
-        }
-        ttl = *parsed;
-      }
-    }
-    const auto expires = std::chrono::time_point_cast<std::chrono::seconds>(
-        std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::seconds>(ttl));
-    const auto token = mint_playback_token(secret, name, expires);
-    auto res = http::json_response(
-        200, nlohmann::json{{"name", name},
-                            {"token", token},
-                            {"expires_at_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                  expires.time_since_epoch())
-                                                  .count()},
+    answer_token(ex, secret, name, [&](const std::string& token) {
+      return nlohmann::json{{"name", name},
                             {"url", "/streams/" + name + "/index.m3u8?token=" + token},
-                            {"multiview_url", "/streams/" + name + "/multiview.m3u8?token=" + token}}
-                 .dump());
-    res.headers.set("Cache-Control", "no-store");
-    ex->respond(std::move(res));
+                            {"multiview_url", "/streams/" + name + "/multiview.m3u8?token=" + token}};
+    });
+  });
+  router.post("/api/v1/wall/token", [secret](const http::ExchangePtr& ex) {
+    answer_token(ex, secret, kEveryStream,
+                 [](const std::string& token) { return nlohmann::json{{"url", "/wall?token=" + token}}; });
   });
 }
 

@@ -4,15 +4,17 @@
 // HMAC-SHA256 under the secret of the stream name and the expiry, so a token
 // opens one stream until it expires and nothing else. When a secret is set,
 // every /streams/NAME/... request (playlists, parts, segments, thumbnail)
-// needs ?token=; a missing, wrong-stream, forged or expired one gets 403
+// needs ?token= valid for NAME, or for every stream (signed for "*"); a missing, wrong-stream, forged or expired one gets 403
 // JSON (never cached by an edge). The list /streams and the pages stay open.
 // Playlists that Mirror serves carry the request's token into every URI
 // they contain, so players need nothing special.
 //
 // The admin API mints tokens:
 //   POST /api/v1/streams/{name}/token  {"ttl":"2h"} (optional; default 1h,
-//        at most 7 days): {"token","expires_at_ms","url"}; 404 when no
-//        secret is configured.
+//        at most 7 days): {"name","token","expires_at_ms","url",
+//        "multiview_url"}; 404 when no secret is configured.
+//   POST /api/v1/wall/token  the same body: a token for every stream (a
+//        wall's), {"token","expires_at_ms","url":"/wall?token=..."}.
 //
 // Threads: stateless filters and functions; any thread.
 #pragma once

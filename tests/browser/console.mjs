@@ -115,6 +115,12 @@ try {
       r.querySelector('.thumb')?.naturalWidth > 0), null, { timeout: 30000 });
     const count = await page.textContent('#stream-count');
     if (count !== '3') throw new Error(`count ${count}`);
+    // Each row opens its stream in the player and on the wall (delivery port).
+    const links = await page.evaluate(() => [...document.querySelectorAll('tr[data-stream="cam-a"] a.button')]
+      .map((a) => new URL(a.href)).map((u) => `${u.pathname}${u.search}`));
+    if (links.join(' ') !== '/?stream=cam-a /wall?layout=1x1&streams=cam-a') throw new Error(`row links: ${links}`);
+    const wall = new URL(await page.getAttribute('#open-wall', 'href'), values.admin);
+    if (wall.pathname !== '/wall' || wall.port === new URL(values.admin).port) throw new Error(`wall link: ${wall}`);
     await shot(page, 'console-three-streams.png');
   });
 

@@ -181,6 +181,16 @@ TEST(ConsoleApi, SignedPlaybackUrls) {
                          {{"Authorization", bearer()}, {"Content-Type", "application/json"}}, R"({"ttl":"30d"})")
                 .status,
             400);
+  // A wall's token opens every stream, the wall page and its event stream.
+  auto wall = http_request(mirror.ports().admin, "POST", "/api/v1/wall/token",
+                           {{"Authorization", bearer()}, {"Content-Type", "application/json"}}, R"({"ttl":"10m"})");
+  ASSERT_EQ(wall.status, 200) << wall.body;
+  const auto wall_doc = nlohmann::json::parse(wall.body);
+  const std::string wall_token = wall_doc["token"];
+  EXPECT_EQ(wall_doc["url"], "/wall?token=" + wall_token);
+  EXPECT_EQ(http_get(http, "/streams/signed/index.m3u8?token=" + wall_token).status, 200);
+  EXPECT_EQ(http_get(http, "/wall?token=" + wall_token).status, 200);
+  EXPECT_EQ(http_request(mirror.ports().admin, "POST", "/api/v1/wall/token").status, 401);
   sender.signal(SIGKILL);
 }
 

@@ -68,6 +68,8 @@ $('sign-in-form').addEventListener('submit', async (event) => {
   showConsole();
 });
 
+$('open-wall').addEventListener('click', (event) => openSigned('wall', null, event));
+
 $('sign-out').addEventListener('click', async () => {
   await api('DELETE', '/api/v1/session');
   showSignIn();
@@ -86,9 +88,10 @@ function showConsole() {
     state.table = new StreamTable($('stream-rows'), {
       links: {
         player: (name) => `${deliveryBase()}/?stream=${encodeURIComponent(name)}`,
+        wall: (name) => `${deliveryBase()}/wall?layout=1x1&streams=${encodeURIComponent(name)}`,
       },
       onDisconnect: disconnect,
-      onPlayer: openPlayer,
+      onOpen: openSigned,
       onCount: (n) => {
         $('stream-count').textContent = String(n);
         $('no-streams').hidden = n > 0;
@@ -163,21 +166,30 @@ function server(s) {
     li.title = `${h.status}${h.message ? `: ${h.message}` : ''}`;
     services.append(li);
   }
+  $('open-wall').href = wallUrl(null);
   updatePublishForms();
 }
 
 // With signed playback URLs (server.playback_secret) the player needs a
-// token: minted for this stream when the link is followed.
-async function openPlayer(name, event) {
+// token, minted for the stream when the link is followed; the wall needs one
+// for every stream.
+async function openSigned(kind, name, event) {
   if (!state.server || !state.server.playback_signed) return;
   event.preventDefault();
-  const result = await api('POST', `/api/v1/streams/${encodeURIComponent(name)}/token`);
+  const path = kind === 'wall' ? '/api/v1/wall/token' : `/api/v1/streams/${encodeURIComponent(name)}/token`;
+  const result = await api('POST', path);
   if (!result.ok || !result.json || typeof result.json.token !== 'string') {
-    window.alert(`Could not sign a playback URL for ${name}: ${errorText(result)}`);
+    window.alert(`Could not sign a playback URL${name ? ` for ${name}` : ''}: ${errorText(result)}`);
     return;
   }
-  window.open(`${deliveryBase()}/?stream=${encodeURIComponent(name)}&token=${encodeURIComponent(result.json.token)}`,
-    '_blank', 'noopener');
+  const url = new URL(kind === 'wall' ? wallUrl(name) : `${deliveryBase()}/?stream=${encodeURIComponent(name)}`,
+    location.href);
+  url.searchParams.set('token', result.json.token);
+  window.open(url.href, '_blank', 'noopener');
+}
+
+function wallUrl(name) {
+  return name ? state.table.links.wall(name) : `${deliveryBase()}/wall`;
 }
 
 async function disconnect(name) {

@@ -33,13 +33,13 @@ function drawSparkline(canvas, values) {
 }
 
 export class StreamTable {
-  // links: { player(name) } gives URLs; onDisconnect(name) and
-  // onPlayer(name, clickEvent) act.
-  constructor(tbody, { links, onDisconnect, onPlayer, onCount }) {
+  // links: { player(name), wall(name) } give URLs; onDisconnect(name) and
+  // onOpen(kind, name, clickEvent) ("player" or "wall") act.
+  constructor(tbody, { links, onDisconnect, onOpen, onCount }) {
     this.tbody = tbody;
     this.links = links;
     this.onDisconnect = onDisconnect;
-    this.onPlayer = onPlayer;
+    this.onOpen = onOpen;
     this.onCount = onCount;
     this.rows = new Map();
   }
@@ -144,18 +144,24 @@ export class StreamTable {
     const lastError = el('div', 'muted small last-error');
     cells.errors.append(errorCount, lastError);
 
-    const player = el('a', 'button small-button', 'Player');
-    player.target = '_blank';
-    player.rel = 'noopener';
-    player.addEventListener('click', (event) => { if (this.onPlayer) this.onPlayer(name, event); });
+    const open = (kind, label, title) => {
+      const a = el('a', 'button small-button', label);
+      a.target = '_blank';
+      a.rel = 'noopener';
+      a.title = title;
+      a.addEventListener('click', (event) => { if (this.onOpen) this.onOpen(kind, name, event); });
+      return a;
+    };
+    const player = open('player', 'Player', 'Play this stream on the player page');
+    const wall = open('wall', 'Wall', 'This stream alone on the multiview wall, with its audio meters');
     const disconnect = el('button', 'danger small-button', 'Disconnect');
     disconnect.type = 'button';
     disconnect.addEventListener('click', () => this.onDisconnect(name));
-    cells.actions.append(player, disconnect);
+    cells.actions.append(player, wall, disconnect);
 
     return {
       tr, thumb, badge, meta, codecs, rateText, spark, link, path, dropped, frozen, meters, lufs, silent,
-      errorCount, lastError, player, disconnect, history: [], summary: { name }, thumbAt: 0, removeTimer: null,
+      errorCount, lastError, player, wall, disconnect, history: [], summary: { name }, thumbAt: 0, removeTimer: null,
     };
   }
 
@@ -175,6 +181,7 @@ export class StreamTable {
     row.codecs.textContent = parts.join(' · ') || 'waiting for media';
     row.path.textContent = s.transcode_path ? `${s.transcode_path}` : 'not transcoded';
     row.player.href = this.links.player(s.name);
+    row.wall.href = this.links.wall(s.name);
     row.disconnect.disabled = state === 'ended';
     drawSparkline(row.spark, row.history);
   }

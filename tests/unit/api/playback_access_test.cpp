@@ -25,6 +25,20 @@ TEST(PlaybackToken, OpensOneStreamUntilItExpires) {
   EXPECT_EQ(check_playback_token(kSecret, "cam1", "", now), TokenVerdict::kMissing);
 }
 
+// A wall's token is signed for "*": it opens every stream, and no stream's
+// own token opens another.
+TEST(PlaybackToken, AWallTokenOpensEveryStream) {
+  const auto now = std::chrono::system_clock::now();
+  const auto wall = mint_playback_token(kSecret, "*", now + 1h);
+  for (const char* stream : {"cam1", "cam2", "a-very-long-stream-name_0123456789"}) {
+    EXPECT_EQ(check_playback_token(kSecret, stream, wall, now), TokenVerdict::kValid) << stream;
+  }
+  EXPECT_EQ(check_playback_token(kSecret, "cam1", wall, now + 2h), TokenVerdict::kExpired);
+  EXPECT_EQ(check_playback_token("another-secret-entirely", "cam1", wall, now), TokenVerdict::kWrong);
+  const auto one = mint_playback_token(kSecret, "cam1", now + 1h);
+  EXPECT_EQ(check_playback_token(kSecret, "*", one, now), TokenVerdict::kWrong);
+}
+
 TEST(PlaybackToken, AForgedExpiryOrMalformedTokenIsRefused) {
   const auto now = std::chrono::system_clock::now();
   const auto token = mint_playback_token(kSecret, "cam1", now - 1s);

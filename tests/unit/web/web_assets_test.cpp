@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <regex>
 #include <set>
 #include <string>
 
@@ -48,6 +49,37 @@ TEST(WebAssets, PageLoadsThePlayerAndTheVendoredHlsJs) {
   EXPECT_TRUE(contains(page->body, "player.js"));
   EXPECT_TRUE(contains(page->body, "player.css"));
   EXPECT_TRUE(contains(page->body, "/vendor/hls.min.js"));
+}
+
+// Every module a page imports, and every script and style it loads, is
+// served by the same site: a page never asks for a file Mirror lacks.
+TEST(WebAssets, EveryScriptAndModuleAPageLoadsIsServedByItsSite) {
+  const std::regex loads(R"re((?:src|href)="(/[^"]+)"|from '(\./[^']+)')re");
+  int checked = 0;
+  for (const Asset& asset : all_assets()) {
+    if (asset.content_type != kHtml && asset.content_type != kJavaScript) continue;
+    if (asset.path.starts_with("/vendor/")) continue;
+    const std::string body(asset.body);
+    for (auto it = std::sregex_iterator(body.begin(), body.end(), loads); it != std::sregex_iterator(); ++it) {
+      std::string target = (*it)[1].matched ? (*it)[1].str() : (*it)[2].str();
+      if (target.starts_with("./")) {
+        const auto dir = std::string(asset.path.substr(0, asset.path.rfind('/') + 1));
+        target = dir + target.substr(2);
+      }
+      EXPECT_NE(find_asset(asset.site, target), nullptr) << asset.site << ":" << asset.path << " loads " << target;
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 15);
+}
+
+TEST(WebAssets, ServesTheWallOnTheDeliveryPort) {
+  const Asset* wall = find_asset("delivery", "/wall");
+  ASSERT_NE(wall, nullptr);
+  EXPECT_EQ(wall->content_type, kHtml);
+  EXPECT_TRUE(contains(wall->body, "/wall/wall.js"));
+  EXPECT_TRUE(contains(wall->body, "/vendor/hls.min.js"));
+  EXPECT_EQ(find_asset("admin", "/wall"), nullptr);
 }
 
 TEST(WebAssets, UnknownPathsAreNotFound) {

@@ -1,4 +1,4 @@
-// Formatting of figures for the console. Pure functions.
+// Formatting of figures for the console and the wall. Pure functions.
 
 export function bitrate(bps) {
   if (typeof bps !== 'number' || !Number.isFinite(bps)) return '—';

@@ -1,0 +1,538 @@
+// One tile of the wall: plays one stream's multiview rendition (the
+// transcoded-only multivariant playlist, or the stream's own playlist when
+// the server does not transcode) with hls.js, muted, with small buffers; and
+// shows its name, a state badge, the live latency from
+// EXT-X-PROGRAM-DATE-TIME, audio meters fed by the server, warnings for a
+// frozen picture or silence, and a slate with the last picture once the
+// stream has ended. The tile resumes by itself when its stream returns.
+//
+// Owner: the page's main thread (everything here runs on it).
+import { Meters } from './meters.js';
+
+const THUMBNAIL_EVERY_MS = 15000;
+const RESTART_BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
+// Far behind the live edge (a slow start, a background tab): jump to it.
+const JUMP_BEHIND_S = 1.5;
+const JUMP_INTERVAL_MS = 10000;
+// The playhead standing still this long while the stream is live is a stall.
+const STALL_AFTER_MS = 1000;
+// A hole of up to SMALL_GAP_S in what is buffered is stepped over once the
+// playhead has stood still for GAP_STALL_MS (hls.js can take seconds).
+const SMALL_GAP_S = 0.5;
+const GAP_STALL_MS = 500;
+// A second fatal media error this soon after a recovery restarts the player.
+const MEDIA_RECOVERY_WINDOW_MS = 60000;
+const HLS_MIME = 'application/vnd.apple.mpegurl';
+
+function el(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function retryPolicy(maxNumRetry) {
+  return { maxNumRetry, retryDelayMs: 500, maxRetryDelayMs: 4000, backoff: 'exponential' };
+}
+
+export class Tile {
+  // options: { withToken(url), lowLatency, onSelect(tile), onOpen(tile) }
+  constructor(parent, index, options) {
+    this.index = index;
+    this.options = options;
+    this.name = null;
+    this.info = null; // the server's summary of the stream, or null
+    this.present = false; // the server lists the stream
+    this.hls = null;
+    this.native = false;
+    this.restarts = 0;
+    this.restartTimer = null;
+    this.stalls = 0;
+    this.stalled = false;
+    this.gapsSkipped = 0;
+    this.jumps = 0;
+    this.lastJumpAt = 0;
+    this.mediaRecoveredAt = 0;
+    this.health = { frozen: false, silent: false };
+    this.thumbnailUrl = null; // object URL of the last thumbnail fetched
+    this.thumbnailAt = 0;
+    this.endedAt = null;
+    this.stillAt = -1;
+    this.stillSince = 0;
+    this.problem = null;
+    this.lastError = null;
+    this.muted = true;
+    this.selected = false;
+
+    this.root = el('div', 'tile is-empty');
+    this.root.dataset.slot = String(index + 1);
+    this.video = el('video', 'tile-video');
+    this.video.muted = true;
+    this.video.playsInline = true;
+    this.video.autoplay = true;
+    this.picture = el('img', 'tile-picture');
+    this.picture.alt = '';
+    this.picture.hidden = true;
+    this.slate = el('div', 'tile-slate');
+    this.slateTitle = el('span', 'slate-title');
+    this.slateText = el('span', 'slate-text');
+    this.slate.append(this.slateTitle, this.slateText);
+    const top = el('div', 'tile-top');
+    this.number = el('span', 'tile-number', String(index + 1));
+    this.label = el('span', 'tile-name');
+    this.badge = el('span', 'badge');
+    this.badge.hidden = true;
+    top.append(this.number, this.label, this.badge);
+    const bottom = el('div', 'tile-bottom');
+    this.latency = el('span', 'tile-latency');
+    this.latency.title = 'Now minus the wall-clock time of the picture on screen (EXT-X-PROGRAM-DATE-TIME)';
+    this.warnings = el('span', 'tile-warnings');
+    this.audio = el('span', 'tile-audio');
+    bottom.append(this.latency, this.warnings, this.audio);
+    this.root.append(this.video, this.picture, this.slate, top, bottom);
+    this.meters = new Meters(this.root);
+
+    this.root.addEventListener('click', () => this.options.onSelect(this));
+    this.root.addEventListener('dblclick', () => { if (this.name) this.options.onOpen(this); });
+    this.video.addEventListener('playing', () => this.render());
+    this.video.addEventListener('loadeddata', () => this.render());
+    parent.append(this.root);
+    this.render();
+  }
+
+  // ------------------------------------------------------------ what it shows
+
+  // Shows stream `name` (or nothing); `info` is the server's summary when
+  // the server lists the stream.
+  assign(name, info) {
+    if (name === this.name) {
+      this.update(info);
+      return;
+    }
+    this.stop();
+    this.name = name;
+    this.info = null;
+    this.present = false;
+    this.endedAt = null;
+    this.health = { frozen: false, silent: false };
+    this.stalls = 0;
+    this.restarts = 0;
+    this.forgetThumbnail();
+    this.meters.clear();
+    this.update(info);
+  }
+
+  // The server's summary changed (state, playlist URL), or the stream is
+  // listed again after it ended.
+  update(info) {
+    if (!this.name) {
+      this.render();
+      return;
+    }
+    const before = this.info ? this.info.state : null;
+    if (info) {
+      this.info = info;
+      this.present = true;
+      if (info.state !== 'ended') this.endedAt = null;
+    }
+    const state = this.state();
+    if (state === 'live') {
+      // Back from a reconnect with a player that stopped moving: start over.
+      if (before === 'reconnecting' && this.playerStarted() && this.stalled) this.stop();
+      if (!this.playerStarted() && !this.restartTimer) this.start();
+      this.refreshThumbnail();
+    } else if (state === 'ended') {
+      this.end();
+    }
+    this.render();
+  }
+
+  // The server no longer lists the stream.
+  gone() {
+    if (!this.name) return;
+    this.present = false;
+    this.info = this.info ? { ...this.info, state: 'ended' } : { name: this.name, state: 'ended' };
+    this.end();
+    this.render();
+  }
+
+  state() {
+    if (!this.name) return 'empty';
+    if (!this.info) return 'waiting';
+    return this.info.state || 'connecting';
+  }
+
+  // health: {state, frozen, silent} from the server, every second.
+  setHealth(h) {
+    if (!this.name || !h) return;
+    this.health = { frozen: !!h.frozen, silent: !!h.silent };
+    if (this.info && h.state && h.state !== this.info.state) this.update({ ...this.info, state: h.state });
+    this.render();
+  }
+
+  setLevels(l) {
+    if (!this.name || this.state() === 'ended' || !l) {
+      this.meters.clear();
+      return;
+    }
+    this.meters.update(l.peak, l.rms);
+  }
+
+  setMuted(muted) {
+    this.muted = muted;
+    this.video.muted = muted;
+    if (!muted && this.video.paused && this.playerStarted()) this.video.play().catch(() => {});
+    this.render();
+  }
+
+  setSelected(selected) {
+    this.selected = selected;
+    this.root.classList.toggle('is-selected', selected);
+  }
+
+  // ------------------------------------------------------------ the player
+
+  playerStarted() {
+    return !!this.hls || this.native;
+  }
+
+  playlistUrl() {
+    const url = (this.info && this.info.multiview_url) || `/streams/${encodeURIComponent(this.name)}/index.m3u8`;
+    return this.options.withToken(url);
+  }
+
+  start() {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    const url = this.playlistUrl();
+    this.stalled = false;
+    this.stillAt = -1;
+    this.stillSince = Date.now();
+    if (window.Hls && window.Hls.isSupported()) {
+      this.startHlsJs(url);
+    } else if (this.video.canPlayType(HLS_MIME)) {
+      this.native = true;
+      this.video.src = url;
+    } else {
+      this.problem = 'This browser cannot play HLS (no Media Source Extensions).';
+      this.render();
+      return;
+    }
+    this.video.play().catch(() => {});
+  }
+
+  startHlsJs(url) {
+    const Hls = window.Hls;
+    const hls = new Hls({
+      lowLatencyMode: this.options.lowLatency,
+      liveDurationInfinity: true,
+      // A wall holds up to 25 of these in one tab: a few seconds each.
+      maxBufferLength: 3,
+      maxMaxBufferLength: 6,
+      backBufferLength: 3,
+      maxBufferSize: 8 * 1024 * 1024,
+      // The rendition that fits the tile (a multiview playlist may list two).
+      capLevelToPlayerSize: true,
+      // Catching up is done here (tick): hls.js only speeds up with more
+      // than a second buffered, which never happens this close to the edge.
+      maxLiveSyncPlaybackRate: 1,
+      // hls.js moves its target a second further from live after each stall;
+      // on a wall that adds up to many seconds over an hour. Tiles stay at
+      // the playlist's own target and jump back when far behind.
+      liveSyncOnStallIncrease: 0,
+      // Blocking playlist reloads are held by Mirror for up to a few target
+      // durations, so the first byte may take that long to come.
+      playlistLoadPolicy: {
+        default: {
+          maxTimeToFirstByteMs: 10000,
+          maxLoadTimeMs: 20000,
+          timeoutRetry: retryPolicy(2),
+          errorRetry: retryPolicy(4),
+        },
+      },
+    });
+    this.hls = hls;
+    hls.on(Hls.Events.ERROR, (_event, data) => this.onHlsError(hls, data));
+    hls.on(Hls.Events.FRAG_BUFFERED, () => {
+      if (this.hls === hls) this.restarts = 0;
+    });
+    hls.loadSource(url);
+    hls.attachMedia(this.video);
+  }
+
+  onHlsError(hls, data) {
+    if (this.hls !== hls || !data.fatal) return;
+    const Hls = window.Hls;
+    const now = Date.now();
+    if (data.type === Hls.ErrorTypes.MEDIA_ERROR && now - this.mediaRecoveredAt > MEDIA_RECOVERY_WINDOW_MS) {
+      this.mediaRecoveredAt = now;
+      hls.recoverMediaError();
+      return;
+    }
+    this.lastError = `${data.type}: ${data.details}`;
+    this.stop();
+    this.scheduleRestart();
+  }
+
+  scheduleRestart() {
+    const state = this.state();
+    if (state !== 'live' && state !== 'reconnecting') return;
+    const delay = RESTART_BACKOFF_MS[Math.min(this.restarts, RESTART_BACKOFF_MS.length - 1)];
+    this.restarts += 1;
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      const s = this.state();
+      if (s === 'live' || s === 'reconnecting') this.start();
+    }, delay);
+    this.render();
+  }
+
+  stop() {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    if (this.hls) {
+      this.hls.destroy();
+      this.hls = null;
+    }
+    if (this.native || this.video.getAttribute('src')) {
+      this.video.removeAttribute('src');
+      this.video.load();
+    }
+    this.native = false;
+    this.problem = null;
+  }
+
+  // The stream ended: keep its last picture on the slate, free the player.
+  end() {
+    if (this.endedAt === null) this.endedAt = new Date();
+    if (this.playerStarted()) {
+      this.keepLastPicture();
+      this.stop();
+    } else if (this.thumbnailUrl && this.picture.hidden) {
+      this.picture.src = this.thumbnailUrl;
+    }
+    this.meters.clear();
+    this.health = { frozen: false, silent: false };
+  }
+
+  keepLastPicture() {
+    const v = this.video;
+    if (v.videoWidth > 0 && v.readyState >= 2) {
+      try {
+        const canvas = document.createElement('canvas');
+        canvas.width = v.videoWidth;
+        canvas.height = v.videoHeight;
+        canvas.getContext('2d').drawImage(v, 0, 0);
+        this.picture.src = canvas.toDataURL('image/jpeg', 0.8);
+        return;
+      } catch {
+        // Fall back to the server's thumbnail.
+      }
+    }
+    if (this.thumbnailUrl) this.picture.src = this.thumbnailUrl;
+  }
+
+  // The server's thumbnail, fetched now and then while live: the picture
+  // the tile shows while its player starts, and the slate's picture if the
+  // stream ends before one frame has played.
+  async refreshThumbnail(force = false) {
+    if (!this.info || !this.info.thumbnail_url) return;
+    const now = Date.now();
+    if (!force && now - this.thumbnailAt < THUMBNAIL_EVERY_MS) return;
+    this.thumbnailAt = now;
+    const name = this.name;
+    try {
+      const response = await fetch(this.options.withToken(this.info.thumbnail_url), { cache: 'no-store' });
+      if (!response.ok || this.name !== name) return;
+      const blob = await response.blob();
+      if (this.name !== name) return;
+      this.forgetThumbnail();
+      this.thumbnailUrl = URL.createObjectURL(blob);
+      this.thumbnailAt = now;
+      if (!this.video.poster || this.video.readyState < 2) this.video.poster = this.thumbnailUrl;
+    } catch {
+      // A thumbnail is a nicety; the next round tries again.
+    }
+  }
+
+  forgetThumbnail() {
+    if (this.thumbnailUrl) URL.revokeObjectURL(this.thumbnailUrl);
+    this.thumbnailUrl = null;
+    this.thumbnailAt = 0;
+    this.video.removeAttribute('poster');
+  }
+
+  // ------------------------------------------------------------ each tick
+
+  // Called every 250 ms: latency, stalls, catching up, small gaps.
+  tick() {
+    if (!this.playerStarted()) {
+      this.latency.textContent = '';
+      return;
+    }
+    const v = this.video;
+    const now = Date.now();
+    if (v.paused && !v.ended && v.readyState >= 2) v.play().catch(() => {});
+    // Stalls: the playhead standing still while the stream is live.
+    if (v.currentTime !== this.stillAt || v.paused) {
+      this.stillAt = v.currentTime;
+      this.stillSince = now;
+      if (this.stalled) {
+        this.stalled = false;
+        this.render();
+      }
+    } else if (!this.stalled && v.currentTime > 0 && now - this.stillSince > STALL_AFTER_MS && this.state() === 'live') {
+      this.stalled = true;
+      this.stalls += 1;
+      this.render();
+    }
+    if (this.hls) {
+      this.keepUp(now);
+      this.skipSmallGap(now);
+    }
+    const ms = this.latencyMs();
+    this.latency.textContent = ms === null ? '' : `${(ms / 1000).toFixed(1)} s`;
+    this.root.classList.toggle('is-late', ms !== null && ms > 5000);
+    this.refreshThumbnail();
+  }
+
+  latencyMs() {
+    if (!this.playerStarted() || this.video.readyState < 2) return null;
+    let date = null;
+    if (this.hls) {
+      date = this.hls.playingDate;
+    } else if (typeof this.video.getStartDate === 'function') {
+      const start = this.video.getStartDate();
+      if (start && !isNaN(start.getTime())) date = new Date(start.getTime() + this.video.currentTime * 1000);
+    }
+    if (!date || isNaN(date.getTime())) return null;
+    return Math.max(0, Date.now() - date.getTime());
+  }
+
+  keepUp(now) {
+    const hls = this.hls;
+    const v = this.video;
+    const latency = hls.latency;
+    const target = hls.targetLatency;
+    const edge = hls.liveSyncPosition;
+    if (v.paused || typeof latency !== 'number' || typeof target !== 'number' || typeof edge !== 'number') return;
+    if (latency - target > JUMP_BEHIND_S && edge > v.currentTime && now - this.lastJumpAt > JUMP_INTERVAL_MS) {
+      this.lastJumpAt = now;
+      this.jumps += 1;
+      v.currentTime = edge;
+    }
+  }
+
+  skipSmallGap(now) {
+    const v = this.video;
+    if (v.paused || v.seeking || now - this.stillSince < GAP_STALL_MS) return;
+    const t = v.currentTime;
+    const ranges = v.buffered;
+    for (let i = 0; i < ranges.length; i++) {
+      const start = ranges.start(i);
+      if (start > t && start - t <= SMALL_GAP_S && ranges.end(i) - start > 0.2) {
+        this.gapsSkipped += 1;
+        this.stillSince = now;
+        v.currentTime = start + 0.01;
+        return;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ drawing
+
+  render() {
+    const state = this.state();
+    const r = this.root;
+    r.classList.toggle('is-empty', state === 'empty');
+    r.classList.toggle('is-ended', state === 'ended');
+    r.classList.toggle('is-frozen', this.health.frozen && state === 'live');
+    r.classList.toggle('is-silent', this.health.silent && state === 'live');
+    r.classList.toggle('is-stalled', this.stalled);
+    r.classList.toggle('is-soloed', !this.muted);
+    r.dataset.stream = this.name || '';
+    r.dataset.state = state;
+    this.label.textContent = this.name || '';
+    this.label.title = this.name || '';
+    const known = ['connecting', 'live', 'reconnecting', 'ended'];
+    this.badge.hidden = !this.name || state === 'waiting';
+    this.badge.textContent = state;
+    this.badge.className = `badge state-${known.includes(state) ? state : 'unknown'}`;
+
+    const warnings = [];
+    if (state === 'live' && this.health.frozen) warnings.push('frozen');
+    if (state === 'live' && this.health.silent) warnings.push('silent');
+    if (this.stalled && !this.health.frozen) warnings.push('buffering');
+    this.warnings.replaceChildren(...warnings.map((w) => el('span', `warning warning-${w}`, w)));
+    this.audio.textContent = this.name && !this.muted ? 'audio' : '';
+
+    const playing = this.playerStarted() && this.video.readyState >= 2;
+    let title = '';
+    let text = '';
+    if (state === 'empty') {
+      text = 'empty';
+    } else if (state === 'waiting') {
+      title = this.name;
+      text = 'waiting for this stream';
+    } else if (state === 'ended') {
+      title = 'ended';
+      text = this.endedAt ? `at ${this.endedAt.toLocaleTimeString()} · resumes when it returns` : 'resumes when it returns';
+    } else if (this.problem) {
+      text = this.problem;
+    } else if (!playing) {
+      text = state === 'connecting' ? 'connecting…' : this.restartTimer ? 'retrying…' : 'starting…';
+    }
+    this.slate.hidden = !title && !text;
+    this.slateTitle.textContent = title;
+    this.slateText.textContent = text;
+    this.picture.hidden = state !== 'ended' || !this.picture.getAttribute('src');
+    if (state !== 'ended' && this.picture.getAttribute('src')) this.picture.removeAttribute('src');
+  }
+
+  // What the tile shows and how it plays, for the page's tests.
+  snapshot() {
+    const v = this.video;
+    const quality = typeof v.getVideoPlaybackQuality === 'function' ? v.getVideoPlaybackQuality() : null;
+    return {
+      slot: this.index + 1,
+      name: this.name,
+      state: this.state(),
+      badge: this.badge.hidden ? null : this.badge.textContent,
+      playing: this.playerStarted() && !v.paused && v.readyState >= 2,
+      currentTime: v.currentTime,
+      latencyMs: this.latencyMs(),
+      edgeLatencyS: this.hls && typeof this.hls.latency === 'number' ? this.hls.latency : null,
+      targetLatencyS: this.hls && typeof this.hls.targetLatency === 'number' ? this.hls.targetLatency : null,
+      lowLatency: !!this.options.lowLatency,
+      levels: this.meters.levels(),
+      warnings: [...this.warnings.children].map((w) => w.textContent),
+      slate: this.slate.hidden ? null : `${this.slateTitle.textContent} ${this.slateText.textContent}`.trim(),
+      picture: !this.picture.hidden,
+      muted: v.muted,
+      selected: this.selected,
+      stalls: this.stalls,
+      restarts: this.restarts,
+      jumps: this.jumps,
+      gapsSkipped: this.gapsSkipped,
+      droppedFrames: quality ? quality.droppedVideoFrames : null,
+      totalFrames: quality ? quality.totalVideoFrames : null,
+      bufferedAhead: bufferedAhead(v),
+      lastError: this.lastError || null,
+    };
+  }
+
+  destroy() {
+    this.stop();
+    this.forgetThumbnail();
+    this.root.remove();
+  }
+}
+
+function bufferedAhead(v) {
+  const t = v.currentTime;
+  for (let i = 0; i < v.buffered.length; i++) {
+    if (v.buffered.start(i) <= t + 0.1 && v.buffered.end(i) >= t) return v.buffered.end(i) - t;
+  }
+  return 0;
+}
