@@ -114,10 +114,17 @@ void when_ready(const std::shared_ptr<Presentation>& presentation, VariantScope 
 }
 
 void serve_multivariant(const PlaybackContext& ctx, const http::ExchangePtr& ex, VariantScope scope) {
+  // ?audio=none: the video variants without their audio group (a muted
+  // wall tile); any other value is a mistake worth saying.
+  const auto audio = ex->request().query_param("audio");
+  if (audio && *audio != "none") {
+    bad_request(ex, "audio: the only value is \"none\" (the video variants without sound)");
+    return;
+  }
   auto presentation = find_stream(ctx, ex);
   if (!presentation) return;
-  auto answer = [signed_urls = ctx.signed_urls, ex, presentation, scope](bool timed_out) {
-    std::string text = presentation->multivariant_playlist(scope);
+  auto answer = [signed_urls = ctx.signed_urls, ex, presentation, scope, with_audio = !audio](bool timed_out) {
+    std::string text = presentation->multivariant_playlist(scope, with_audio);
     if (text.empty()) {
       if (presentation->ended()) {
         not_found(ex, "stream ended before it could be played");

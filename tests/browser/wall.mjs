@@ -207,6 +207,10 @@ try {
     let s = await snapshot(page);
     const heard = s.tiles.filter((t) => !t.muted).map((t) => t.name);
     if (heard.join() !== 'cam2') throw new Error(`heard after the click: ${heard}`);
+    // Muted tiles fetch no sound; the heard one plays again with it.
+    if (s.tiles.some((t) => t.name !== 'cam2' && t.withAudio)) throw new Error('a muted tile plays sound');
+    await until(page, 'cam2 playing with its sound',
+      (x) => tileOf(x, 'cam2').withAudio && tileOf(x, 'cam2').playing && !tileOf(x, 'cam2').muted, 15000);
     await page.keyboard.press('5');
     s = await snapshot(page);
     if (s.selected !== 4 || s.tiles.filter((t) => !t.muted).map((t) => t.slot).join() !== '5') {

@@ -12,7 +12,7 @@ import { Meters } from './meters.js';
 const THUMBNAIL_EVERY_MS = 15000;
 const RESTART_BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
 // Far behind the live edge (a slow start, a background tab): jump to it.
-const JUMP_BEHIND_S = 1.5;
+const JUMP_BEHIND_S = 2.5;
 const JUMP_INTERVAL_MS = 10000;
 // The playhead standing still this long while the stream is live is a stall.
 const STALL_AFTER_MS = 1000;
@@ -45,7 +45,8 @@ export class Tile {
     this.present = false; // the server lists the stream
     this.hls = null;
     this.native = false;
-    this.restarts = 0;
+    this.restarts = 0; // failed starts in a row (the backoff)
+    this.starts = 0; // players started for this tile, ever
     this.restartTimer = null;
     this.stalls = 0;
     this.stalled = false;
@@ -62,6 +63,7 @@ export class Tile {
     this.problem = null;
     this.lastError = null;
     this.muted = true;
+    this.withAudio = false; // the player fetches the sound
     this.selected = false;
 
     this.root = el('div', 'tile is-empty');
@@ -178,10 +180,17 @@ export class Tile {
     this.meters.update(l.peak, l.rms);
   }
 
+  // A muted tile plays the video alone (no sound fetched or decoded: its
+  // meters come from the server); hearing it starts its player again with
+  // the sound, and muting it again goes back to the video alone.
   setMuted(muted) {
+    if (muted === this.muted) return;
     this.muted = muted;
     this.video.muted = muted;
-    if (!muted && this.video.paused && this.playerStarted()) this.video.play().catch(() => {});
+    if (this.playerStarted() && this.withAudio === muted) {
+      this.stop();
+      this.start();
+    }
     this.render();
   }
 
@@ -198,13 +207,15 @@ export class Tile {
 
   playlistUrl() {
     const url = (this.info && this.info.multiview_url) || `/streams/${encodeURIComponent(this.name)}/index.m3u8`;
-    return this.options.withToken(url);
+    return this.options.withToken(this.muted ? `${url}${url.includes('?') ? '&' : '?'}audio=none` : url);
   }
 
   start() {
     clearTimeout(this.restartTimer);
     this.restartTimer = null;
     const url = this.playlistUrl();
+    this.withAudio = !this.muted;
+    this.starts += 1;
     this.stalled = false;
     this.stillAt = -1;
     this.stillSince = Date.now();
@@ -235,11 +246,10 @@ export class Tile {
       capLevelToPlayerSize: true,
       // Catching up is done here (tick): hls.js only speeds up with more
       // than a second buffered, which never happens this close to the edge.
+      // (hls.js moves its target a second further from live after each
+      // stall, by one target duration at most: a tile on a busy machine
+      // settles a little further back instead of stalling again and again.)
       maxLiveSyncPlaybackRate: 1,
-      // hls.js moves its target a second further from live after each stall;
-      // on a wall that adds up to many seconds over an hour. Tiles stay at
-      // the playlist's own target and jump back when far behind.
-      liveSyncOnStallIncrease: 0,
       // Blocking playlist reloads are held by Mirror for up to a few target
       // durations, so the first byte may take that long to come.
       playlistLoadPolicy: {
@@ -510,9 +520,11 @@ export class Tile {
       slate: this.slate.hidden ? null : `${this.slateTitle.textContent} ${this.slateText.textContent}`.trim(),
       picture: !this.picture.hidden,
       muted: v.muted,
+      withAudio: this.playerStarted() && this.withAudio,
       selected: this.selected,
       stalls: this.stalls,
       restarts: this.restarts,
+      starts: this.starts,
       jumps: this.jumps,
       gapsSkipped: this.gapsSkipped,
       droppedFrames: quality ? quality.droppedVideoFrames : null,

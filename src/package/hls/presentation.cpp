@@ -118,7 +118,7 @@ std::shared_ptr<PartStore> Presentation::pending(VariantScope scope) const {
   return nullptr;
 }
 
-std::string Presentation::multivariant_playlist(VariantScope scope) const {
+std::string Presentation::multivariant_playlist(VariantScope scope, bool audio_groups) const {
   const auto all = feeds();
   std::vector<Feed> in_scope;
   for (const Feed& f : all) {
@@ -177,7 +177,9 @@ std::string Presentation::multivariant_playlist(VariantScope scope) const {
     const bool audio = s.has_audio && p.audio_store()->ready();
     if (video) {
       std::optional<AudioGroup> group;
-      if (audio) {
+      if (!audio_groups) {
+        // The video alone.
+      } else if (audio) {
         group = AudioGroup{p.audio_store(), s};
       } else if (f.role == VariantRole::kTranscoded && transcoded_audio) {
         group = transcoded_audio;

@@ -69,7 +69,10 @@ class Presentation {
   // when everything in scope is playable, or gone for good.
   std::shared_ptr<PartStore> pending(VariantScope scope) const;
   // The multivariant playlist of `scope`; empty while nothing in it is playable.
-  std::string multivariant_playlist(VariantScope scope) const;
+  // Without `audio` its variants name no audio group (the video alone: a
+  // muted tile of a wall fetches and decodes no sound); a feed without video
+  // stays an audio-only variant.
+  std::string multivariant_playlist(VariantScope scope, bool audio = true) const;
 
  private:
   std::vector<RenditionReport> reports_for(const PartStore* self) const;

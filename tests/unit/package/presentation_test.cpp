@@ -160,6 +160,28 @@ TEST(PresentationTest, FurtherRenditionsShareTheTranscodedAudio) {
   EXPECT_NE(p.rendition("transcoded-audio").store, nullptr);
 }
 
+// What a muted wall tile asks for: the same variants, with no audio group.
+TEST(PresentationTest, AVideoOnlyMultivariantNamesNoAudio) {
+  Presentation p("cam");
+  auto source = std::make_shared<StreamPackager>("cam", settings());
+  auto first = rendition("360p", true);
+  auto second = rendition("180p", false);
+  p.add(source, VariantRole::kSource);
+  p.add(first, VariantRole::kTranscoded);
+  p.add(second, VariantRole::kTranscoded);
+  feed(*source, video_config());
+  feed(*first, small_video());
+  feed(*second, small_video(), /*with_audio=*/false);
+  const std::string with = p.multivariant_playlist(VariantScope::kTranscoded);
+  const std::string without = p.multivariant_playlist(VariantScope::kTranscoded, /*audio=*/false);
+  EXPECT_NE(with.find("EXT-X-MEDIA:TYPE=AUDIO"), std::string::npos) << with;
+  EXPECT_EQ(without.find("EXT-X-MEDIA"), std::string::npos) << without;
+  EXPECT_EQ(without.find("AUDIO="), std::string::npos) << without;
+  EXPECT_EQ(without.find("mp4a"), std::string::npos) << without;
+  EXPECT_NE(without.find("\n360p/playlist.m3u8"), std::string::npos) << without;
+  EXPECT_NE(without.find("\n180p/playlist.m3u8"), std::string::npos) << without;
+}
+
 TEST(PresentationTest, WaitsForARenditionWithoutMediaUntilItEnds) {
   SourceAndRendition s(video_config(), /*feed_rendition=*/false);
   auto& p = s.presentation;
