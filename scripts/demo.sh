@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts Mirror on its embedded defaults (no Redis, no S3, no GPU, no root),
-# publishes a generated test stream to it over SRT and says where to look.
+# publishes generated test streams to it over SRT (one of them HEVC) and says
+# where to look: the player, the wall and the dashboard.
 # Ctrl-C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,21 +51,38 @@ sender=$!
 senders="$sender"
 trap 'trap - INT TERM EXIT; kill $senders 2>/dev/null; kill -TERM $pid 2>/dev/null; wait $pid' INT TERM EXIT
 
-# With DEMO_HEVC=1, a second stream in HEVC (x265's own GOP structure: open
-# GOP, B-frames), which browsers cannot decode: the player shows it through
-# its H.264 rendition.
-hevc_note="An HEVC source as well: make demo DEMO_HEVC=1 (stream \"demo-hevc\")."
-if [[ "${DEMO_HEVC:-0}" == 1 ]]; then
-  label_hevc="drawtext=fontfile=${font}:fontsize=28:fontcolor=white:box=1:boxcolor=black@0.5:boxborderw=8:x=24:y=24:text='Mirror demo (HEVC source)'"
-  setsid ffmpeg -hide_banner -loglevel error -re \
-    -f lavfi -i "testsrc2=size=1280x720:rate=30,${clock},${label_hevc}" \
-    -f lavfi -i sine=frequency=660:sample_rate=48000 \
-    -c:v libx265 -preset ultrafast -x265-params keyint=30:log-level=error -pix_fmt yuv420p \
-    -c:a aac -b:a 128k -pes_payload_size 0 \
-    -f mpegts "srt://127.0.0.1:${srt_port}?mode=caller&pkt_size=1316&streamid=demo-hevc" &
-  senders="$senders $!"
-  hevc_note="HEVC source \"demo-hevc\" (played through its H.264 rendition):
-  player:   http://127.0.0.1:${http_port}/?stream=demo-hevc"
+# Three more feeds for the wall (DEMO_STREAMS=one publishes "demo" alone):
+#   demo-hevc    HEVC from x265 (its own GOP structure: open GOP, B-frames),
+#                which browsers cannot decode: played through its H.264
+#                rendition
+#   demo-bframes H.264 with B-frames at 29.97 fps, 640x360
+#   demo-silent  a picture with digital silence: the wall flags it silent
+#                after 10 s
+extra_note="More feeds for the wall: make demo DEMO_STREAMS=all (HEVC, B-frames, silence)."
+if [[ "${DEMO_STREAMS:-all}" != one ]]; then
+  small_label() {
+    echo "drawtext=fontfile=${font}:fontsize=22:fontcolor=white:box=1:boxcolor=black@0.5:boxborderw=6:x=16:y=16:text='$1'"
+  }
+  small_clock="drawtext=fontfile=${font}:fontsize=36:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=8:x=(w-tw)/2:y=h-th-24:text='%{pts\\:hms\\:${midnight_offset}\\:24HH}'"
+  publish() {  # NAME PICTURE SOUND VIDEO-ARGS...
+    local name=$1 picture=$2 sound=$3
+    shift 3
+    setsid ffmpeg -hide_banner -loglevel error -re -f lavfi -i "$picture" -f lavfi -i "$sound" \
+      "$@" -pix_fmt yuv420p -c:a aac -b:a 96k -pes_payload_size 0 \
+      -f mpegts "srt://127.0.0.1:${srt_port}?mode=caller&pkt_size=1316&streamid=${name}" &
+    senders="$senders $!"
+  }
+  publish demo-hevc "testsrc2=size=640x360:rate=25,${small_clock},$(small_label 'HEVC source')" \
+    sine=frequency=660:sample_rate=48000 \
+    -c:v libx265 -preset ultrafast -x265-params keyint=50:log-level=error
+  publish demo-bframes "smptehdbars=size=640x360:rate=30000/1001,${small_clock},$(small_label 'H.264 B-frames 29.97')" \
+    sine=frequency=880:sample_rate=48000 \
+    -c:v libx264 -preset veryfast -bf 3 -g 60
+  publish demo-silent "mandelbrot=size=640x360:rate=25,${small_clock},$(small_label 'silent feed')" \
+    anullsrc=channel_layout=stereo:sample_rate=48000 \
+    -c:v libx264 -preset veryfast -tune zerolatency -g 50
+  extra_note="Also published: demo-hevc (HEVC, played through its H.264 rendition), demo-bframes
+(H.264 with B-frames at 29.97 fps) and demo-silent (flagged silent on the wall)."
 fi
 
 # The player needs the first complete segment (about a second).
@@ -99,9 +117,12 @@ fi
 
 cat <<MSG
 
-Mirror is running (pid $pid), with a test stream "demo" published over SRT.
+Mirror is running (pid $pid), with test streams published over SRT.
   player:    http://127.0.0.1:${http_port}/?stream=demo
-  console:   http://127.0.0.1:${admin_port}/ (every stream live, with actions)
+  wall:      https://127.0.0.1:${https_port}/wall (every stream side by side, with audio meters;
+             over HTTPS each tile is low-latency: trust the certificate as below, or use
+             http://127.0.0.1:${http_port}/wall at standard latency)
+  console:   http://127.0.0.1:${admin_port}/ (the dashboard: every stream live, with actions)
 ${https_note}
   playlist:  http://127.0.0.1:${http_port}/streams/demo/index.m3u8 (source and 640x360 rendition)
   multiview: http://127.0.0.1:${http_port}/streams/demo/multiview.m3u8 (the 640x360 rendition only)
@@ -109,7 +130,7 @@ ${https_note}
   streams:   http://127.0.0.1:${admin_port}/api/v1/streams/demo (transcoding, audio levels)
   health:    http://127.0.0.1:${admin_port}/health
   metrics:   http://127.0.0.1:${admin_port}/metrics
-${hevc_note}
+${extra_note}
 Publish your own: ffmpeg ... -f mpegts "srt://HOST:${srt_port}?streamid=NAME"
 Open the player in a browser; press Ctrl-C here to stop.
 
