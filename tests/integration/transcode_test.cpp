@@ -333,6 +333,14 @@ TEST_F(Transcode, HevcSourceGetsAnH264RenditionListedFirst) {
   const std::string multiview = http_get(http(), "/streams/hevc/multiview.m3u8").body;
   EXPECT_EQ(multiview.find("hvc1"), std::string::npos) << multiview;
   EXPECT_NE(multiview.find("AUDIO=\"transcoded-audio\""), std::string::npos) << multiview;
+  // What a muted wall tile loads: the video alone; a mistyped value is refused.
+  const std::string silent = http_get(http(), "/streams/hevc/multiview.m3u8?audio=none").body;
+  EXPECT_NE(silent.find("360p/playlist.m3u8"), std::string::npos) << silent;
+  EXPECT_EQ(silent.find("AUDIO="), std::string::npos) << silent;
+  EXPECT_EQ(silent.find("mp4a"), std::string::npos) << silent;
+  const auto wrong = http_get(http(), "/streams/hevc/index.m3u8?audio=loud");
+  EXPECT_EQ(wrong.status, 400) << wrong.body;
+  EXPECT_NE(wrong.body.find("\"none\""), std::string::npos) << wrong.body;
   auto list = nlohmann::json::parse(http_get(http(), "/streams").body);
   ASSERT_EQ(list["streams"].size(), 1u);
   EXPECT_EQ(list["streams"][0]["multiview_url"], "/streams/hevc/multiview.m3u8");

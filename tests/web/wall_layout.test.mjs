@@ -58,6 +58,12 @@ describe('slots', () => {
     assert.deepEqual(layout.assignSlots([], ['c', 'a', 'b'], 4, null), ['a', 'b', 'c', null]);
   });
 
+  it('counts the numbers in names as numbers', () => {
+    assert.deepEqual(layout.assignSlots([], ['cam10', 'cam2', 'cam1', 'b', 'cam02x', 'a9'], 9, null),
+      ['a9', 'b', 'cam1', 'cam2', 'cam02x', 'cam10', null, null, null]);
+    assert.deepEqual(['x', 'x1', 'x01', 'x'].sort(layout.compareNames), ['x', 'x', 'x1', 'x01']);
+  });
+
   it('keeps every stream in its slot as others come and go', () => {
     let slots = layout.assignSlots([], ['b', 'd'], 4, null);
     assert.deepEqual(slots, ['b', 'd', null, null]);

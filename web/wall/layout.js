@@ -51,7 +51,7 @@ export function autoSize(count) {
 //   pinned    the URL's list (slot i shows pinned[i], live or not), or null
 // Without a pinned list a stream keeps its slot while it exists and after
 // it ends (its tile shows the ended slate and resumes if it comes back);
-// new streams fill free slots in name order, and take the slots of ended
+// new streams fill free slots in name order (cam2 before cam10), and take the slots of ended
 // streams only when no slot is free.
 export function assignSlots(previous, present, capacity, pinned) {
   if (pinned) {
@@ -71,8 +71,16 @@ export function assignSlots(previous, present, capacity, pinned) {
   return slots;
 }
 
+// Name order as people read it: cam2 before cam10.
 export function compareNames(a, b) {
-  return a < b ? -1 : a > b ? 1 : 0;
+  const x = a.split(/(\d+)/);
+  const y = b.split(/(\d+)/);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] === y[i]) continue;
+    if (i % 2 === 1 && x[i].length !== y[i].length) return x[i].length - y[i].length;
+    return x[i] < y[i] ? -1 : 1;
+  }
+  return x.length - y.length;
 }
 
 // The slot a digit key selects: "1".."9" -> 0..8, "0" -> 9.
