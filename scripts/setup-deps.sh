@@ -14,7 +14,7 @@ build_packages=(
   libsrt-openssl-dev
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavfilter-dev libswresample-dev
   libnghttp2-dev libngtcp2-dev libngtcp2-crypto-gnutls-dev libnghttp3-dev libgnutls28-dev
-  libhiredis-dev libcurl4-openssl-dev
+  libhiredis-dev libcurl4-openssl-dev libsqlite3-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )

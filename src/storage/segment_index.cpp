@@ -1,0 +1,385 @@
+#include "storage/segment_index.h"
+
+#include <sqlite3.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace mirror::storage {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+// Statements are prepared once, in these slots.
+enum Slot : int {
+  kBeginSession,
+  kEndSession,
+  kSessions,
+  kAdd,
+  kSetPlaces,
+  kTouch,
+  kRemove,
+  kWindow,
+  kLruLocal,
+  kLruArchived,
+  kOlderThan,
+  kLocalBytes,
+  kCount,
+  kSlots
+};
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS segments(
+  stream TEXT NOT NULL,
+  rendition TEXT NOT NULL,
+  session INTEGER NOT NULL,
+  msn INTEGER NOT NULL,
+  dsn INTEGER NOT NULL,
+  init INTEGER NOT NULL,
+  pdt_ms INTEGER NOT NULL,
+  duration_us INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  places INTEGER NOT NULL,
+  accessed_ms INTEGER NOT NULL,
+  PRIMARY KEY(stream, rendition, session, msn)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS segments_by_time ON segments(stream, rendition, pdt_ms);
+CREATE INDEX IF NOT EXISTS segments_by_age ON segments(pdt_ms);
+CREATE INDEX IF NOT EXISTS local_by_use ON segments(accessed_ms) WHERE places & 1;
+CREATE TABLE IF NOT EXISTS sessions(
+  stream TEXT NOT NULL,
+  id INTEGER NOT NULL,
+  started_ms INTEGER NOT NULL,
+  ended_ms INTEGER,
+  PRIMARY KEY(stream, id)) WITHOUT ROWID;
+)sql";
+
+constexpr const char* kColumns =
+    "stream, rendition, session, msn, dsn, init, pdt_ms, duration_us, size, places, accessed_ms";
+
+// A name as Mirror makes them (streams, renditions): what a row must hold.
+bool plausible_name(std::string_view s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+bool plausible(const SegmentRecord& r) {
+  return plausible_name(r.key.stream) && plausible_name(r.key.rendition) && r.key.session >= 0 &&
+         r.key.media_sequence >= 0 && r.discontinuity_sequence >= 0 && r.init_version >= 0 &&
+         r.program_date_time_ms > 0 && r.duration_us > 0 && r.duration_us <= 3'600'000'000LL &&
+         r.size_bytes >= 0 && r.places <= (kLocal | kRemote);
+}
+
+std::string_view text_column(sqlite3_stmt* stmt, int i) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, i));
+  return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt, i))) : std::string_view();
+}
+
+void bind_text(sqlite3_stmt* stmt, int i, std::string_view s) {
+  sqlite3_bind_text(stmt, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+}
+
+// Resets a statement when it goes out of scope, whatever happened.
+struct Reset {
+  sqlite3_stmt* stmt;
+  ~Reset() {
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+  }
+};
+
+}  // namespace
+
+core::Result<std::unique_ptr<SegmentIndex>> SegmentIndex::open(const std::string& path, bool read_only) {
+  sqlite3* db = nullptr;
+  const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                    SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    std::string why = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return core::Error(core::ErrorCode::kServiceUnavailable, "cannot open the segment index: " + why,
+                       {{"path", path}});
+  }
+  std::unique_ptr<SegmentIndex> index(new SegmentIndex(db));
+  sqlite3_busy_timeout(db, 2000);
+  sqlite3_extended_result_codes(db, 1);
+  const char* setup = read_only ? "PRAGMA query_only=ON;"
+                                : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;";
+  if (auto s = index->exec(setup); !s) return s.error();
+  // A file that is not a database, or a damaged one, says so here.
+  sqlite3_stmt* check = nullptr;
+  if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &check, nullptr) != SQLITE_OK) {
+    return index->error("the segment index is not readable");
+  }
+  std::string verdict;
+  if (sqlite3_step(check) == SQLITE_ROW) verdict = std::string(text_column(check, 0));
+  sqlite3_finalize(check);
+  if (verdict != "ok") {
+    return core::Error(core::ErrorCode::kInternal, "the segment index is damaged",
+                       {{"path", path}, {"check", verdict.empty() ? sqlite3_errmsg(db) : verdict}});
+  }
+  if (!read_only) {
+    if (auto s = index->exec(kSchema); !s) return s.error();
+    if (auto s = index->exec(fmt::format("PRAGMA user_version={}", kSchemaVersion).c_str()); !s) return s.error();
+  }
+  return index;
+}
+
+SegmentIndex::SegmentIndex(sqlite3* db) : db_(db), statements_(kSlots, nullptr) {}
+
+SegmentIndex::~SegmentIndex() {
+  for (auto* s : statements_) sqlite3_finalize(s);
+  sqlite3_close(db_);
+}
+
+core::Error SegmentIndex::error(std::string_view what) const {
+  return core::Error(core::ErrorCode::kServiceUnavailable, fmt::format("{}: {}", what, sqlite3_errmsg(db_)),
+                     {{"sqlite_code", sqlite3_extended_errcode(db_)}});
+}
+
+core::Status SegmentIndex::exec(const char* sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string why = message ? message : "unknown";
+    sqlite3_free(message);
+    return core::Error(core::ErrorCode::kServiceUnavailable, "segment index: " + why);
+  }
+  return core::Ok{};
+}
+
+core::Result<sqlite3_stmt*> SegmentIndex::prepared(int slot, const char* sql) {
+  auto& stmt = statements_[static_cast<std::size_t>(slot)];
+  if (!stmt && sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+    return error("segment index: cannot prepare a statement");
+  }
+  return stmt;
+}
+
+core::Result<std::int64_t> SegmentIndex::begin_session(std::string_view stream, std::int64_t started_ms) {
+  auto stmt = prepared(kBeginSession,
+                       "INSERT INTO sessions(stream, id, started_ms) VALUES(?1, "
+                       "(SELECT COALESCE(MAX(id), 0) + 1 FROM sessions WHERE stream = ?1), ?2) RETURNING id");
+  if (!stmt) return stmt.error();
+  Reset reset{*stmt};
+  bind_text(*stmt, 1, stream);
+  sqlite3_bind_int64(*stmt, 2, started_ms);
+  if (sqlite3_step(*stmt) != SQLITE_ROW) return error("segment index: cannot begin a session");
+  const auto id = sqlite3_column_int64(*stmt, 0);
+  sqlite3_step(*stmt);
+  return id;
+}
+
+core::Status SegmentIndex::end_session(std::string_view stream, std::int64_t id, std::int64_t ended_ms) {
+  auto stmt = prepared(kEndSession, "UPDATE sessions SET ended_ms = ?3 WHERE stream = ?1 AND id = ?2");
+  if (!stmt) return stmt.error();
+  Reset reset{*stmt};
+  bind_text(*stmt, 1, stream);
+  sqlite3_bind_int64(*stmt, 2, id);
+  sqlite3_bind_int64(*stmt, 3, ended_ms);
+  if (sqlite3_step(*stmt) != SQLITE_DONE) return error("segment index: cannot end a session");
+  return core::Ok{};
+}
+
+core::Result<std::vector<RecordingSession>> SegmentIndex::sessions(std::string_view stream) {
+  auto stmt = prepared(kSessions, "SELECT id, started_ms, ended_ms FROM sessions WHERE stream = ?1 ORDER BY id");
+  if (!stmt) return stmt.error();
+  Reset reset{*stmt};
+  bind_text(*stmt, 1, stream);
+  std::vector<RecordingSession> out;
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    RecordingSession s;
+    s.id = sqlite3_column_int64(*stmt, 0);
+    s.started_ms = sqlite3_column_int64(*stmt, 1);
+    if (sqlite3_column_type(*stmt, 2) != SQLITE_NULL) s.ended_ms = sqlite3_column_int64(*stmt, 2);
+    if (s.id <= 0 || s.started_ms <= 0 || (s.ended_ms && *s.ended_ms < s.started_ms)) {
+      ++rejected_rows_;
+      continue;
+    }
+    out.push_back(s);
+  }
+  if (rc != SQLITE_DONE) return error("segment index: cannot read sessions");
+  return out;
+}
+
+core::Status SegmentIndex::add(std::span<const SegmentRecord> segments) {
+  for (const auto& r : segments) {
+    if (!plausible(r)) {
+      return core::Error(core::ErrorCode::kInvalidInput, "segment record with impossible values",
+                         {{"stream", r.key.stream}, {"rendition", r.key.rendition}, {"msn", r.key.media_sequence}});
+    }
+  }
+  auto stmt = prepared(kAdd, "INSERT OR REPLACE INTO segments VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+  if (!stmt) return stmt.error();
+  if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
+  for (const auto& r : segments) {
+    Reset reset{*stmt};
+    bind_text(*stmt, 1, r.key.stream);
+    bind_text(*stmt, 2, r.key.rendition);
+    sqlite3_bind_int64(*stmt, 3, r.key.session);
+    sqlite3_bind_int64(*stmt, 4, r.key.media_sequence);
+    sqlite3_bind_int64(*stmt, 5, r.discontinuity_sequence);
+    sqlite3_bind_int64(*stmt, 6, r.init_version);
+    sqlite3_bind_int64(*stmt, 7, r.program_date_time_ms);
+    sqlite3_bind_int64(*stmt, 8, r.duration_us);
+    sqlite3_bind_int64(*stmt, 9, r.size_bytes);
+    sqlite3_bind_int(*stmt, 10, r.places);
+    sqlite3_bind_int64(*stmt, 11, r.accessed_ms ? r.accessed_ms : r.program_date_time_ms);
+    if (sqlite3_step(*stmt) != SQLITE_DONE) {
+      auto e = error("segment index: cannot add a segment");
+      exec("ROLLBACK");
+      return e;
+    }
+  }
+  return exec("COMMIT");
+}
+
+core::Status SegmentIndex::set_places(const SegmentKey& key, std::uint8_t places) {
+  auto stmt = prepared(kSetPlaces,
+                       "UPDATE segments SET places = ?5 WHERE stream = ?1 AND rendition = ?2 AND session = ?3 "
+                       "AND msn = ?4");
+  if (!stmt) return stmt.error();
+  Reset reset{*stmt};
+  bind_text(*stmt, 1, key.stream);
+  bind_text(*stmt, 2, key.rendition);
+  sqlite3_bind_int64(*stmt, 3, key.session);
+  sqlite3_bind_int64(*stmt, 4, key.media_sequence);
+  sqlite3_bind_int(*stmt, 5, places);
+  if (sqlite3_step(*stmt) != SQLITE_DONE) return error("segment index: cannot record where a segment is");
+  return core::Ok{};
+}
+
+namespace {
+
+// Runs `stmt` once per key inside one transaction; `bind_more` binds the
+// parameters after the key's four.
+template <class BindMore>
+core::Status for_each_key(sqlite3* db, sqlite3_stmt* stmt, std::span<const SegmentKey> keys, BindMore bind_more,
+                          const char* what) {
+  if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return core::Error(core::ErrorCode::kServiceUnavailable, fmt::format("{}: {}", what, sqlite3_errmsg(db)));
+  }
+  for (const auto& key : keys) {
+    Reset reset{stmt};
+    bind_text(stmt, 1, key.stream);
+    bind_text(stmt, 2, key.rendition);
+    sqlite3_bind_int64(stmt, 3, key.session);
+    sqlite3_bind_int64(stmt, 4, key.media_sequence);
+    bind_more(stmt);
+    if (sqlite3_step(stmt) != SQLITE_DONE) {
+      auto e = core::Error(core::ErrorCode::kServiceUnavailable, fmt::format("{}: {}", what, sqlite3_errmsg(db)));
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return e;
+    }
+  }
+  if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return core::Error(core::ErrorCode::kServiceUnavailable, fmt::format("{}: {}", what, sqlite3_errmsg(db)));
+  }
+  return core::Ok{};
+}
+
+}  // namespace
+
+core::Status SegmentIndex::touch(std::span<const SegmentKey> keys, std::int64_t now_ms) {
+  auto stmt = prepared(kTouch,
+                       "UPDATE segments SET accessed_ms = MAX(accessed_ms, ?5) WHERE stream = ?1 AND rendition = ?2 "
+                       "AND session = ?3 AND msn = ?4");
+  if (!stmt) return stmt.error();
+  return for_each_key(db_, *stmt, keys, [now_ms](sqlite3_stmt* s) { sqlite3_bind_int64(s, 5, now_ms); },
+                      "segment index: cannot mark segments read");
+}
+
+core::Status SegmentIndex::remove(std::span<const SegmentKey> keys) {
+  auto stmt = prepared(kRemove,
+                       "DELETE FROM segments WHERE stream = ?1 AND rendition = ?2 AND session = ?3 AND msn = ?4");
+  if (!stmt) return stmt.error();
+  return for_each_key(db_, *stmt, keys, [](sqlite3_stmt*) {}, "segment index: cannot remove segments");
+}
+
+core::Result<std::vector<SegmentRecord>> SegmentIndex::records(sqlite3_stmt* stmt, std::size_t limit) {
+  std::vector<SegmentRecord> out;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    SegmentRecord r;
+    r.key.stream = std::string(text_column(stmt, 0));
+    r.key.rendition = std::string(text_column(stmt, 1));
+    r.key.session = sqlite3_column_int64(stmt, 2);
+    r.key.media_sequence = sqlite3_column_int64(stmt, 3);
+    r.discontinuity_sequence = sqlite3_column_int64(stmt, 4);
+    r.init_version = sqlite3_column_int64(stmt, 5);
+    r.program_date_time_ms = sqlite3_column_int64(stmt, 6);
+    r.duration_us = sqlite3_column_int64(stmt, 7);
+    r.size_bytes = sqlite3_column_int64(stmt, 8);
+    const auto places = sqlite3_column_int64(stmt, 9);
+    r.places = places >= 0 && places <= (kLocal | kRemote) ? static_cast<std::uint8_t>(places) : 0xff;
+    r.accessed_ms = sqlite3_column_int64(stmt, 10);
+    if (!plausible(r)) {
+      ++rejected_rows_;
+      continue;
+    }
+    out.push_back(std::move(r));
+    if (out.size() >= limit) return out;
+  }
+  if (rc != SQLITE_DONE) return error("segment index: cannot read segments");
+  return out;
+}
+
+core::Result<std::vector<SegmentRecord>> SegmentIndex::window(std::string_view stream, std::string_view rendition,
+                                                              std::int64_t from_ms, std::int64_t to_ms,
+                                                              std::size_t limit) {
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM segments WHERE stream = ?1 AND rendition = ?2 AND pdt_ms >= ?3 AND pdt_ms < ?4 "
+      "ORDER BY pdt_ms, session, msn",
+      kColumns);
+  auto stmt = prepared(kWindow, sql.c_str());
+  if (!stmt) return stmt.error();
+  Reset reset{*stmt};
+  bind_text(*stmt, 1, stream);
+  bind_text(*stmt, 2, rendition);
+  sqlite3_bind_int64(*stmt, 3, from_ms);
+  sqlite3_bind_int64(*stmt, 4, to_ms);
+  return records(*stmt, limit);
+}
+
+core::Result<std::vector<SegmentRecord>> SegmentIndex::least_recently_used_local(std::size_t limit,
+                                                                                 bool archived_only) {
+  static const std::string any =
+      fmt::format("SELECT {} FROM segments WHERE places & 1 ORDER BY accessed_ms LIMIT ?1", kColumns);
+  static const std::string archived = fmt::format(
+      "SELECT {} FROM segments WHERE places & 1 AND places & 2 ORDER BY accessed_ms LIMIT ?1", kColumns);
+  auto stmt = archived_only ? prepared(kLruArchived, archived.c_str()) : prepared(kLruLocal, any.c_str());
+  if (!stmt) return stmt.error();
+  Reset reset{*stmt};
+  sqlite3_bind_int64(*stmt, 1, static_cast<std::int64_t>(limit));
+  return records(*stmt, limit);
+}
+
+core::Result<std::vector<SegmentRecord>> SegmentIndex::older_than(std::int64_t cutoff_ms, std::size_t limit) {
+  static const std::string sql =
+      fmt::format("SELECT {} FROM segments WHERE pdt_ms < ?1 ORDER BY pdt_ms LIMIT ?2", kColumns);
+  auto stmt = prepared(kOlderThan, sql.c_str());
+  if (!stmt) return stmt.error();
+  Reset reset{*stmt};
+  sqlite3_bind_int64(*stmt, 1, cutoff_ms);
+  sqlite3_bind_int64(*stmt, 2, static_cast<std::int64_t>(limit));
+  return records(*stmt, limit);
+}
+
+core::Result<std::int64_t> SegmentIndex::local_bytes() {
+  auto stmt = prepared(kLocalBytes, "SELECT COALESCE(SUM(size), 0) FROM segments WHERE places & 1");
+  if (!stmt) return stmt.error();
+  Reset reset{*stmt};
+  if (sqlite3_step(*stmt) != SQLITE_ROW) return error("segment index: cannot sum the local bytes");
+  return sqlite3_column_int64(*stmt, 0);
+}
+
+core::Result<std::int64_t> SegmentIndex::count() {
+  auto stmt = prepared(kCount, "SELECT COUNT(*) FROM segments");
+  if (!stmt) return stmt.error();
+  Reset reset{*stmt};
+  if (sqlite3_step(*stmt) != SQLITE_ROW) return error("segment index: cannot count segments");
+  return sqlite3_column_int64(*stmt, 0);
+}
+
+}  // namespace mirror::storage

@@ -1,0 +1,111 @@
+// The DVR's index: every segment recorded for every stream and rendition
+// (its recording session, media and discontinuity sequence numbers, init
+// segment, PROGRAM-DATE-TIME, duration, size, and where its bytes are: the
+// local cache, S3, or both), and each stream's recording sessions.
+//
+// SQLite in WAL mode with synchronous=NORMAL: a crash loses at most the
+// last transactions, never the file, and readers never wait for the writer.
+// DVR playlists come from range queries on (stream, rendition, time), never
+// from listing a directory or a bucket. Rows read back are checked like any
+// input: a row with impossible values is skipped and counted, not served.
+//
+// Threads: one thread uses a SegmentIndex at a time (the storage writer owns
+// the read-write one). A reader on another thread opens its own read-only
+// SegmentIndex on the same file.
+#pragma once
+
+#include "core/errors.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace mirror::storage {
+
+// Where a segment's bytes are (bits).
+enum SegmentPlace : std::uint8_t { kNowhere = 0, kLocal = 1, kRemote = 2 };
+
+struct SegmentKey {
+  std::string stream;
+  std::string rendition;
+  std::int64_t session = 0;
+  std::int64_t media_sequence = 0;
+  bool operator==(const SegmentKey&) const = default;
+};
+
+struct SegmentRecord {
+  SegmentKey key;
+  std::int64_t discontinuity_sequence = 0;
+  std::int64_t init_version = 0;          // the init segment it needs (init-V.mp4)
+  std::int64_t program_date_time_ms = 0;  // Unix ms of its first sample
+  std::int64_t duration_us = 0;
+  std::int64_t size_bytes = 0;
+  std::uint8_t places = kLocal;
+  std::int64_t accessed_ms = 0;  // last read (eviction is least recently used)
+};
+
+struct RecordingSession {
+  std::int64_t id = 0;
+  std::int64_t started_ms = 0;
+  std::optional<std::int64_t> ended_ms;  // none while it records
+};
+
+class SegmentIndex {
+ public:
+  // Opens (and creates, unless read-only) the index at `path`; ":memory:"
+  // for a private one. Fails with a clear error on a file that is not an
+  // index, or that fails SQLite's quick check.
+  static core::Result<std::unique_ptr<SegmentIndex>> open(const std::string& path, bool read_only = false);
+  ~SegmentIndex();
+  SegmentIndex(const SegmentIndex&) = delete;
+  SegmentIndex& operator=(const SegmentIndex&) = delete;
+
+  // A new recording session of `stream` (ids grow per stream), and its end.
+  core::Result<std::int64_t> begin_session(std::string_view stream, std::int64_t started_ms);
+  core::Status end_session(std::string_view stream, std::int64_t id, std::int64_t ended_ms);
+  // Oldest first.
+  core::Result<std::vector<RecordingSession>> sessions(std::string_view stream);
+
+  // Adds (or replaces) segments in one transaction.
+  core::Status add(std::span<const SegmentRecord> segments);
+  core::Status set_places(const SegmentKey& key, std::uint8_t places);
+  // Marks segments read at `now_ms` (one transaction).
+  core::Status touch(std::span<const SegmentKey> keys, std::int64_t now_ms);
+  core::Status remove(std::span<const SegmentKey> keys);
+
+  // The segments of one rendition whose PROGRAM-DATE-TIME is in
+  // [from_ms, to_ms), in time order, at most `limit`.
+  core::Result<std::vector<SegmentRecord>> window(std::string_view stream, std::string_view rendition,
+                                                  std::int64_t from_ms, std::int64_t to_ms, std::size_t limit);
+  // Segments with bytes in the local cache, least recently used first, at
+  // most `limit`; with `archived_only`, only those also in S3.
+  core::Result<std::vector<SegmentRecord>> least_recently_used_local(std::size_t limit, bool archived_only);
+  // Segments (of any stream) older than `cutoff_ms`, oldest first.
+  core::Result<std::vector<SegmentRecord>> older_than(std::int64_t cutoff_ms, std::size_t limit);
+  // Bytes of the segments in the local cache.
+  core::Result<std::int64_t> local_bytes();
+  core::Result<std::int64_t> count();
+
+  // Rows skipped because they held impossible values.
+  std::uint64_t rejected_rows() const { return rejected_rows_; }
+
+ private:
+  explicit SegmentIndex(sqlite3* db);
+  core::Status exec(const char* sql);
+  core::Result<sqlite3_stmt*> prepared(int slot, const char* sql);
+  core::Error error(std::string_view what) const;
+  core::Result<std::vector<SegmentRecord>> records(sqlite3_stmt* stmt, std::size_t limit);
+
+  sqlite3* db_;
+  std::vector<sqlite3_stmt*> statements_;
+  std::uint64_t rejected_rows_ = 0;
+};
+
+}  // namespace mirror::storage
