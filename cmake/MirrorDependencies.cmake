@@ -13,6 +13,8 @@ pkg_check_modules(SRT REQUIRED IMPORTED_TARGET srt>=1.5)
 pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2>=1.52)
 # The DVR's segment index (RETURNING needs 3.35; Debian 12 has 3.40).
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3>=3.35)
+# S3 archiving: libcurl signs with SigV4 (CURLOPT_AWS_SIGV4, 7.75 and later).
+find_package(CURL 7.75 REQUIRED)
 # HTTP/3: ngtcp2 0.12 (QUIC, GnuTLS crypto) and nghttp3 0.8, the versions
 # Debian 12 ships; their 0.x API differs from 1.x.
 pkg_check_modules(QUIC REQUIRED IMPORTED_TARGET libngtcp2>=0.12 libngtcp2_crypto_gnutls>=0.12 libnghttp3>=0.8
