@@ -1,0 +1,272 @@
+#include "storage/segment_writer.h"
+
+#include "core/logging.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+namespace mirror::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+// At most this many iovecs per writev call (IOV_MAX is 1024 on Linux).
+constexpr std::size_t kIovBatch = 512;
+// Rows evicted per look at the index.
+constexpr std::size_t kEvictBatch = 256;
+
+}  // namespace
+
+SegmentWriter::SegmentWriter(SegmentWriterSettings settings, SegmentIndex& index)
+    : settings_(std::move(settings)), index_(index) {}
+
+SegmentWriter::~SegmentWriter() { stop(); }
+
+void SegmentWriter::start() {
+  std::lock_guard lock(mutex_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void SegmentWriter::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool SegmentWriter::submit(SegmentJob job) {
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() >= settings_.max_queue) {
+      ++stats_.dropped_queue_full;
+      return false;
+    }
+    queue_.push_back(std::move(job));
+    ++submitted_;
+  }
+  wake_.notify_one();
+  return true;
+}
+
+SegmentWriterStats SegmentWriter::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void SegmentWriter::flush() {
+  std::unique_lock lock(mutex_);
+  const auto target = submitted_;
+  idle_.wait(lock, [&] { return done_ >= target || !thread_.joinable(); });
+}
+
+std::string SegmentWriter::segment_path(const SegmentKey& key) const {
+  return fmt::format("{}/{}/{}/{}/{}.m4s", settings_.cache_dir, key.stream, key.rendition, key.session,
+                     key.media_sequence);
+}
+
+std::string SegmentWriter::init_path(const SegmentKey& key, std::int64_t version) const {
+  return fmt::format("{}/{}/{}/{}/init-{}.mp4", settings_.cache_dir, key.stream, key.rendition, key.session,
+                     version);
+}
+
+void SegmentWriter::run() {
+  std::vector<SegmentJob> round;
+  std::vector<SegmentRecord> rows;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) break;  // stopping, and everything is written
+      while (!queue_.empty()) {
+        round.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    rows.clear();
+    for (auto& job : round) write_job(job, rows);
+    // One transaction for the round's rows.
+    if (!rows.empty()) {
+      if (auto s = index_.add(rows); !s) {
+        local_bytes_.reset();
+        fail(s.error().message);
+        std::lock_guard lock(mutex_);
+        stats_.write_errors += rows.size();
+      }
+    }
+    evict();
+    {
+      std::lock_guard lock(mutex_);
+      done_ += round.size();
+    }
+    round.clear();
+    idle_.notify_all();
+  }
+  idle_.notify_all();
+}
+
+void SegmentWriter::write_job(SegmentJob& job, std::vector<SegmentRecord>& rows) {
+  const auto& key = job.record.key;
+  std::string error;
+  if (job.init) {
+    const auto init = init_path(key, job.record.init_version);
+    std::error_code ec;
+    if (!fs::exists(init, ec) && !write_file(init, {*job.init}, error)) {
+      fail(error);
+      std::lock_guard lock(mutex_);
+      ++stats_.write_errors;
+      return;
+    }
+  }
+  if (!write_file(segment_path(key), job.bytes, error)) {
+    fail(error);
+    std::lock_guard lock(mutex_);
+    ++stats_.write_errors;
+    return;
+  }
+  std::int64_t size = 0;
+  for (const auto& b : job.bytes) size += static_cast<std::int64_t>(b.size());
+  SegmentRecord row = job.record;
+  row.size_bytes = size;
+  row.places = kLocal;
+  rows.push_back(std::move(row));
+  if (local_bytes_) *local_bytes_ += size;
+  std::lock_guard lock(mutex_);
+  ++stats_.written;
+  stats_.bytes_written += static_cast<std::uint64_t>(size);
+  if (stats_.degraded) {
+    stats_.degraded = false;
+    core::log::info("segment cache writing again", {{"dir", settings_.cache_dir}});
+  }
+}
+
+bool SegmentWriter::write_file(const std::string& path, const std::vector<core::SharedBytes>& chunks,
+                               std::string& error) {
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  if (ec) {
+    error = fmt::format("cannot create {}: {}", fs::path(path).parent_path().string(), ec.message());
+    return false;
+  }
+  const std::string temp = path + ".tmp";
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    error = fmt::format("cannot create {}: {}", temp, std::strerror(errno));
+    return false;
+  }
+  bool ok = true;
+  std::vector<iovec> iov;
+  iov.reserve(std::min(chunks.size(), kIovBatch));
+  std::size_t next = 0;
+  std::size_t offset = 0;  // into chunks[next]
+  while (ok && next < chunks.size()) {
+    iov.clear();
+    for (std::size_t i = next; i < chunks.size() && iov.size() < kIovBatch; ++i) {
+      const auto skip = i == next ? offset : 0;
+      if (chunks[i].size() <= skip) continue;
+      iov.push_back({const_cast<std::uint8_t*>(chunks[i].data()) + skip, chunks[i].size() - skip});
+    }
+    if (iov.empty()) break;
+    const ssize_t n = settings_.writev(fd, iov.data(), static_cast<int>(iov.size()));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      error = fmt::format("cannot write {}: {}", temp, std::strerror(errno));
+      ok = false;
+      break;
+    }
+    // Advance past what was written (possibly part of a chunk).
+    auto left = static_cast<std::size_t>(n);
+    while (next < chunks.size() && left > 0) {
+      const auto remaining = chunks[next].size() - offset;
+      if (left >= remaining) {
+        left -= remaining;
+        ++next;
+        offset = 0;
+      } else {
+        offset += left;
+        left = 0;
+      }
+    }
+    while (next < chunks.size() && chunks[next].size() == offset) {
+      ++next;
+      offset = 0;
+    }
+  }
+  if (ok && ::fdatasync(fd) != 0) {
+    error = fmt::format("cannot flush {}: {}", temp, std::strerror(errno));
+    ok = false;
+  }
+  if (::close(fd) != 0 && ok) {
+    error = fmt::format("cannot close {}: {}", temp, std::strerror(errno));
+    ok = false;
+  }
+  if (ok && ::rename(temp.c_str(), path.c_str()) != 0) {
+    error = fmt::format("cannot rename {}: {}", temp, std::strerror(errno));
+    ok = false;
+  }
+  if (!ok) ::unlink(temp.c_str());
+  return ok;
+}
+
+void SegmentWriter::evict() {
+  // The total is summed from the index once, then kept up to date here:
+  // summing millions of rows every round would cost more than the writes.
+  if (!local_bytes_) {
+    auto used = index_.local_bytes();
+    if (!used) {
+      fail(used.error().message);
+      return;
+    }
+    local_bytes_ = *used;
+  }
+  std::int64_t& bytes = *local_bytes_;
+  // Archived segments first (while S3 is on); then, if still over, any.
+  for (const bool archived_only : {settings_.archive_enabled, false}) {
+    while (bytes > settings_.max_bytes) {
+      auto victims = index_.least_recently_used_local(kEvictBatch, archived_only);
+      if (!victims || victims->empty()) break;
+      std::vector<SegmentKey> gone;
+      for (const auto& v : *victims) {
+        if (bytes <= settings_.max_bytes) break;
+        std::error_code ec;
+        fs::remove(segment_path(v.key), ec);
+        bytes -= v.size_bytes;
+        const bool archived = (v.places & kRemote) != 0;
+        if (archived) {
+          (void)index_.set_places(v.key, kRemote);
+        } else {
+          gone.push_back(v.key);
+        }
+        std::lock_guard lock(mutex_);
+        ++stats_.evicted;
+        if (!archived && settings_.archive_enabled) ++stats_.evicted_unarchived;
+      }
+      if (!gone.empty()) (void)index_.remove(gone);
+    }
+    if (!settings_.archive_enabled) break;
+  }
+}
+
+void SegmentWriter::fail(std::string error) {
+  bool first = false;
+  {
+    std::lock_guard lock(mutex_);
+    first = !stats_.degraded;
+    stats_.degraded = true;
+    stats_.last_error = error;
+  }
+  // Once per outage: the counters say how many jobs it cost.
+  if (first) core::log::warn("segment cache writing paused", {{"dir", settings_.cache_dir}, {"error", error}});
+}
+
+}  // namespace mirror::storage

@@ -1,0 +1,116 @@
+// Writes completed segments and their init segments into the local cache
+// (storage.local.cache_dir) and records them in the segment index, on a
+// thread of its own: the packaging thread only hands over a job holding
+// the segment's shared bytes (no copy; the write is the only one).
+//
+// Each file goes to a temporary name, is flushed to the disk (fdatasync)
+// and renamed into place, and only then is its row added: after a crash a
+// file is whole or absent, and the index never names a file that is not
+// there (start-up reconciliation removes the temporary leftovers).
+//   <cache_dir>/<stream>/<rendition>/<session>/<msn>.m4s
+//   <cache_dir>/<stream>/<rendition>/<session>/init-<version>.mp4
+//
+// A full disk or an unwritable directory pauses writing: the job is dropped
+// and counted, degraded() says so, and the next job tries again, so writing
+// resumes by itself when space returns. Live delivery never waits for it.
+//
+// Eviction, after each round of writes: while the cache holds more than
+// its maximum, the least recently used local segments go. While S3 is on,
+// only segments already archived go first; if those are not enough, the
+// oldest unarchived ones go too, and each such loss is counted.
+//
+// Threads: submit() and stats() from any thread; start()/stop() from the
+// owner's; files and the index only on the writer's own thread.
+#pragma once
+
+#include "core/shared_bytes.h"
+#include "storage/segment_index.h"
+
+#include <sys/uio.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace mirror::storage {
+
+struct SegmentJob {
+  SegmentRecord record;  // key, sequence numbers, time, duration, size
+  std::vector<core::SharedBytes> bytes;
+  // The init segment the record names, written once per version.
+  std::optional<core::SharedBytes> init;
+};
+
+struct SegmentWriterSettings {
+  std::string cache_dir;
+  std::int64_t max_bytes = 10737418240;
+  bool archive_enabled = false;  // S3 is on: unarchived segments go last
+  std::size_t max_queue = 2000;  // jobs waiting; more are dropped and counted
+  // The write call (tests inject a full disk here).
+  std::function<ssize_t(int fd, const iovec* iov, int count)> writev = ::writev;
+};
+
+struct SegmentWriterStats {
+  std::uint64_t written = 0;
+  std::uint64_t bytes_written = 0;
+  std::uint64_t dropped_queue_full = 0;
+  std::uint64_t write_errors = 0;  // jobs lost to a failed write or index update
+  std::uint64_t evicted = 0;
+  std::uint64_t evicted_unarchived = 0;  // losses: evicted before S3 had them
+  bool degraded = false;                 // the last write failed
+  std::string last_error;
+};
+
+class SegmentWriter {
+ public:
+  // `index` is used on the writer's thread only, from start() to stop().
+  SegmentWriter(SegmentWriterSettings settings, SegmentIndex& index);
+  ~SegmentWriter();
+  SegmentWriter(const SegmentWriter&) = delete;
+  SegmentWriter& operator=(const SegmentWriter&) = delete;
+
+  void start();
+  // Writes what is queued, then stops the thread.
+  void stop();
+
+  // Queues a job; false when the queue is full (the job is dropped).
+  bool submit(SegmentJob job);
+  SegmentWriterStats stats() const;
+  // Blocks until every job submitted so far is written (or failed).
+  void flush();
+
+  // Where a segment's file is.
+  std::string segment_path(const SegmentKey& key) const;
+  std::string init_path(const SegmentKey& key, std::int64_t version) const;
+
+ private:
+  void run();
+  void write_job(SegmentJob& job, std::vector<SegmentRecord>& rows);
+  bool write_file(const std::string& path, const std::vector<core::SharedBytes>& chunks, std::string& error);
+  void evict();
+  void fail(std::string error);
+
+  SegmentWriterSettings settings_;
+  SegmentIndex& index_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable idle_;
+  std::deque<SegmentJob> queue_;
+  std::uint64_t submitted_ = 0;
+  std::uint64_t done_ = 0;
+  bool stopping_ = false;
+  SegmentWriterStats stats_;
+  std::thread thread_;
+  // Bytes of the local segments the index lists (the writer's thread only).
+  std::optional<std::int64_t> local_bytes_;
+};
+
+}  // namespace mirror::storage

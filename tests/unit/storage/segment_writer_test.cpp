@@ -1,0 +1,195 @@
+#include "storage/segment_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+namespace mirror::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::int64_t kT0 = 1'796'000'000'000;
+
+std::string fresh_dir(const char* name) {
+  auto d = fs::path(::testing::TempDir()) / (std::string("segment-writer-") + name);
+  fs::remove_all(d);
+  return d.string();
+}
+
+std::string read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A segment of `size` bytes made of `chunks` pieces (as a packed segment or
+// a frame list would be), bytes counting up from `seed`.
+SegmentJob job(std::int64_t msn, std::size_t size, std::size_t chunks = 3, char seed = 'a') {
+  SegmentJob j;
+  j.record.key = {"cam", "360p", 1, msn};
+  j.record.init_version = 1;
+  j.record.program_date_time_ms = kT0 + msn * 500;
+  j.record.duration_us = 500'000;
+  std::string all;
+  for (std::size_t i = 0; i < size; ++i) all += static_cast<char>(seed + (i + static_cast<std::size_t>(msn)) % 26);
+  for (std::size_t c = 0, at = 0; c < chunks; ++c) {
+    const auto n = c + 1 == chunks ? all.size() - at : all.size() / chunks;
+    j.bytes.push_back(core::SharedBytes::from_string(all.substr(at, n)));
+    at += n;
+  }
+  return j;
+}
+
+std::string bytes_of(const SegmentJob& j) {
+  std::string out;
+  for (const auto& b : j.bytes) out += b.view();
+  return out;
+}
+
+bool has_temp_files(const std::string& dir) {
+  if (!fs::exists(dir)) return false;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.path().extension() == ".tmp") return true;
+  }
+  return false;
+}
+
+TEST(SegmentWriter, WritesWholeFilesAndIndexesThem) {
+  auto index = std::move(*SegmentIndex::open(":memory:"));
+  SegmentWriterSettings settings;
+  settings.cache_dir = fresh_dir("whole");
+  SegmentWriter writer(settings, *index);
+  writer.start();
+  std::vector<SegmentJob> jobs;
+  jobs.push_back(job(0, 10'000));
+  jobs.back().init = core::SharedBytes::from_string("init-bytes");
+  jobs.push_back(job(1, 200'000, 1500));  // more pieces than one writev takes
+  jobs.push_back(job(2, 0, 1));           // an empty segment is still a file
+  std::vector<std::string> expected;
+  for (auto& j : jobs) {
+    expected.push_back(bytes_of(j));
+    ASSERT_TRUE(writer.submit(std::move(j)));
+  }
+  writer.flush();
+  for (int msn = 0; msn < 3; ++msn) {
+    const auto path = writer.segment_path({"cam", "360p", 1, msn});
+    EXPECT_EQ(read(path), expected[static_cast<std::size_t>(msn)]) << path;
+  }
+  EXPECT_EQ(read(writer.init_path({"cam", "360p", 1, 0}, 1)), "init-bytes");
+  EXPECT_FALSE(has_temp_files(settings.cache_dir));
+  auto rows = index->window("cam", "360p", kT0, kT0 + 10'000, 10);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 3u);
+  EXPECT_EQ((*rows)[1].size_bytes, 200'000);
+  EXPECT_EQ((*rows)[1].places, kLocal);
+  const auto stats = writer.stats();
+  EXPECT_EQ(stats.written, 3u);
+  EXPECT_EQ(stats.bytes_written, 210'000u);
+  EXPECT_FALSE(stats.degraded);
+}
+
+TEST(SegmentWriter, AFullDiskPausesWritingAndItResumesWhenSpaceReturns) {
+  auto index = std::move(*SegmentIndex::open(":memory:"));
+  SegmentWriterSettings settings;
+  settings.cache_dir = fresh_dir("full");
+  std::atomic<int> failures_left{2};
+  settings.writev = [&](int fd, const iovec* iov, int count) -> ssize_t {
+    if (failures_left.fetch_sub(1) > 0) {
+      errno = ENOSPC;
+      return -1;
+    }
+    return ::writev(fd, iov, count);
+  };
+  SegmentWriter writer(settings, *index);
+  writer.start();
+  ASSERT_TRUE(writer.submit(job(0, 1000)));
+  ASSERT_TRUE(writer.submit(job(1, 1000)));
+  writer.flush();
+  auto stats = writer.stats();
+  EXPECT_EQ(stats.write_errors, 2u);
+  EXPECT_TRUE(stats.degraded);
+  EXPECT_NE(stats.last_error.find("No space left"), std::string::npos) << stats.last_error;
+  EXPECT_FALSE(has_temp_files(settings.cache_dir)) << "a failed write leaves nothing behind";
+  EXPECT_EQ(*index->count(), 0);
+  ASSERT_TRUE(writer.submit(job(2, 1000)));
+  writer.flush();
+  stats = writer.stats();
+  EXPECT_FALSE(stats.degraded);
+  EXPECT_EQ(stats.written, 1u);
+  EXPECT_EQ(*index->count(), 1);
+}
+
+TEST(SegmentWriter, EvictsTheLeastRecentlyUsedOverTheLimit) {
+  auto index = std::move(*SegmentIndex::open(":memory:"));
+  SegmentWriterSettings settings;
+  settings.cache_dir = fresh_dir("evict");
+  settings.max_bytes = 2500;
+  SegmentWriter writer(settings, *index);
+  writer.start();
+  for (int msn = 0; msn < 5; ++msn) {
+    ASSERT_TRUE(writer.submit(job(msn, 1000)));
+    writer.flush();
+  }
+  EXPECT_LE(*index->local_bytes(), 2500);
+  EXPECT_FALSE(fs::exists(writer.segment_path({"cam", "360p", 1, 0})));
+  EXPECT_FALSE(fs::exists(writer.segment_path({"cam", "360p", 1, 2})));
+  EXPECT_TRUE(fs::exists(writer.segment_path({"cam", "360p", 1, 3})));
+  EXPECT_TRUE(fs::exists(writer.segment_path({"cam", "360p", 1, 4})));
+  EXPECT_EQ(*index->count(), 2) << "without S3 an evicted segment is gone from the index too";
+  EXPECT_EQ(writer.stats().evicted, 3u);
+  EXPECT_EQ(writer.stats().evicted_unarchived, 0u) << "no loss is counted without S3";
+}
+
+TEST(SegmentWriter, WithS3ArchivedSegmentsGoFirstAndLossesAreCounted) {
+  auto index = std::move(*SegmentIndex::open(":memory:"));
+  SegmentWriterSettings settings;
+  settings.cache_dir = fresh_dir("archived");
+  settings.max_bytes = 2500;
+  settings.archive_enabled = true;
+  SegmentWriter writer(settings, *index);
+  writer.start();
+  ASSERT_TRUE(writer.submit(job(0, 1000)));
+  ASSERT_TRUE(writer.submit(job(1, 1000)));
+  writer.flush();
+  // Segment 1 reached S3 (the uploader says so through the index).
+  ASSERT_TRUE(index->set_places({"cam", "360p", 1, 1}, kLocal | kRemote));
+  ASSERT_TRUE(writer.submit(job(2, 1000)));
+  writer.flush();
+  // Over the limit: the archived segment goes, the older unarchived one stays.
+  EXPECT_TRUE(fs::exists(writer.segment_path({"cam", "360p", 1, 0})));
+  EXPECT_FALSE(fs::exists(writer.segment_path({"cam", "360p", 1, 1})));
+  auto one = index->window("cam", "360p", kT0 + 500, kT0 + 1000, 1);
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ(one->front().places, kRemote) << "still in S3, no longer here";
+  EXPECT_EQ(writer.stats().evicted_unarchived, 0u);
+  // Nothing archived left to evict: the oldest unarchived goes, counted.
+  ASSERT_TRUE(writer.submit(job(3, 1000)));
+  writer.flush();
+  EXPECT_FALSE(fs::exists(writer.segment_path({"cam", "360p", 1, 0})));
+  EXPECT_EQ(writer.stats().evicted_unarchived, 1u);
+  EXPECT_LE(*index->local_bytes(), 2500);
+}
+
+TEST(SegmentWriter, AFullQueueDropsAndCounts) {
+  auto index = std::move(*SegmentIndex::open(":memory:"));
+  SegmentWriterSettings settings;
+  settings.cache_dir = fresh_dir("queue");
+  settings.max_queue = 2;
+  SegmentWriter writer(settings, *index);
+  EXPECT_TRUE(writer.submit(job(0, 10)));
+  EXPECT_TRUE(writer.submit(job(1, 10)));
+  EXPECT_FALSE(writer.submit(job(2, 10)));
+  EXPECT_EQ(writer.stats().dropped_queue_full, 1u);
+  writer.start();
+  writer.flush();
+  EXPECT_EQ(writer.stats().written, 2u);
+  writer.stop();
+  EXPECT_TRUE(fs::exists(writer.segment_path({"cam", "360p", 1, 1})));
+}
+
+}  // namespace
+}  // namespace mirror::storage
