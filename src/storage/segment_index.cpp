@@ -26,6 +26,8 @@ enum Slot : int {
   kOlderThan,
   kLocalBytes,
   kCount,
+  kFind,
+  kEachLocal,
   kSlots
 };
 
@@ -364,6 +366,36 @@ core::Result<std::vector<SegmentRecord>> SegmentIndex::older_than(std::int64_t c
   sqlite3_bind_int64(*stmt, 1, cutoff_ms);
   sqlite3_bind_int64(*stmt, 2, static_cast<std::int64_t>(limit));
   return records(*stmt, limit);
+}
+
+core::Result<std::optional<SegmentRecord>> SegmentIndex::find(const SegmentKey& key) {
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM segments WHERE stream = ?1 AND rendition = ?2 AND session = ?3 AND msn = ?4", kColumns);
+  auto stmt = prepared(kFind, sql.c_str());
+  if (!stmt) return stmt.error();
+  Reset reset{*stmt};
+  bind_text(*stmt, 1, key.stream);
+  bind_text(*stmt, 2, key.rendition);
+  sqlite3_bind_int64(*stmt, 3, key.session);
+  sqlite3_bind_int64(*stmt, 4, key.media_sequence);
+  auto rows = records(*stmt, 1);
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<SegmentRecord>();
+  return std::optional<SegmentRecord>(std::move(rows->front()));
+}
+
+core::Status SegmentIndex::each_local(const std::function<void(const SegmentRecord&)>& visit) {
+  static const std::string sql = fmt::format("SELECT {} FROM segments WHERE places & 1", kColumns);
+  auto stmt = prepared(kEachLocal, sql.c_str());
+  if (!stmt) return stmt.error();
+  Reset reset{*stmt};
+  // In pages, so that memory stays bounded on a large index.
+  for (;;) {
+    auto page = records(*stmt, 4096);
+    if (!page) return page.error();
+    for (const auto& r : *page) visit(r);
+    if (page->size() < 4096) return core::Ok{};
+  }
 }
 
 core::Result<std::int64_t> SegmentIndex::local_bytes() {

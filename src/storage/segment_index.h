@@ -17,6 +17,7 @@
 #include "core/errors.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -89,6 +90,10 @@ class SegmentIndex {
   core::Result<std::vector<SegmentRecord>> least_recently_used_local(std::size_t limit, bool archived_only);
   // Segments (of any stream) older than `cutoff_ms`, oldest first.
   core::Result<std::vector<SegmentRecord>> older_than(std::int64_t cutoff_ms, std::size_t limit);
+  // One segment's row, if the index has it (and it is plausible).
+  core::Result<std::optional<SegmentRecord>> find(const SegmentKey& key);
+  // Calls `visit` for every segment with bytes in the local cache.
+  core::Status each_local(const std::function<void(const SegmentRecord&)>& visit);
   // Bytes of the segments in the local cache.
   core::Result<std::int64_t> local_bytes();
   core::Result<std::int64_t> count();

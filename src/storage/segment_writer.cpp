@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
@@ -28,6 +29,67 @@ SegmentWriter::SegmentWriter(SegmentWriterSettings settings, SegmentIndex& index
     : settings_(std::move(settings)), index_(index) {}
 
 SegmentWriter::~SegmentWriter() { stop(); }
+
+core::Result<SegmentWriter::Reconciled> SegmentWriter::reconcile() {
+  Reconciled out;
+  std::error_code ec;
+  if (fs::exists(settings_.cache_dir, ec)) {
+    // <stream>/<rendition>/<session>/<msn>.m4s, as segment_path() makes them.
+    for (auto it = fs::recursive_directory_iterator(settings_.cache_dir, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (!it->is_regular_file(ec)) continue;
+      const fs::path& path = it->path();
+      if (path.extension() == ".tmp") {
+        fs::remove(path, ec);
+        ++out.temporary_removed;
+        continue;
+      }
+      if (path.extension() != ".m4s" || it.depth() != 3) {
+        ++out.strangers;
+        continue;
+      }
+      SegmentKey key;
+      key.media_sequence = -1;
+      const auto number = [](const std::string& text, std::int64_t& value) {
+        auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), value);
+        return err == std::errc() && end == text.data() + text.size();
+      };
+      const fs::path session_dir = path.parent_path();
+      key.rendition = session_dir.parent_path().filename().string();
+      key.stream = session_dir.parent_path().parent_path().filename().string();
+      if (!number(path.stem().string(), key.media_sequence) || !number(session_dir.filename().string(), key.session)) {
+        ++out.strangers;
+        continue;
+      }
+      auto row = index_.find(key);
+      if (!row) return row.error();
+      if (!*row || !((*row)->places & kLocal)) {
+        fs::remove(path, ec);
+        ++out.orphans_removed;
+      }
+    }
+  }
+  std::vector<SegmentRecord> missing;
+  if (auto s = index_.each_local([&](const SegmentRecord& r) {
+        std::error_code exists_ec;
+        if (!fs::exists(segment_path(r.key), exists_ec)) missing.push_back(r);
+      });
+      !s) {
+    return s.error();
+  }
+  std::vector<SegmentKey> gone;
+  for (const auto& r : missing) {
+    if (r.places & kRemote) {
+      if (auto s = index_.set_places(r.key, kRemote); !s) return s.error();
+    } else {
+      gone.push_back(r.key);
+    }
+  }
+  if (auto s = index_.remove(gone); !s) return s.error();
+  out.missing = missing.size();
+  local_bytes_.reset();
+  return out;
+}
 
 void SegmentWriter::start() {
   std::lock_guard lock(mutex_);

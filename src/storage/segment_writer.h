@@ -76,6 +76,18 @@ class SegmentWriter {
   SegmentWriter(const SegmentWriter&) = delete;
   SegmentWriter& operator=(const SegmentWriter&) = delete;
 
+  // What start-up reconciliation found and did.
+  struct Reconciled {
+    std::uint64_t temporary_removed = 0;  // files a crash left half-written
+    std::uint64_t orphans_removed = 0;    // segment files the index does not know
+    std::uint64_t missing = 0;            // rows whose local file is gone (no longer local)
+    std::uint64_t strangers = 0;          // other files, left alone
+  };
+  // Before start(): makes the cache directory and the index agree. Temporary
+  // files and segment files without a row go; rows whose file is gone stop
+  // counting as local (and go, unless S3 has the segment).
+  core::Result<Reconciled> reconcile();
+
   void start();
   // Writes what is queued, then stops the thread.
   void stop();

@@ -191,5 +191,45 @@ TEST(SegmentWriter, AFullQueueDropsAndCounts) {
   EXPECT_TRUE(fs::exists(writer.segment_path({"cam", "360p", 1, 1})));
 }
 
+// After a crash: a half-written file, a file the index never heard of, and
+// rows whose files are gone (one of them safe in S3).
+TEST(SegmentWriter, ReconcilingAtStartMakesTheFilesAndTheIndexAgree) {
+  const auto dir = fresh_dir("reconcile");
+  for (const char* end : {"-index.db", "-index.db-wal", "-index.db-shm"}) fs::remove(dir + end);
+  auto index = std::move(*SegmentIndex::open(dir + "-index.db"));
+  SegmentWriterSettings settings;
+  settings.cache_dir = dir;
+  {
+    SegmentWriter writer(settings, *index);
+    writer.start();
+    for (int msn = 0; msn < 4; ++msn) ASSERT_TRUE(writer.submit(job(msn, 100)));
+    writer.flush();
+  }
+  SegmentWriter writer(settings, *index);
+  std::ofstream(writer.segment_path({"cam", "360p", 1, 9}) + ".tmp") << "half";
+  std::ofstream(writer.segment_path({"cam", "360p", 1, 7})) << "unknown";
+  std::ofstream(dir + "/README") << "not ours";
+  fs::remove(writer.segment_path({"cam", "360p", 1, 1}));
+  fs::remove(writer.segment_path({"cam", "360p", 1, 2}));
+  ASSERT_TRUE(index->set_places({"cam", "360p", 1, 2}, kLocal | kRemote));
+  auto done = writer.reconcile();
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  EXPECT_EQ(done->temporary_removed, 1u);
+  EXPECT_EQ(done->orphans_removed, 1u);
+  EXPECT_EQ(done->missing, 2u);
+  EXPECT_EQ(done->strangers, 1u);
+  EXPECT_FALSE(fs::exists(writer.segment_path({"cam", "360p", 1, 7})));
+  EXPECT_TRUE(fs::exists(dir + "/README"));
+  EXPECT_FALSE(*index->find({"cam", "360p", 1, 1})) << "gone everywhere: no row";
+  auto archived = *index->find({"cam", "360p", 1, 2});
+  ASSERT_TRUE(archived);
+  EXPECT_EQ(archived->places, kRemote) << "still in S3";
+  EXPECT_EQ(*index->local_bytes(), 200);
+  // A second pass finds nothing to do.
+  auto again = writer.reconcile();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->temporary_removed + again->orphans_removed + again->missing, 0u);
+}
+
 }  // namespace
 }  // namespace mirror::storage
