@@ -82,6 +82,16 @@ void bind_text(sqlite3_stmt* stmt, int i, std::string_view s) {
   sqlite3_bind_text(stmt, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
 }
 
+// A segment's key: the first four parameters of every statement about one segment.
+constexpr const char* kWhereKey = "stream = ?1 AND rendition = ?2 AND session = ?3 AND msn = ?4";
+
+void bind_key(sqlite3_stmt* stmt, const SegmentKey& key) {
+  bind_text(stmt, 1, key.stream);
+  bind_text(stmt, 2, key.rendition);
+  sqlite3_bind_int64(stmt, 3, key.session);
+  sqlite3_bind_int64(stmt, 4, key.media_sequence);
+}
+
 // Resets a statement when it goes out of scope, whatever happened.
 struct Reset {
   sqlite3_stmt* stmt;
@@ -217,10 +227,7 @@ core::Status SegmentIndex::add(std::span<const SegmentRecord> segments) {
   if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
   for (const auto& r : segments) {
     Reset reset{*stmt};
-    bind_text(*stmt, 1, r.key.stream);
-    bind_text(*stmt, 2, r.key.rendition);
-    sqlite3_bind_int64(*stmt, 3, r.key.session);
-    sqlite3_bind_int64(*stmt, 4, r.key.media_sequence);
+    bind_key(*stmt, r.key);
     sqlite3_bind_int64(*stmt, 5, r.discontinuity_sequence);
     sqlite3_bind_int64(*stmt, 6, r.init_version);
     sqlite3_bind_int64(*stmt, 7, r.program_date_time_ms);
@@ -238,15 +245,11 @@ core::Status SegmentIndex::add(std::span<const SegmentRecord> segments) {
 }
 
 core::Status SegmentIndex::set_places(const SegmentKey& key, std::uint8_t places) {
-  auto stmt = prepared(kSetPlaces,
-                       "UPDATE segments SET places = ?5 WHERE stream = ?1 AND rendition = ?2 AND session = ?3 "
-                       "AND msn = ?4");
+  static const std::string sql = fmt::format("UPDATE segments SET places = ?5 WHERE {}", kWhereKey);
+  auto stmt = prepared(kSetPlaces, sql.c_str());
   if (!stmt) return stmt.error();
   Reset reset{*stmt};
-  bind_text(*stmt, 1, key.stream);
-  bind_text(*stmt, 2, key.rendition);
-  sqlite3_bind_int64(*stmt, 3, key.session);
-  sqlite3_bind_int64(*stmt, 4, key.media_sequence);
+  bind_key(*stmt, key);
   sqlite3_bind_int(*stmt, 5, places);
   if (sqlite3_step(*stmt) != SQLITE_DONE) return error("segment index: cannot record where a segment is");
   return core::Ok{};
@@ -264,10 +267,7 @@ core::Status for_each_key(sqlite3* db, sqlite3_stmt* stmt, std::span<const Segme
   }
   for (const auto& key : keys) {
     Reset reset{stmt};
-    bind_text(stmt, 1, key.stream);
-    bind_text(stmt, 2, key.rendition);
-    sqlite3_bind_int64(stmt, 3, key.session);
-    sqlite3_bind_int64(stmt, 4, key.media_sequence);
+    bind_key(stmt, key);
     bind_more(stmt);
     if (sqlite3_step(stmt) != SQLITE_DONE) {
       auto e = core::Error(core::ErrorCode::kServiceUnavailable, fmt::format("{}: {}", what, sqlite3_errmsg(db)));
@@ -284,17 +284,17 @@ core::Status for_each_key(sqlite3* db, sqlite3_stmt* stmt, std::span<const Segme
 }  // namespace
 
 core::Status SegmentIndex::touch(std::span<const SegmentKey> keys, std::int64_t now_ms) {
-  auto stmt = prepared(kTouch,
-                       "UPDATE segments SET accessed_ms = MAX(accessed_ms, ?5) WHERE stream = ?1 AND rendition = ?2 "
-                       "AND session = ?3 AND msn = ?4");
+  static const std::string sql =
+      fmt::format("UPDATE segments SET accessed_ms = MAX(accessed_ms, ?5) WHERE {}", kWhereKey);
+  auto stmt = prepared(kTouch, sql.c_str());
   if (!stmt) return stmt.error();
   return for_each_key(db_, *stmt, keys, [now_ms](sqlite3_stmt* s) { sqlite3_bind_int64(s, 5, now_ms); },
                       "segment index: cannot mark segments read");
 }
 
 core::Status SegmentIndex::remove(std::span<const SegmentKey> keys) {
-  auto stmt = prepared(kRemove,
-                       "DELETE FROM segments WHERE stream = ?1 AND rendition = ?2 AND session = ?3 AND msn = ?4");
+  static const std::string sql = fmt::format("DELETE FROM segments WHERE {}", kWhereKey);
+  auto stmt = prepared(kRemove, sql.c_str());
   if (!stmt) return stmt.error();
   return for_each_key(db_, *stmt, keys, [](sqlite3_stmt*) {}, "segment index: cannot remove segments");
 }
@@ -369,15 +369,11 @@ core::Result<std::vector<SegmentRecord>> SegmentIndex::older_than(std::int64_t c
 }
 
 core::Result<std::optional<SegmentRecord>> SegmentIndex::find(const SegmentKey& key) {
-  static const std::string sql = fmt::format(
-      "SELECT {} FROM segments WHERE stream = ?1 AND rendition = ?2 AND session = ?3 AND msn = ?4", kColumns);
+  static const std::string sql = fmt::format("SELECT {} FROM segments WHERE {}", kColumns, kWhereKey);
   auto stmt = prepared(kFind, sql.c_str());
   if (!stmt) return stmt.error();
   Reset reset{*stmt};
-  bind_text(*stmt, 1, key.stream);
-  bind_text(*stmt, 2, key.rendition);
-  sqlite3_bind_int64(*stmt, 3, key.session);
-  sqlite3_bind_int64(*stmt, 4, key.media_sequence);
+  bind_key(*stmt, key);
   auto rows = records(*stmt, 1);
   if (!rows) return rows.error();
   if (rows->empty()) return std::optional<SegmentRecord>();

@@ -17,13 +17,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Screenshots go into the build folder (build/dev/test-artifacts/NAME).
-std::string artifacts(const std::string& name) {
-  const auto dir = std::filesystem::path(mirror_binary()).parent_path() / "test-artifacts" / name;
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
-
 // Sign-in (a wrong token, then the right one), the table filling as three
 // streams start and showing the one whose publisher left as ended, the
 // Disconnect action, the RTP declaration form (with markup in its SDP that

@@ -27,14 +27,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// The SPKI hash of the self-signed certificate Mirror logged at start-up
-// (what Chromium is told to trust), or "".
-std::string logged_spki(MirrorInstance& mirror) {
-  std::smatch m;
-  const std::string err = mirror.process().stderr_text();
-  return std::regex_search(err, m, std::regex(R"#("spki_sha256":"([^"]+)")#")) ? std::string(m[1]) : std::string();
-}
-
 enum class Transport { kPlain, kHttps, kHttp3 };
 
 // Plays stream `name`, published by the sender `make_sender(srt_port)`

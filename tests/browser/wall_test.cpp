@@ -8,9 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <iostream>
-#include <regex>
 
 namespace mirror::testing {
 namespace {
@@ -37,15 +35,12 @@ TEST(WallBrowser, NineStreamsPlayWithMetersWarningsAndSlates) {
   MirrorInstance mirror("", {{"MIRROR_INGESTION_RECONNECT_DELAY", "1s"},
                              {"MIRROR_TRANSCODE_RENDITIONS", "180p:320x180:150k:15"}});
   ASSERT_TRUE(mirror.wait_ready()) << mirror.process().stderr_text();
-  std::smatch m;
-  const std::string err = mirror.process().stderr_text();
-  ASSERT_TRUE(std::regex_search(err, m, std::regex(R"#("spki_sha256":"([^"]+)")#"))) << err;
-  const auto shots = std::filesystem::path(mirror_binary()).parent_path() / "test-artifacts" / "wall";
-  std::filesystem::create_directories(shots);
+  const std::string spki = logged_spki(mirror);
+  ASSERT_FALSE(spki.empty()) << mirror.process().stderr_text();
   const std::string report = mirror.dir() + "/wall.json";
   auto r = run({node_binary(), source_dir() + "/tests/browser/wall.mjs", "--page",
                 "https://127.0.0.1:" + std::to_string(mirror.ports().https) + "/wall", "--srt-port",
-                std::to_string(mirror.ports().srt), "--tone-file", tone, "--silent-file", silence, "--spki", std::string(m[1]), "--shots", shots.string(), "--json",
+                std::to_string(mirror.ports().srt), "--tone-file", tone, "--silent-file", silence, "--spki", spki, "--shots", artifacts("wall"), "--json",
                 report},
                {{"CHROMIUM", chromium_binary()}}, {}, 290s);
   EXPECT_EQ(r.status, 0) << r.out << r.err << read_file(report) << mirror.process().stderr_text().substr(0, 4000);

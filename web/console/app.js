@@ -1,6 +1,7 @@
 // Mirror's operator console: signs in once, then draws everything from the
 // event stream (GET /api/v1/events) and acts through the same /api/v1
 // routes that scripts use.
+import { onJsonEvent } from './events.js';
 import { bytes, duration, number, validName } from './format.js';
 import { StreamTable } from './table.js';
 
@@ -105,15 +106,7 @@ function connectEvents() {
   if (state.events) state.events.close();
   const source = new EventSource('/api/v1/events');
   state.events = source;
-  const on = (name, handler) => source.addEventListener(name, (e) => {
-    let data;
-    try {
-      data = JSON.parse(e.data);
-    } catch {
-      return;
-    }
-    handler(data);
-  });
+  const on = (name, handler) => onJsonEvent(source, name, handler);
   on('hello', (d) => {
     $('connection').textContent = 'live';
     $('connection').className = 'connection is-live';

@@ -11,6 +11,7 @@
 //
 // Contract with the automated tests: window.mirrorWall.snapshot() describes
 // the layout and every tile (tile.js's snapshot()).
+import { onJsonEvent } from './events.js';
 import { Tile } from './tile.js';
 import {
   assignSlots, autoSize, formatStreams, layoutName, moveSelection, parseLayout, parseStreams, slotOfDigit,
@@ -116,15 +117,7 @@ function updateBar() {
 function connect() {
   const source = new EventSource(EVENTS_URL);
   state.events = source;
-  const on = (name, handler) => source.addEventListener(name, (e) => {
-    let data;
-    try {
-      data = JSON.parse(e.data);
-    } catch {
-      return;
-    }
-    if (data && typeof data === 'object') handler(data);
-  });
+  const on = (name, handler) => onJsonEvent(source, name, handler);
   on('hello', (d) => {
     setConnected(true);
     const list = Array.isArray(d.streams) ? d.streams.filter(validSummary) : [];

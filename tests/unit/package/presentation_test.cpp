@@ -65,6 +65,23 @@ SourceAndRendition::SourceAndRendition(media::CodecConfigPtr source_video, bool 
   if (feed_rendition) feed(*small, small_video());
 }
 
+// A source, a 360p rendition with the transcoded audio and a 180p one
+// without audio of its own, all fed.
+struct TwoRenditions {
+  Presentation presentation{"cam"};
+  std::shared_ptr<StreamPackager> source = std::make_shared<StreamPackager>("cam", settings());
+  std::shared_ptr<StreamPackager> first = rendition("360p", true);
+  std::shared_ptr<StreamPackager> second = rendition("180p", false);
+  TwoRenditions() {
+    presentation.add(source, VariantRole::kSource);
+    presentation.add(first, VariantRole::kTranscoded);
+    presentation.add(second, VariantRole::kTranscoded);
+    feed(*source, video_config());
+    feed(*first, small_video());
+    feed(*second, small_video(), /*with_audio=*/false);
+  }
+};
+
 TEST(PresentationTest, H264SourceComesFirstAndEachVariantHasItsAudio) {
   SourceAndRendition s(video_config());
   auto& p = s.presentation;
@@ -140,16 +157,8 @@ TEST(PresentationTest, SourceCutWithoutAKeyframeComesAfterTheRenditions) {
 }
 
 TEST(PresentationTest, FurtherRenditionsShareTheTranscodedAudio) {
-  Presentation p("cam");
-  auto source = std::make_shared<StreamPackager>("cam", settings());
-  auto first = rendition("360p", true);
-  auto second = rendition("180p", false);
-  p.add(source, VariantRole::kSource);
-  p.add(first, VariantRole::kTranscoded);
-  p.add(second, VariantRole::kTranscoded);
-  feed(*source, video_config());
-  feed(*first, small_video());
-  feed(*second, small_video(), /*with_audio=*/false);
+  TwoRenditions t;
+  auto& p = t.presentation;
   const std::string multiview = p.multivariant_playlist(VariantScope::kTranscoded);
   EXPECT_NE(multiview.find("AUDIO=\"transcoded-audio\"\n180p/playlist.m3u8"), std::string::npos) << multiview;
   // Only one EXT-X-MEDIA for the shared group.
@@ -162,16 +171,8 @@ TEST(PresentationTest, FurtherRenditionsShareTheTranscodedAudio) {
 
 // What a muted wall tile asks for: the same variants, with no audio group.
 TEST(PresentationTest, AVideoOnlyMultivariantNamesNoAudio) {
-  Presentation p("cam");
-  auto source = std::make_shared<StreamPackager>("cam", settings());
-  auto first = rendition("360p", true);
-  auto second = rendition("180p", false);
-  p.add(source, VariantRole::kSource);
-  p.add(first, VariantRole::kTranscoded);
-  p.add(second, VariantRole::kTranscoded);
-  feed(*source, video_config());
-  feed(*first, small_video());
-  feed(*second, small_video(), /*with_audio=*/false);
+  TwoRenditions t;
+  auto& p = t.presentation;
   const std::string with = p.multivariant_playlist(VariantScope::kTranscoded);
   const std::string without = p.multivariant_playlist(VariantScope::kTranscoded, /*audio=*/false);
   EXPECT_NE(with.find("EXT-X-MEDIA:TYPE=AUDIO"), std::string::npos) << with;
