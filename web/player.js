@@ -5,6 +5,8 @@
 // Contract with the automated tests: once a player has its source, this page
 // sets window.mirror = { hls, video, stream } (hls is null for native
 // playback), replaces it on every switch and sets it to null in between.
+import { GAP_STALL_MS, bufferedAhead, loadPolicies, playingDate, smallGapEnd } from './live.js';
+
 (function () {
   'use strict';
 
@@ -353,10 +355,6 @@
     }
   }
 
-  function retryPolicy(maxNumRetry) {
-    return { maxNumRetry, retryDelayMs: 500, maxRetryDelayMs: 4000, backoff: 'exponential' };
-  }
-
   function startHlsJs(s, url) {
     const hls = new Hls({
       lowLatencyMode: true,
@@ -369,24 +367,7 @@
       // A monitoring page may stay open for days: keep memory bounded.
       backBufferLength: 30,
       maxBufferLength: 10,
-      // Blocking playlist reloads are held by Mirror for up to a few target
-      // durations, so the first byte may take that long to come.
-      playlistLoadPolicy: {
-        default: {
-          maxTimeToFirstByteMs: 10000,
-          maxLoadTimeMs: 20000,
-          timeoutRetry: retryPolicy(2),
-          errorRetry: retryPolicy(4),
-        },
-      },
-      fragLoadPolicy: {
-        default: {
-          maxTimeToFirstByteMs: 10000,
-          maxLoadTimeMs: 20000,
-          timeoutRetry: retryPolicy(4),
-          errorRetry: retryPolicy(6),
-        },
-      },
+      ...loadPolicies(),
     });
     s.hls = hls;
     setStatus(s, 'loading', `Loading ${s.name}…`);
@@ -611,23 +592,6 @@
     ui.errorsNone.hidden = s.errors.length > 0;
   }
 
-  function bufferedAhead(video) {
-    const t = video.currentTime;
-    const ranges = video.buffered;
-    for (let i = 0; i < ranges.length; i++) {
-      if (ranges.start(i) <= t + 0.1 && t <= ranges.end(i)) return ranges.end(i) - t;
-    }
-    return 0;
-  }
-
-  // The wall-clock time of the frame on screen, from EXT-X-PROGRAM-DATE-TIME.
-  function playingDate(s, video) {
-    if (s.hls) return s.hls.playingDate;
-    const start = typeof video.getStartDate === 'function' ? video.getStartDate() : null;
-    if (!start || isNaN(start.getTime())) return null;
-    return new Date(start.getTime() + video.currentTime * 1000);
-  }
-
   function liveLatency(s, video) {
     if (s.hls) return s.hls.latency || null;
     const seekable = video.seekable;
@@ -670,13 +634,7 @@
     if (video.playbackRate !== rate) video.playbackRate = rate;
   }
 
-  // A hole of up to SMALL_GAP_S in what is buffered (a part one track never
-  // got) freezes the picture until hls.js notices, which can take it
-  // seconds: once the playhead has stood still for GAP_STALL_MS with media
-  // buffered just past the hole, step over it (Shaka Player jumps such
-  // small gaps the same way). Larger holes are left to hls.js.
-  const SMALL_GAP_S = 0.5;
-  const GAP_STALL_MS = 500;
+  // Steps over a small hole in what is buffered (live.js says where).
   function skipSmallGap(s, video) {
     const now = Date.now();
     const t = video.currentTime;
@@ -686,15 +644,11 @@
       return;
     }
     if (now - s.stillSince < GAP_STALL_MS) return;
-    const ranges = video.buffered;
-    for (let i = 0; i < ranges.length; i++) {
-      const start = ranges.start(i);
-      if (start > t && start - t <= SMALL_GAP_S && ranges.end(i) - start > 0.2) {
-        s.gapsSkipped = (s.gapsSkipped || 0) + 1;
-        s.stillSince = now;
-        video.currentTime = start + 0.01;
-        return;
-      }
+    const to = smallGapEnd(video);
+    if (to !== null) {
+      s.gapsSkipped = (s.gapsSkipped || 0) + 1;
+      s.stillSince = now;
+      video.currentTime = to;
     }
   }
 
@@ -713,7 +667,7 @@
     skipSmallGap(s, video);
     const latency = active ? liveLatency(s, video) : null;
     ui.latency.textContent = latency === null ? '—' : `${latency.toFixed(2)} s`;
-    const date = active ? playingDate(s, video) : null;
+    const date = active ? playingDate(s.hls, video) : null;
     ui.glass.textContent = date ? `${Math.round(Date.now() - date.getTime())} ms` : '—';
     const target = s.hls ? s.hls.targetLatency : null;
     ui.target.textContent = typeof target === 'number' ? `${target.toFixed(2)} s` : '—';

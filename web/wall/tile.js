@@ -7,6 +7,7 @@
 // stream has ended. The tile resumes by itself when its stream returns.
 //
 // Owner: the page's main thread (everything here runs on it).
+import { GAP_STALL_MS, bufferedAhead, loadPolicies, playingDate, smallGapEnd } from '../live.js';
 import { Meters } from './meters.js';
 
 const THUMBNAIL_EVERY_MS = 15000;
@@ -16,10 +17,6 @@ const JUMP_BEHIND_S = 2.5;
 const JUMP_INTERVAL_MS = 10000;
 // The playhead standing still this long while the stream is live is a stall.
 const STALL_AFTER_MS = 1000;
-// A hole of up to SMALL_GAP_S in what is buffered is stepped over once the
-// playhead has stood still for GAP_STALL_MS (hls.js can take seconds).
-const SMALL_GAP_S = 0.5;
-const GAP_STALL_MS = 500;
 // A second fatal media error this soon after a recovery restarts the player.
 const MEDIA_RECOVERY_WINDOW_MS = 60000;
 const HLS_MIME = 'application/vnd.apple.mpegurl';
@@ -29,10 +26,6 @@ function el(tag, className, text) {
   if (className) e.className = className;
   if (text !== undefined) e.textContent = text;
   return e;
-}
-
-function retryPolicy(maxNumRetry) {
-  return { maxNumRetry, retryDelayMs: 500, maxRetryDelayMs: 4000, backoff: 'exponential' };
 }
 
 export class Tile {
@@ -250,16 +243,7 @@ export class Tile {
       // stall, by one target duration at most: a tile on a busy machine
       // settles a little further back instead of stalling again and again.)
       maxLiveSyncPlaybackRate: 1,
-      // Blocking playlist reloads are held by Mirror for up to a few target
-      // durations, so the first byte may take that long to come.
-      playlistLoadPolicy: {
-        default: {
-          maxTimeToFirstByteMs: 10000,
-          maxLoadTimeMs: 20000,
-          timeoutRetry: retryPolicy(2),
-          errorRetry: retryPolicy(4),
-        },
-      },
+      ...loadPolicies(),
     });
     this.hls = hls;
     hls.on(Hls.Events.ERROR, (_event, data) => this.onHlsError(hls, data));
@@ -409,13 +393,7 @@ export class Tile {
 
   latencyMs() {
     if (!this.playerStarted() || this.video.readyState < 2) return null;
-    let date = null;
-    if (this.hls) {
-      date = this.hls.playingDate;
-    } else if (typeof this.video.getStartDate === 'function') {
-      const start = this.video.getStartDate();
-      if (start && !isNaN(start.getTime())) date = new Date(start.getTime() + this.video.currentTime * 1000);
-    }
+    const date = playingDate(this.hls, this.video);
     if (!date || isNaN(date.getTime())) return null;
     return Math.max(0, Date.now() - date.getTime());
   }
@@ -437,16 +415,11 @@ export class Tile {
   skipSmallGap(now) {
     const v = this.video;
     if (v.paused || v.seeking || now - this.stillSince < GAP_STALL_MS) return;
-    const t = v.currentTime;
-    const ranges = v.buffered;
-    for (let i = 0; i < ranges.length; i++) {
-      const start = ranges.start(i);
-      if (start > t && start - t <= SMALL_GAP_S && ranges.end(i) - start > 0.2) {
-        this.gapsSkipped += 1;
-        this.stillSince = now;
-        v.currentTime = start + 0.01;
-        return;
-      }
+    const to = smallGapEnd(v);
+    if (to !== null) {
+      this.gapsSkipped += 1;
+      this.stillSince = now;
+      v.currentTime = to;
     }
   }
 
@@ -539,12 +512,4 @@ export class Tile {
     this.forgetThumbnail();
     this.root.remove();
   }
-}
-
-function bufferedAhead(v) {
-  const t = v.currentTime;
-  for (let i = 0; i < v.buffered.length; i++) {
-    if (v.buffered.start(i) <= t + 0.1 && v.buffered.end(i) >= t) return v.buffered.end(i) - t;
-  }
-  return 0;
 }

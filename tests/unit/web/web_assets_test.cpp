@@ -54,7 +54,7 @@ TEST(WebAssets, PageLoadsThePlayerAndTheVendoredHlsJs) {
 // Every module a page imports, and every script and style it loads, is
 // served by the same site: a page never asks for a file Mirror lacks.
 TEST(WebAssets, EveryScriptAndModuleAPageLoadsIsServedByItsSite) {
-  const std::regex loads(R"re((?:src|href)="(/[^"]+)"|from '(\./[^']+)')re");
+  const std::regex loads(R"re((?:src|href)="(/[^"]+)"|from '(\.\.?/[^']+)')re");
   int checked = 0;
   for (const Asset& asset : all_assets()) {
     if (asset.content_type != kHtml && asset.content_type != kJavaScript) continue;
@@ -62,9 +62,14 @@ TEST(WebAssets, EveryScriptAndModuleAPageLoadsIsServedByItsSite) {
     const std::string body(asset.body);
     for (auto it = std::sregex_iterator(body.begin(), body.end(), loads); it != std::sregex_iterator(); ++it) {
       std::string target = (*it)[1].matched ? (*it)[1].str() : (*it)[2].str();
-      if (target.starts_with("./")) {
-        const auto dir = std::string(asset.path.substr(0, asset.path.rfind('/') + 1));
-        target = dir + target.substr(2);
+      if (target.starts_with(".")) {
+        // Relative to the module's folder; "../" climbs one.
+        auto dir = std::string(asset.path.substr(0, asset.path.rfind('/')));
+        if (target.starts_with("../")) {
+          dir = dir.substr(0, dir.rfind('/'));
+          target = target.substr(1);
+        }
+        target = dir + target.substr(1);
       }
       EXPECT_NE(find_asset(asset.site, target), nullptr) << asset.site << ":" << asset.path << " loads " << target;
       ++checked;
