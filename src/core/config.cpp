@@ -454,7 +454,7 @@ std::vector<RenditionConfig> effective_renditions(const TranscodingConfig& confi
 }
 
 bool is_reserved_rendition_name(std::string_view name) {
-  return name == "source" || name == "audio" || name == "transcoded-audio";
+  return name == "source" || name == "audio" || name == "transcoded-audio" || name == "dvr";
 }
 
 std::string to_yaml(const Config& config, bool mask_secrets) {

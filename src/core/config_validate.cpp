@@ -236,7 +236,7 @@ void check_transcoding(const Config& c, Violations& v) {
             "must be 1-32 characters of A-Z a-z 0-9 _ -");
     } else if (is_reserved_rendition_name(r.name)) {
       v.add(key + ".name", fmt::format("\"{}\"", r.name),
-            "is taken by the source's renditions (source, audio, transcoded-audio)");
+            "is taken by the source's renditions and the DVR (source, audio, transcoded-audio, dvr)");
     } else if (!names.insert(r.name).second) {
       v.add(key + ".name", fmt::format("\"{}\"", r.name), "is used by an earlier rendition");
     }
@@ -393,6 +393,11 @@ void check_storage(const Config& c, Violations& v) {
           "must be greater than 0");
   }
   check_directory("storage.local.cache_dir", c.storage.local.cache_dir, v);
+  // Shorter than this, segments would expire before a player reached them.
+  if (c.storage.dvr.enabled && c.storage.dvr.retention_time > nanoseconds::zero() &&
+      c.storage.dvr.retention_time < std::chrono::seconds{10}) {
+    v.add("storage.dvr.retention_time", format_duration(c.storage.dvr.retention_time), "must be at least 10s");
+  }
 }
 
 void check_redis_and_monitoring(const Config& c, Violations& v) {

@@ -2,6 +2,8 @@
 
 #include "core/logging.h"
 
+#include <cmath>
+
 namespace mirror::server {
 
 using package::hls::Presentation;
@@ -32,12 +34,29 @@ struct PackagingService::Entry {
   bool has_source = false;                   // guarded by the service's mutex
   std::atomic<bool> ended{false};
   std::atomic<std::int64_t> ended_at_ns{0};  // steady clock
+  // Its recording session (the storage records): id, and whether it ended.
+  std::int64_t session = 0;
+  std::atomic<bool> recording_ended{false};
+  std::string described;  // the multivariant last recorded (packaging thread)
+  std::chrono::steady_clock::time_point next_description{};
 };
+
+namespace {
+
+std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// How often a live stream's multivariant playlist is compared with the one
+// its recording session keeps.
+constexpr auto kDescribeEvery = std::chrono::seconds{2};
+
+}  // namespace
 
 PackagingService::PackagingService(package::hls::PackagerSettings settings,
                                    ingest::StreamTable& streams, core::MetricsRegistry& metrics,
-                                   std::chrono::nanoseconds linger)
-    : settings_(settings), streams_(streams), metrics_(metrics), linger_(linger) {
+                                   std::chrono::nanoseconds linger, storage::StorageService* storage)
+    : settings_(settings), streams_(streams), metrics_(metrics), linger_(linger), storage_(storage) {
   auto& delay = metrics_.histogram(
       "mirror_hls_part_publish_delay_seconds",
       "From the arrival of a part's last frame at the ingest to the release of the requests "
@@ -111,6 +130,7 @@ void PackagingService::stop(core::Deadline) {
     if (f->subscription) f->subscription->cancel();
     f->packager->end();
   }
+  for (auto& [name, e] : entries) end_recording(*e);
 }
 
 core::Health PackagingService::health() const {
@@ -122,12 +142,16 @@ core::Health PackagingService::health() const {
 std::shared_ptr<PackagingService::Entry> PackagingService::entry_for(
     const std::shared_ptr<ingest::LiveStream>& stream) {
   std::vector<std::shared_ptr<Feed>> replaced;
+  std::shared_ptr<Entry> replaced_entry;
   std::shared_ptr<Entry> entry;
   {
     std::lock_guard lock(mutex_);
     auto it = entries_.find(stream->name());
     if (it != entries_.end() && it->second->stream == stream) return it->second;
-    if (it != entries_.end()) replaced = it->second->feeds;
+    if (it != entries_.end()) {
+      replaced = it->second->feeds;
+      replaced_entry = it->second;
+    }
     entry = std::make_shared<Entry>();
     entry->stream = stream;
     entry->presentation = std::make_shared<Presentation>(stream->name());
@@ -139,7 +163,12 @@ std::shared_ptr<PackagingService::Entry> PackagingService::entry_for(
                                  std::chrono::system_clock::now().time_since_epoch())
                                      .count() /
                                  10;
+    entry->session = std::max<std::int64_t>(entry->first_msn, 1);
     entries_[stream->name()] = entry;
+  }
+  if (replaced_entry) end_recording(*replaced_entry);
+  if (storage_ != nullptr) {
+    storage_->open_session(stream->name(), entry->session, unix_ms(std::chrono::system_clock::now()));
   }
   // A new stream took the name: the old one's readers get its final
   // playlists, from the packaging thread, which owns its packagers.
@@ -188,6 +217,7 @@ void PackagingService::add_renditions(const std::shared_ptr<ingest::LiveStream>&
 
 void PackagingService::attach(const std::shared_ptr<Entry>& entry, const std::shared_ptr<Feed>& feed,
                               ingest::StreamHub& hub, VariantRole role) {
+  record_segments(*entry, *feed->packager);
   entry->presentation->add(feed->packager, role);
   std::weak_ptr<Feed> weak = feed;
   std::weak_ptr<bool> alive = alive_;
@@ -272,13 +302,18 @@ void PackagingService::housekeeping(std::chrono::steady_clock::time_point now) {
   const std::int64_t now_ns = now.time_since_epoch().count();
   std::vector<std::shared_ptr<Feed>> live;
   std::vector<std::shared_ptr<Feed>> forgotten;
+  std::vector<std::shared_ptr<Entry>> described;
   {
     std::lock_guard lock(mutex_);
     for (auto it = entries_.begin(); it != entries_.end();) {
       Entry& e = *it->second;
       bool source_ended = false;
       for (const auto& f : e.feeds) source_ended |= f->source && f->packager->ended();
-      if (source_ended && !e.ended.exchange(true)) e.ended_at_ns.store(now_ns);
+      if (source_ended && !e.ended.exchange(true)) {
+        e.ended_at_ns.store(now_ns);
+        end_recording(e);
+      }
+      if (!e.ended.load()) described.push_back(it->second);
       if (e.ended.load() && now_ns - e.ended_at_ns.load() > linger_.count()) {
         forgotten.insert(forgotten.end(), e.feeds.begin(), e.feeds.end());
         it = entries_.erase(it);
@@ -292,10 +327,47 @@ void PackagingService::housekeeping(std::chrono::steady_clock::time_point now) {
     f->subscription->cancel();
     f->packager->end();
   }
+  for (const auto& e : described) describe_recording(*e, now);
   for (const auto& f : live) {
     f->packager->video_store()->expire(now);
     f->packager->audio_store()->expire(now);
   }
+}
+
+void PackagingService::record_segments(const Entry& entry, const StreamPackager& packager) {
+  if (storage_ == nullptr || !storage_->recording()) return;
+  for (const auto& store : {packager.video_store(), packager.audio_store()}) {
+    // Runs under the store's lock on the packaging thread: it only queues.
+    store->set_segment_observer([storage = storage_, stream = packager.stream(), session = entry.session,
+                                 rendition = store->rendition()](const package::hls::CompletedSegment& done) {
+      storage::SegmentJob job;
+      job.record.key = {stream, rendition, session, done.msn};
+      job.record.discontinuity_sequence = done.discontinuity_sequence;
+      job.record.init_version = done.init_version;
+      job.record.program_date_time_ms = unix_ms(done.program_date_time);
+      job.record.duration_us = std::llround(done.duration * 1e6);
+      job.bytes = done.bytes;
+      if (!done.init.empty()) job.init = done.init;
+      storage->record(std::move(job));
+    });
+  }
+}
+
+void PackagingService::end_recording(Entry& entry) {
+  if (storage_ == nullptr || entry.recording_ended.exchange(true)) return;
+  storage_->end_session(entry.stream->name(), entry.session, unix_ms(std::chrono::system_clock::now()));
+}
+
+// The session keeps the stream's multivariant playlist, so that its DVR
+// lists the same renditions once the stream is gone.
+void PackagingService::describe_recording(Entry& entry, std::chrono::steady_clock::time_point now) {
+  if (storage_ == nullptr || !storage_->recording() || now < entry.next_description) return;
+  entry.next_description = now + kDescribeEvery;
+  if (entry.presentation->pending(package::hls::VariantScope::kAll)) return;  // not all playable yet
+  std::string text = entry.presentation->multivariant_playlist(package::hls::VariantScope::kAll);
+  if (text.empty() || text == entry.described) return;
+  entry.described = text;
+  storage_->describe_session(entry.stream->name(), entry.session, std::move(text));
 }
 
 std::vector<std::shared_ptr<PackagingService::Feed>> PackagingService::all_feeds() const {

@@ -10,6 +10,11 @@
 // same thread answers blocking requests whose deadline passed (every 20 ms)
 // and forgets ended streams after `linger` (their final playlists stay
 // readable until then, or until a new stream takes the name).
+//
+// With a StorageService that records, each instance of a stream is a
+// recording session (its id: the stream's first segment number), and every
+// completed segment of every rendition is handed to it as it completes; the
+// session's multivariant playlist follows the renditions as they appear.
 #pragma once
 
 #include "core/config.h"
@@ -18,6 +23,7 @@
 #include "ingest/stream_table.h"
 #include "package/hls/presentation.h"
 #include "package/hls/stream_packager.h"
+#include "storage/storage_service.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -44,7 +50,8 @@ class PackagingService final : public core::Service {
  public:
   PackagingService(package::hls::PackagerSettings settings, ingest::StreamTable& streams,
                    core::MetricsRegistry& metrics,
-                   std::chrono::nanoseconds linger = std::chrono::seconds{60});
+                   std::chrono::nanoseconds linger = std::chrono::seconds{60},
+                   storage::StorageService* storage = nullptr);
   ~PackagingService() override;
 
   std::string_view name() const override { return "packaging"; }
@@ -72,11 +79,16 @@ class PackagingService final : public core::Service {
   void drain(Feed& feed);
   void housekeeping(std::chrono::steady_clock::time_point now);
   std::vector<std::shared_ptr<Feed>> all_feeds() const;
+  // Recording (when storage records): sessions and segments.
+  void record_segments(const Entry& entry, const package::hls::StreamPackager& packager);
+  void end_recording(Entry& entry);
+  void describe_recording(Entry& entry, std::chrono::steady_clock::time_point now);
 
   package::hls::PackagerSettings settings_;
   ingest::StreamTable& streams_;
   core::MetricsRegistry& metrics_;
   const std::chrono::nanoseconds linger_;
+  storage::StorageService* const storage_;
 
   mutable std::mutex mutex_;  // entries_, every entry's feeds, due_
   std::condition_variable wake_;

@@ -3,6 +3,7 @@
 #include "api/admin_access.h"
 #include "api/admin_routes.h"
 #include "api/admin_session.h"
+#include "api/dvr_routes.h"
 #include "api/event_stream.h"
 #include "api/playback_access.h"
 #include "api/playback_routes.h"
@@ -22,7 +23,7 @@
 #include "http/tls/tls_server.h"
 #include "server/http_service.h"
 #include "state/memory_registry.h"
-#include "storage/local_cache.h"
+#include "storage/storage_service.h"
 
 #include <cmath>
 #include <thread>
@@ -117,7 +118,9 @@ void Server::build_services() {
   connection_budget_ = std::make_shared<http::ConnectionBudget>(config_.server.max_connections,
                                                                 config_.server.max_connections_per_ip);
 
-  services_.add(std::make_unique<storage::LocalCache>(config_.storage.local));
+  auto storage = std::make_unique<storage::StorageService>(config_.storage, metrics_);
+  storage::StorageService* storage_view = storage.get();
+  services_.add(std::move(storage));
   // An empty redis.addr selects the in-process registry (start() refuses any
   // other value until the Redis backend exists).
   auto registry = std::make_unique<state::MemoryStreamRegistry>(
@@ -136,7 +139,8 @@ void Server::build_services() {
   packaging.max_segment_duration = config_.packaging.max_segment_duration;
   packaging.discontinuity_threshold = config_.packaging.discontinuity_threshold;
   packaging.playlist_segments = config_.packaging.playlist_segments;
-  auto packager = std::make_unique<PackagingService>(packaging, ingest_view->streams(), metrics_);
+  auto packager = std::make_unique<PackagingService>(packaging, ingest_view->streams(), metrics_,
+                                                     std::chrono::seconds{60}, storage_view);
   PackagingService* packager_view = packager.get();
   services_.add(std::move(packager));
 
@@ -166,6 +170,12 @@ void Server::build_services() {
   d.use(api::playback_access_filter(config_.server.playback_secret, metrics_));
   // HTTPS answers point browsers at HTTP/3 on the same port number.
   d.use(http::alt_svc_filter([service = delivery.get()] { return service->h3_port(); }));
+  api::DvrContext dvr;
+  dvr.storage = storage_view;
+  dvr.find = [packager_view](const std::string& name) { return packager_view->find(name); };
+  dvr.signed_urls = !config_.server.playback_secret.empty();
+  // Before the live routes: /streams/NAME/dvr/... is never a rendition.
+  api::register_dvr_routes(d.router(), dvr);
   api::PlaybackContext playback;
   playback.find = [packager_view](const std::string& name) { return packager_view->find(name); };
   playback.list = [packager_view] { return packager_view->list(); };
@@ -214,6 +224,7 @@ void Server::build_services() {
   event_sources.server = server_figures();
   auto events = std::make_unique<EventService>(std::move(event_sources), kMaxEventClients);
   api::register_stream_routes(p.router(), *ingest_view, std::move(details));
+  api::register_recordings_route(p.router(), dvr);
   api::register_token_route(p.router(), config_.server.playback_secret);
   if (thumbnails) {
     api::register_thumbnail_route(p.router(), "/api/v1/streams/{name}/thumbnail.jpg", thumbnails, "no-cache");

@@ -10,11 +10,13 @@ namespace mirror::storage {
 namespace {
 
 constexpr int kSchemaVersion = 1;
+constexpr std::size_t kMaxSessionPlaylist = 64 * 1024;
 
 // Statements are prepared once, in these slots.
 enum Slot : int {
-  kBeginSession,
+  kOpenSession,
   kEndSession,
+  kDescribeSession,
   kSessions,
   kAdd,
   kSetPlaces,
@@ -53,6 +55,7 @@ CREATE TABLE IF NOT EXISTS sessions(
   id INTEGER NOT NULL,
   started_ms INTEGER NOT NULL,
   ended_ms INTEGER,
+  playlist TEXT NOT NULL DEFAULT '',
   PRIMARY KEY(stream, id)) WITHOUT ROWID;
 )sql";
 
@@ -66,7 +69,7 @@ bool plausible_name(std::string_view s) {
   });
 }
 
-bool plausible(const SegmentRecord& r) {
+bool plausible_record(const SegmentRecord& r) {
   return plausible_name(r.key.stream) && plausible_name(r.key.rendition) && r.key.session >= 0 &&
          r.key.media_sequence >= 0 && r.discontinuity_sequence >= 0 && r.init_version >= 0 &&
          r.program_date_time_ms > 0 && r.duration_us > 0 && r.duration_us <= 3'600'000'000LL &&
@@ -138,6 +141,8 @@ core::Result<std::unique_ptr<SegmentIndex>> SegmentIndex::open(const std::string
   return index;
 }
 
+bool SegmentIndex::plausible(const SegmentRecord& record) { return plausible_record(record); }
+
 SegmentIndex::SegmentIndex(sqlite3* db) : db_(db), statements_(kSlots, nullptr) {}
 
 SegmentIndex::~SegmentIndex() {
@@ -168,18 +173,56 @@ core::Result<sqlite3_stmt*> SegmentIndex::prepared(int slot, const char* sql) {
   return stmt;
 }
 
-core::Result<std::int64_t> SegmentIndex::begin_session(std::string_view stream, std::int64_t started_ms) {
-  auto stmt = prepared(kBeginSession,
-                       "INSERT INTO sessions(stream, id, started_ms) VALUES(?1, "
-                       "(SELECT COALESCE(MAX(id), 0) + 1 FROM sessions WHERE stream = ?1), ?2) RETURNING id");
+core::Status SegmentIndex::open_session(std::string_view stream, std::int64_t id, std::int64_t started_ms) {
+  if (!plausible_name(stream) || id <= 0 || started_ms <= 0) {
+    return core::Error(core::ErrorCode::kInvalidInput, "recording session with impossible values",
+                       {{"stream", stream}, {"session", id}});
+  }
+  auto stmt = prepared(kOpenSession, "INSERT OR IGNORE INTO sessions(stream, id, started_ms) VALUES(?1, ?2, ?3)");
   if (!stmt) return stmt.error();
   Reset reset{*stmt};
   bind_text(*stmt, 1, stream);
-  sqlite3_bind_int64(*stmt, 2, started_ms);
-  if (sqlite3_step(*stmt) != SQLITE_ROW) return error("segment index: cannot begin a session");
-  const auto id = sqlite3_column_int64(*stmt, 0);
-  sqlite3_step(*stmt);
-  return id;
+  sqlite3_bind_int64(*stmt, 2, id);
+  sqlite3_bind_int64(*stmt, 3, started_ms);
+  if (sqlite3_step(*stmt) != SQLITE_DONE) return error("segment index: cannot begin a session");
+  return core::Ok{};
+}
+
+core::Status SegmentIndex::describe_session(std::string_view stream, std::int64_t id, std::string_view playlist) {
+  if (playlist.size() > kMaxSessionPlaylist || !playlist.starts_with("#EXTM3U")) {
+    return core::Error(core::ErrorCode::kInvalidInput, "a session's playlist must be a playlist of at most 64 KiB",
+                       {{"stream", stream}, {"session", id}});
+  }
+  auto stmt = prepared(kDescribeSession, "UPDATE sessions SET playlist = ?3 WHERE stream = ?1 AND id = ?2");
+  if (!stmt) return stmt.error();
+  Reset reset{*stmt};
+  bind_text(*stmt, 1, stream);
+  sqlite3_bind_int64(*stmt, 2, id);
+  bind_text(*stmt, 3, playlist);
+  if (sqlite3_step(*stmt) != SQLITE_DONE) return error("segment index: cannot describe a session");
+  return core::Ok{};
+}
+
+core::Result<std::int64_t> SegmentIndex::close_open_sessions() {
+  if (auto s = exec("UPDATE sessions SET ended_ms = MAX(started_ms, COALESCE((SELECT MAX(pdt_ms + duration_us / 1000) "
+                    "FROM segments WHERE segments.stream = sessions.stream AND segments.session = sessions.id), "
+                    "started_ms)) WHERE ended_ms IS NULL");
+      !s) {
+    return s.error();
+  }
+  return static_cast<std::int64_t>(sqlite3_changes(db_));
+}
+
+core::Status SegmentIndex::drop_sessions_ended_before(std::int64_t cutoff_ms) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, "DELETE FROM sessions WHERE ended_ms < ?1", -1, &stmt, nullptr) != SQLITE_OK) {
+    return error("segment index: cannot prepare a statement");
+  }
+  sqlite3_bind_int64(stmt, 1, cutoff_ms);
+  const int rc = sqlite3_step(stmt);
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_DONE) return error("segment index: cannot drop old sessions");
+  return core::Ok{};
 }
 
 core::Status SegmentIndex::end_session(std::string_view stream, std::int64_t id, std::int64_t ended_ms) {
@@ -194,7 +237,8 @@ core::Status SegmentIndex::end_session(std::string_view stream, std::int64_t id,
 }
 
 core::Result<std::vector<RecordingSession>> SegmentIndex::sessions(std::string_view stream) {
-  auto stmt = prepared(kSessions, "SELECT id, started_ms, ended_ms FROM sessions WHERE stream = ?1 ORDER BY id");
+  auto stmt = prepared(kSessions,
+                       "SELECT id, started_ms, ended_ms, playlist FROM sessions WHERE stream = ?1 ORDER BY id");
   if (!stmt) return stmt.error();
   Reset reset{*stmt};
   bind_text(*stmt, 1, stream);
@@ -205,7 +249,9 @@ core::Result<std::vector<RecordingSession>> SegmentIndex::sessions(std::string_v
     s.id = sqlite3_column_int64(*stmt, 0);
     s.started_ms = sqlite3_column_int64(*stmt, 1);
     if (sqlite3_column_type(*stmt, 2) != SQLITE_NULL) s.ended_ms = sqlite3_column_int64(*stmt, 2);
-    if (s.id <= 0 || s.started_ms <= 0 || (s.ended_ms && *s.ended_ms < s.started_ms)) {
+    s.playlist = std::string(text_column(*stmt, 3));
+    if (s.id <= 0 || s.started_ms <= 0 || (s.ended_ms && *s.ended_ms < s.started_ms) ||
+        s.playlist.size() > kMaxSessionPlaylist || (!s.playlist.empty() && !s.playlist.starts_with("#EXTM3U"))) {
       ++rejected_rows_;
       continue;
     }
@@ -217,7 +263,7 @@ core::Result<std::vector<RecordingSession>> SegmentIndex::sessions(std::string_v
 
 core::Status SegmentIndex::add(std::span<const SegmentRecord> segments) {
   for (const auto& r : segments) {
-    if (!plausible(r)) {
+    if (!plausible_record(r)) {
       return core::Error(core::ErrorCode::kInvalidInput, "segment record with impossible values",
                          {{"stream", r.key.stream}, {"rendition", r.key.rendition}, {"msn", r.key.media_sequence}});
     }
@@ -316,7 +362,7 @@ core::Result<std::vector<SegmentRecord>> SegmentIndex::records(sqlite3_stmt* stm
     const auto places = sqlite3_column_int64(stmt, 9);
     r.places = places >= 0 && places <= (kLocal | kRemote) ? static_cast<std::uint8_t>(places) : 0xff;
     r.accessed_ms = sqlite3_column_int64(stmt, 10);
-    if (!plausible(r)) {
+    if (!plausible_record(r)) {
       ++rejected_rows_;
       continue;
     }

@@ -52,10 +52,16 @@ struct SegmentRecord {
   std::int64_t accessed_ms = 0;  // last read (eviction is least recently used)
 };
 
+// One instance of a stream, from its start to its end. Its id is the first
+// media sequence number of its segments (the packager numbers them from the
+// creation time), so ids grow with time and never repeat for a name.
 struct RecordingSession {
   std::int64_t id = 0;
   std::int64_t started_ms = 0;
   std::optional<std::int64_t> ended_ms;  // none while it records
+  // Its multivariant playlist (relative URIs "<rendition>/playlist.m3u8"),
+  // as the live stream last described itself; empty until it did.
+  std::string playlist;
 };
 
 class SegmentIndex {
@@ -68,11 +74,18 @@ class SegmentIndex {
   SegmentIndex(const SegmentIndex&) = delete;
   SegmentIndex& operator=(const SegmentIndex&) = delete;
 
-  // A new recording session of `stream` (ids grow per stream), and its end.
-  core::Result<std::int64_t> begin_session(std::string_view stream, std::int64_t started_ms);
+  // A recording session of `stream` begins (again: nothing changes), ends,
+  // or describes its renditions (a multivariant playlist, at most 64 KiB).
+  core::Status open_session(std::string_view stream, std::int64_t id, std::int64_t started_ms);
   core::Status end_session(std::string_view stream, std::int64_t id, std::int64_t ended_ms);
+  core::Status describe_session(std::string_view stream, std::int64_t id, std::string_view playlist);
   // Oldest first.
   core::Result<std::vector<RecordingSession>> sessions(std::string_view stream);
+  // After a crash: sessions left open end where their last segment ends (or
+  // where they began, without one). Returns how many were closed.
+  core::Result<std::int64_t> close_open_sessions();
+  // Sessions that ended before `cutoff_ms` (their segments are gone by then).
+  core::Status drop_sessions_ended_before(std::int64_t cutoff_ms);
 
   // Adds (or replaces) segments in one transaction.
   core::Status add(std::span<const SegmentRecord> segments);
@@ -97,6 +110,9 @@ class SegmentIndex {
   // Bytes of the segments in the local cache.
   core::Result<std::int64_t> local_bytes();
   core::Result<std::int64_t> count();
+
+  // A record the index would accept (names as Mirror makes them, sane numbers).
+  static bool plausible(const SegmentRecord& record);
 
   // Rows skipped because they held impossible values.
   std::uint64_t rejected_rows() const { return rejected_rows_; }

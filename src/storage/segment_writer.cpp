@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <system_error>
 
 namespace mirror::storage {
@@ -22,11 +23,20 @@ namespace fs = std::filesystem;
 constexpr std::size_t kIovBatch = 512;
 // Rows evicted per look at the index.
 constexpr std::size_t kEvictBatch = 256;
+// Rows expired per look at the index.
+constexpr std::size_t kSweepBatch = 1000;
+
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace
 
 SegmentWriter::SegmentWriter(SegmentWriterSettings settings, SegmentIndex& index)
-    : settings_(std::move(settings)), index_(index) {}
+    : settings_(std::move(settings)), index_(index) {
+  if (!settings_.now_ms) settings_.now_ms = unix_ms_now;
+}
 
 SegmentWriter::~SegmentWriter() { stop(); }
 
@@ -86,6 +96,7 @@ core::Result<SegmentWriter::Reconciled> SegmentWriter::reconcile() {
     }
   }
   if (auto s = index_.remove(gone); !s) return s.error();
+  if (auto closed = index_.close_open_sessions(); !closed) return closed.error();
   out.missing = missing.size();
   local_bytes_.reset();
   return out;
@@ -110,20 +121,35 @@ void SegmentWriter::stop() {
 bool SegmentWriter::submit(SegmentJob job) {
   {
     std::lock_guard lock(mutex_);
-    if (queue_.size() >= settings_.max_queue) {
+    if (queued_segments_ >= settings_.max_queue) {
       ++stats_.dropped_queue_full;
       return false;
     }
-    queue_.push_back(std::move(job));
+    ++queued_segments_;
+    queue_.emplace_back(std::move(job));
     ++submitted_;
   }
   wake_.notify_one();
   return true;
 }
 
+void SegmentWriter::submit(SessionJob job) { enqueue(std::move(job)); }
+void SegmentWriter::submit(TouchJob job) { enqueue(std::move(job)); }
+
+void SegmentWriter::enqueue(Job job) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(job));
+    ++submitted_;
+  }
+  wake_.notify_one();
+}
+
 SegmentWriterStats SegmentWriter::stats() const {
   std::lock_guard lock(mutex_);
-  return stats_;
+  SegmentWriterStats out = stats_;
+  out.queued = queued_segments_;
+  return out;
 }
 
 void SegmentWriter::flush() {
@@ -143,20 +169,54 @@ std::string SegmentWriter::init_path(const SegmentKey& key, std::int64_t version
 }
 
 void SegmentWriter::run() {
-  std::vector<SegmentJob> round;
+  std::vector<Job> round;
   std::vector<SegmentRecord> rows;
+  auto next_sweep = std::chrono::steady_clock::now();
+  // The cache's size as the index knows it, and eviction if the limit went down.
+  evict();
+  {
+    std::lock_guard lock(mutex_);
+    if (local_bytes_) stats_.local_bytes = *local_bytes_;
+  }
   for (;;) {
+    bool sweep_due = false;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) break;  // stopping, and everything is written
+      const bool sweeping = settings_.retention_ms > 0;
+      auto ready = [&] { return stopping_ || !queue_.empty(); };
+      if (sweeping) {
+        wake_.wait_until(lock, next_sweep, ready);
+      } else {
+        wake_.wait(lock, ready);
+      }
+      if (queue_.empty() && stopping_) break;  // everything is written
+      sweep_due = sweeping && std::chrono::steady_clock::now() >= next_sweep;
       while (!queue_.empty()) {
+        if (std::holds_alternative<SegmentJob>(queue_.front())) --queued_segments_;
         round.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
     rows.clear();
-    for (auto& job : round) write_job(job, rows);
+    for (auto& job : round) {
+      if (auto* segment = std::get_if<SegmentJob>(&job)) {
+        write_job(*segment, rows);
+      } else if (auto* session = std::get_if<SessionJob>(&job)) {
+        // The round's segments first: a session's end follows its last segment.
+        if (!rows.empty() && session->kind == SessionJob::Kind::kEnd) {
+          if (auto s = index_.add(rows); !s) {
+            local_bytes_.reset();
+            fail(s.error().message);
+            std::lock_guard lock(mutex_);
+            stats_.write_errors += rows.size();
+          }
+          rows.clear();
+        }
+        session_job(*session);
+      } else if (auto* touch = std::get_if<TouchJob>(&job)) {
+        if (auto s = index_.touch(touch->keys, touch->at_ms); !s) index_failed(s.error());
+      }
+    }
     // One transaction for the round's rows.
     if (!rows.empty()) {
       if (auto s = index_.add(rows); !s) {
@@ -167,9 +227,14 @@ void SegmentWriter::run() {
       }
     }
     evict();
+    if (sweep_due) {
+      sweep();
+      next_sweep = std::chrono::steady_clock::now() + settings_.sweep_every;
+    }
     {
       std::lock_guard lock(mutex_);
       done_ += round.size();
+      if (local_bytes_) stats_.local_bytes = *local_bytes_;
     }
     round.clear();
     idle_.notify_all();
@@ -177,9 +242,100 @@ void SegmentWriter::run() {
   idle_.notify_all();
 }
 
+void SegmentWriter::session_job(const SessionJob& job) {
+  core::Status s = core::Ok{};
+  switch (job.kind) {
+    case SessionJob::Kind::kOpen:
+      s = index_.open_session(job.stream, job.id, job.at_ms);
+      break;
+    case SessionJob::Kind::kEnd:
+      s = index_.end_session(job.stream, job.id, job.at_ms);
+      break;
+    case SessionJob::Kind::kDescribe:
+      s = index_.describe_session(job.stream, job.id, job.playlist);
+      break;
+  }
+  if (!s) index_failed(s.error());
+}
+
+void SegmentWriter::index_failed(const core::Error& error) {
+  std::uint64_t n = 0;
+  {
+    std::lock_guard lock(mutex_);
+    n = ++stats_.index_errors;
+  }
+  // The first, then one in a thousand: the counter says how many.
+  if (n == 1 || n % 1000 == 0) {
+    core::log::warn("segment index update failed", {{"error", error.message}, {"count", n}});
+  }
+}
+
+void SegmentWriter::sweep() {
+  const std::int64_t cutoff = settings_.now_ms() - settings_.retention_ms;
+  std::set<std::string> folders;  // session folders that lost segments
+  std::uint64_t expired = 0;
+  for (;;) {
+    auto old = index_.older_than(cutoff, kSweepBatch);
+    if (!old) {
+      index_failed(old.error());
+      return;
+    }
+    if (old->empty()) break;
+    std::vector<SegmentKey> gone;
+    gone.reserve(old->size());
+    for (const auto& r : *old) {
+      if (r.places & kLocal) {
+        std::error_code ec;
+        fs::remove(segment_path(r.key), ec);
+        if (local_bytes_) *local_bytes_ -= r.size_bytes;
+        folders.insert(fs::path(segment_path(r.key)).parent_path().string());
+      }
+      gone.push_back(r.key);
+    }
+    if (auto s = index_.remove(gone); !s) {
+      index_failed(s.error());
+      return;
+    }
+    expired += gone.size();
+    if (old->size() < kSweepBatch) break;
+  }
+  if (auto s = index_.drop_sessions_ended_before(cutoff); !s) index_failed(s.error());
+  // A folder without segments keeps only init segments nobody will ask for.
+  for (const auto& folder : folders) {
+    std::error_code ec;
+    bool empty = true;
+    for (const auto& entry : fs::directory_iterator(folder, ec)) {
+      if (entry.path().extension() == ".m4s") {
+        empty = false;
+        break;
+      }
+    }
+    if (ec || !empty) continue;
+    fs::remove_all(folder, ec);
+    // The rendition's and the stream's folders, once empty.
+    fs::path parent = fs::path(folder).parent_path();
+    for (int up = 0; up < 2 && fs::is_empty(parent, ec) && !ec; ++up) {
+      fs::remove(parent, ec);
+      parent = parent.parent_path();
+    }
+  }
+  if (expired > 0) {
+    std::lock_guard lock(mutex_);
+    stats_.expired += expired;
+  }
+}
+
 void SegmentWriter::write_job(SegmentJob& job, std::vector<SegmentRecord>& rows) {
   const auto& key = job.record.key;
   std::string error;
+  if (!SegmentIndex::plausible(job.record)) {
+    // Never a path built from a bad name, never a round's transaction lost.
+    index_failed(core::Error(core::ErrorCode::kInvalidInput, "a segment with impossible values was not recorded",
+                             {{"stream", key.stream}, {"rendition", key.rendition}, {"msn", key.media_sequence}}));
+    std::lock_guard lock(mutex_);
+    ++stats_.write_errors;
+    return;
+  }
   if (job.init) {
     const auto init = init_path(key, job.record.init_version);
     std::error_code ec;

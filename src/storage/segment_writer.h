@@ -19,6 +19,14 @@
 // only segments already archived go first; if those are not enough, the
 // oldest unarchived ones go too, and each such loss is counted.
 //
+// Retention, every sweep interval: segments older than the retention time
+// leave the cache and the index (their files first, then their rows), and
+// so do the sessions that ended before it; a session's folder, with its init
+// segments, goes with its last segment.
+//
+// Recording sessions (begin, end, description) travel the same queue as
+// segments, so they reach the index in the order they happened.
+//
 // Threads: submit() and stats() from any thread; start()/stop() from the
 // owner's; files and the index only on the writer's own thread.
 #pragma once
@@ -29,6 +37,7 @@
 #include <sys/uio.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -37,6 +46,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 namespace mirror::storage {
@@ -48,11 +58,31 @@ struct SegmentJob {
   std::optional<core::SharedBytes> init;
 };
 
+// A recording session begins, ends, or describes its renditions.
+struct SessionJob {
+  enum class Kind { kOpen, kEnd, kDescribe };
+  Kind kind = Kind::kOpen;
+  std::string stream;
+  std::int64_t id = 0;
+  std::int64_t at_ms = 0;  // kOpen: its start; kEnd: its end
+  std::string playlist;    // kDescribe: its multivariant playlist
+};
+
+// Segments were read at `at_ms` (they become the most recently used).
+struct TouchJob {
+  std::vector<SegmentKey> keys;
+  std::int64_t at_ms = 0;
+};
+
 struct SegmentWriterSettings {
   std::string cache_dir;
   std::int64_t max_bytes = 10737418240;
   bool archive_enabled = false;  // S3 is on: unarchived segments go last
-  std::size_t max_queue = 2000;  // jobs waiting; more are dropped and counted
+  std::size_t max_queue = 2000;  // segments waiting; more are dropped and counted
+  std::int64_t retention_ms = 0;  // 0: kept until evicted
+  std::chrono::milliseconds sweep_every{10'000};
+  // Unix milliseconds now (tests move time).
+  std::function<std::int64_t()> now_ms;
   // The write call (tests inject a full disk here).
   std::function<ssize_t(int fd, const iovec* iov, int count)> writev = ::writev;
 };
@@ -64,6 +94,10 @@ struct SegmentWriterStats {
   std::uint64_t write_errors = 0;  // jobs lost to a failed write or index update
   std::uint64_t evicted = 0;
   std::uint64_t evicted_unarchived = 0;  // losses: evicted before S3 had them
+  std::uint64_t expired = 0;             // segments past the retention time, removed
+  std::uint64_t index_errors = 0;        // session and touch updates the index refused
+  std::int64_t local_bytes = 0;          // segments in the cache, as of the last round
+  std::size_t queued = 0;                // segments waiting
   bool degraded = false;                 // the last write failed
   std::string last_error;
 };
@@ -94,6 +128,9 @@ class SegmentWriter {
 
   // Queues a job; false when the queue is full (the job is dropped).
   bool submit(SegmentJob job);
+  // Session and touch jobs are small and never dropped.
+  void submit(SessionJob job);
+  void submit(TouchJob job);
   SegmentWriterStats stats() const;
   // Blocks until every job submitted so far is written (or failed).
   void flush();
@@ -103,8 +140,13 @@ class SegmentWriter {
   std::string init_path(const SegmentKey& key, std::int64_t version) const;
 
  private:
+  using Job = std::variant<SegmentJob, SessionJob, TouchJob>;
   void run();
+  void enqueue(Job job);
   void write_job(SegmentJob& job, std::vector<SegmentRecord>& rows);
+  void session_job(const SessionJob& job);
+  void sweep();
+  void index_failed(const core::Error& error);
   bool write_file(const std::string& path, const std::vector<core::SharedBytes>& chunks, std::string& error);
   void evict();
   void fail(std::string error);
@@ -115,7 +157,8 @@ class SegmentWriter {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable idle_;
-  std::deque<SegmentJob> queue_;
+  std::deque<Job> queue_;
+  std::size_t queued_segments_ = 0;
   std::uint64_t submitted_ = 0;
   std::uint64_t done_ = 0;
   bool stopping_ = false;

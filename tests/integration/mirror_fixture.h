@@ -52,12 +52,12 @@ inline std::string test_config(const MirrorPorts& p, const std::string& dir,
 class MirrorInstance {
  public:
   explicit MirrorInstance(const std::string& server_extra = "",
-                          std::map<std::string, std::string> env = {}) {
+                          std::map<std::string, std::string> env = {})
+      : env_(std::move(env)) {
     dir_ = make_temp_dir("mirror-it");
     config_path_ = dir_ + "/mirror.yaml";
     write_file(config_path_, test_config(ports_, dir_, server_extra));
-    process_ = std::make_unique<Process>(
-        std::vector<std::string>{mirror_binary(), "-c", config_path_}, std::move(env));
+    process_ = std::make_unique<Process>(std::vector<std::string>{mirror_binary(), "-c", config_path_}, env_);
     // Every JSON answer of its admin API is held to the API description.
     watch_api_port(ports_.admin);
   }
@@ -95,12 +95,23 @@ class MirrorInstance {
     return false;
   }
 
+  // Starts the server again with the same configuration and ports, after
+  // the previous process has gone (stopped, or killed by the test).
+  void restart() {
+    if (process_->running()) {
+      process_->signal(SIGTERM);
+      process_->wait(std::chrono::seconds(30));
+    }
+    process_ = std::make_unique<Process>(std::vector<std::string>{mirror_binary(), "-c", config_path_}, env_);
+  }
+
   const MirrorPorts& ports() const { return ports_; }
   Process& process() { return *process_; }
   const std::string& dir() const { return dir_; }
 
  private:
   MirrorPorts ports_;
+  std::map<std::string, std::string> env_;
   std::string dir_;
   std::string config_path_;
   std::unique_ptr<Process> process_;

@@ -1,30 +1,14 @@
 #include "package/hls/part_store.h"
 
+#include "package/hls/playlist_text.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstring>
 #include <cmath>
-#include <ctime>
 
 namespace mirror::package::hls {
-namespace {
-
-std::string format_program_date_time(std::chrono::system_clock::time_point t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-}
-
-// Decimal seconds as playlists write them: enough digits for 90 kHz exactness
-// of ordinary frame rates without trailing noise.
-std::string seconds(double s) { return fmt::format("{:.5f}", s); }
-
-}  // namespace
-
 std::string init_uri(std::int64_t version) { return fmt::format("init-{}.mp4", version); }
 std::string segment_uri(std::int64_t msn) { return fmt::format("seg-{}.m4s", msn); }
 std::string part_uri(PartPosition p) { return fmt::format("part-{}.{}.m4s", p.msn, p.part); }
@@ -169,9 +153,29 @@ void PartStore::close_segment() {
 void PartStore::complete_segment_locked(Segment& seg) {
   seg.complete = true;
   compact_locked(seg);
+  notify_segment_locked(seg);
   last_segment_ = seg.msn;
   trim_window_locked();
   ready_.store(true, std::memory_order_release);
+}
+
+void PartStore::set_segment_observer(SegmentObserver observer) {
+  std::lock_guard lock(mutex_);
+  segment_observer_ = std::move(observer);
+}
+
+void PartStore::notify_segment_locked(const Segment& seg) {
+  if (seg.discontinuity) ++discontinuities_;
+  if (!segment_observer_) return;
+  CompletedSegment done;
+  done.msn = seg.msn;
+  done.discontinuity_sequence = discontinuities_;
+  done.init_version = seg.init_version;
+  if (auto it = inits_.find(seg.init_version); it != inits_.end()) done.init = it->second;
+  done.program_date_time = seg.program_date_time;
+  done.duration = seg.duration;
+  done.bytes = seg.packed;
+  segment_observer_(done);
 }
 
 void PartStore::end() {
@@ -195,6 +199,7 @@ void PartStore::end() {
       } else {
         seg->complete = true;
         compact_locked(*seg);
+        notify_segment_locked(*seg);
         last_segment_ = seg->msn;
       }
     }
@@ -334,8 +339,8 @@ std::string PartStore::render_text_locked(bool skip) const {
   out += fmt::format("#EXT-X-TARGETDURATION:{}\n", target_duration_);
   out += fmt::format(
       "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL={},HOLD-BACK={},PART-HOLD-BACK={}\n",
-      seconds(skip_until), seconds(3 * target), seconds(3 * part_target_));
-  out += fmt::format("#EXT-X-PART-INF:PART-TARGET={}\n", seconds(part_target_));
+      seconds_text(skip_until), seconds_text(3 * target), seconds_text(3 * part_target_));
+  out += fmt::format("#EXT-X-PART-INF:PART-TARGET={}\n", seconds_text(part_target_));
   const std::int64_t first_msn = segments_.empty() ? next_msn_ : segments_.front().msn;
   out += fmt::format("#EXT-X-MEDIA-SEQUENCE:{}\n", first_msn);
   out += fmt::format("#EXT-X-DISCONTINUITY-SEQUENCE:{}\n", discontinuity_sequence_);
@@ -350,18 +355,18 @@ std::string PartStore::render_text_locked(bool skip) const {
       out += fmt::format("#EXT-X-MAP:URI=\"{}\"\n", init_uri(seg.init_version));
       map_version = seg.init_version;
     }
-    out += fmt::format("#EXT-X-PROGRAM-DATE-TIME:{}\n", format_program_date_time(seg.program_date_time));
+    out += fmt::format("#EXT-X-PROGRAM-DATE-TIME:{}\n", program_date_time_text(seg.program_date_time));
     if (list_parts[i]) {
       for (std::size_t p = 0; p < seg.parts.size(); ++p) {
         const Part& part = seg.parts[p];
         if (!part.complete) break;
-        out += fmt::format("#EXT-X-PART:DURATION={},URI=\"{}\"{}\n", seconds(part.duration),
+        out += fmt::format("#EXT-X-PART:DURATION={},URI=\"{}\"{}\n", seconds_text(part.duration),
                            part_uri({seg.msn, static_cast<int>(p)}),
                            part.independent ? ",INDEPENDENT=YES" : "");
       }
     }
     if (seg.complete) {
-      out += fmt::format("#EXTINF:{},\n{}\n", seconds(seg.duration), segment_uri(seg.msn));
+      out += fmt::format("#EXTINF:{},\n{}\n", seconds_text(seg.duration), segment_uri(seg.msn));
     }
   }
   if (ended_.load(std::memory_order_relaxed)) {

@@ -62,6 +62,19 @@ struct RenditionReport {
 
 enum class WaitOutcome { kReady, kTimeout, kEnded };
 
+// A segment that just completed, for whoever keeps segments beyond the live
+// window (the DVR). Its bytes are the window's own, shared.
+struct CompletedSegment {
+  std::int64_t msn = 0;
+  // Discontinuities in this rendition up to and including this segment.
+  std::int64_t discontinuity_sequence = 0;
+  std::int64_t init_version = 0;
+  core::SharedBytes init;
+  std::chrono::system_clock::time_point program_date_time{};
+  double duration = 0;  // seconds
+  std::vector<core::SharedBytes> bytes;
+};
+
 // What a playlist request asked for (already validated).
 struct PlaylistRequest {
   std::optional<std::int64_t> msn;
@@ -114,6 +127,11 @@ class PartStore {
   void end();
   // Other renditions' positions, reported in this rendition's playlist.
   void set_report_source(std::function<std::vector<RenditionReport>()> source);
+  // Called, with the store's lock held, for each segment as it completes:
+  // it must only hand the segment off (queue it), never call back in.
+  // Set it before the first segment.
+  using SegmentObserver = std::function<void(const CompletedSegment&)>;
+  void set_segment_observer(SegmentObserver observer);
 
   // ---- any thread ----
   // True once the first segment is complete (the target duration is known).
@@ -196,6 +214,7 @@ class PartStore {
   std::string render_text_locked(bool skip) const;
   void compact_locked(Segment& segment);
   void complete_segment_locked(Segment& segment);
+  void notify_segment_locked(const Segment& segment);
   void trim_window_locked();
   Segment* open_segment_locked();
   PartPosition hint_locked() const;
@@ -208,6 +227,8 @@ class PartStore {
   std::deque<Segment> segments_;
   std::int64_t next_msn_;
   int discontinuity_sequence_ = 0;  // discontinuities that left the window
+  std::int64_t discontinuities_ = 0;  // in completed segments, from the first
+  SegmentObserver segment_observer_;
   std::map<std::int64_t, core::SharedBytes> inits_;
   std::int64_t init_version_;
   bool pending_discontinuity_ = false;

@@ -64,19 +64,37 @@ TEST(SegmentIndex, FindsAWindowInTimeOrderAcrossSessions) {
   EXPECT_EQ(*index->count(), 6);
 }
 
-TEST(SegmentIndex, SessionsAreNumberedPerStreamAndEnd) {
+TEST(SegmentIndex, SessionsBeginEndAndDescribeThemselves) {
   auto index = open_or_die(":memory:");
   ASSERT_TRUE(index);
-  EXPECT_EQ(*index->begin_session("cam", kT0), 1);
-  EXPECT_EQ(*index->begin_session("other", kT0 + 10), 1);
-  ASSERT_TRUE(index->end_session("cam", 1, kT0 + 60'000));
-  EXPECT_EQ(*index->begin_session("cam", kT0 + 70'000), 2);
+  ASSERT_TRUE(index->open_session("cam", 100, kT0));
+  ASSERT_TRUE(index->open_session("other", 100, kT0 + 10));
+  ASSERT_TRUE(index->end_session("cam", 100, kT0 + 60'000));
+  ASSERT_TRUE(index->open_session("cam", 7100, kT0 + 70'000));
+  ASSERT_TRUE(index->open_session("cam", 7100, kT0 + 99'000)) << "opening again changes nothing";
+  ASSERT_TRUE(index->describe_session("cam", 7100, "#EXTM3U\n#EXT-X-VERSION:9\n"));
+  EXPECT_FALSE(index->describe_session("cam", 7100, "<html>").ok());
+  EXPECT_FALSE(index->describe_session("cam", 7100, "#EXTM3U" + std::string(70'000, 'x')).ok());
+  EXPECT_FALSE(index->open_session("../etc", 1, kT0).ok());
+  EXPECT_FALSE(index->open_session("cam", 0, kT0).ok());
   auto sessions = index->sessions("cam");
   ASSERT_TRUE(sessions.ok());
   ASSERT_EQ(sessions->size(), 2u);
   EXPECT_EQ((*sessions)[0].ended_ms, kT0 + 60'000);
+  EXPECT_EQ((*sessions)[1].started_ms, kT0 + 70'000);
   EXPECT_FALSE((*sessions)[1].ended_ms.has_value());
+  EXPECT_EQ((*sessions)[1].playlist, "#EXTM3U\n#EXT-X-VERSION:9\n");
   EXPECT_TRUE(index->sessions("nobody")->empty());
+
+  // After a crash, an open session ends where its last segment ends.
+  ASSERT_TRUE(index->add(std::vector{segment("cam", 7100, 7100, kT0 + 70'000), segment("cam", 7100, 7101, kT0 + 70'500)}));
+  EXPECT_EQ(*index->close_open_sessions(), 2);  // cam's second, and other's (no segment: ends at its start)
+  sessions = index->sessions("cam");
+  EXPECT_EQ((*sessions)[1].ended_ms, kT0 + 70'500 + 500);
+  EXPECT_EQ(index->sessions("other")->front().ended_ms, kT0 + 10);
+  ASSERT_TRUE(index->drop_sessions_ended_before(kT0 + 61'000));
+  EXPECT_EQ(index->sessions("cam")->size(), 1u);
+  EXPECT_TRUE(index->sessions("other")->empty());
 }
 
 TEST(SegmentIndex, EvictionCandidatesAreTheLeastRecentlyUsedLocalSegments) {
@@ -166,7 +184,7 @@ TEST(SegmentIndex, AReaderSeesWhatTheWriterCommittedAndSurvivesAReopen) {
   {
     auto writer = open_or_die(path);
     ASSERT_TRUE(writer);
-    ASSERT_EQ(*writer->begin_session("cam", kT0), 1);
+    ASSERT_TRUE(writer->open_session("cam", 1, kT0));
     ASSERT_TRUE(writer->add(std::vector{segment("cam", 1, 0, kT0), segment("cam", 1, 1, kT0 + 500)}));
     auto reader = open_or_die(path, /*read_only=*/true);
     ASSERT_TRUE(reader);

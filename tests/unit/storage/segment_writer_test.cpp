@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 namespace mirror::storage {
 namespace {
@@ -229,6 +230,71 @@ TEST(SegmentWriter, ReconcilingAtStartMakesTheFilesAndTheIndexAgree) {
   auto again = writer.reconcile();
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->temporary_removed + again->orphans_removed + again->missing, 0u);
+}
+
+// Retention: what is older than the retention time leaves the disk and the
+// index, with the sessions that ended before it and their folders.
+TEST(SegmentWriter, TheSweeperRemovesWhatOutlivedTheRetentionTime) {
+  const auto dir = fresh_dir("sweep");
+  auto index = std::move(*SegmentIndex::open(":memory:"));
+  std::atomic<std::int64_t> now{kT0};
+  SegmentWriterSettings settings;
+  settings.cache_dir = dir;
+  settings.retention_ms = 10'000;
+  settings.sweep_every = std::chrono::milliseconds(1);
+  settings.now_ms = [&now] { return now.load(); };
+  SegmentWriter writer(settings, *index);
+  writer.start();
+  // Session 1: msn 0..9 at kT0 + 0..4.5 s; it ends; session 2 goes on.
+  writer.submit(SessionJob{SessionJob::Kind::kOpen, "cam", 1, kT0, {}});
+  for (int msn = 0; msn < 10; ++msn) {
+    auto j = job(msn, 100);
+    j.init = core::SharedBytes::from_string("init");
+    ASSERT_TRUE(writer.submit(std::move(j)));
+  }
+  writer.submit(SessionJob{SessionJob::Kind::kEnd, "cam", 1, kT0 + 5'000, {}});
+  writer.submit(SessionJob{SessionJob::Kind::kOpen, "cam", 2, kT0 + 6'000, {}});
+  for (int msn = 0; msn < 4; ++msn) {
+    auto j = job(msn, 100);
+    j.record.key.session = 2;
+    j.record.program_date_time_ms = kT0 + 6'000 + msn * 500;
+    j.init = core::SharedBytes::from_string("init");
+    ASSERT_TRUE(writer.submit(std::move(j)));
+  }
+  writer.flush();
+  EXPECT_EQ(*index->count(), 14);
+  ASSERT_TRUE(fs::exists(writer.init_path({"cam", "360p", 1, 0}, 1)));
+
+  // 12.2 s later, session 1's first five segments (up to 2 s) are too old.
+  // (The index is looked at only while the writer is stopped: one thread at a time.)
+  const auto expired_reaches = [&writer](std::uint64_t n) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (writer.stats().expired < n && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return writer.stats().expired == n;
+  };
+  now = kT0 + 12'200;
+  ASSERT_TRUE(expired_reaches(5));
+  writer.stop();
+  EXPECT_EQ(*index->count(), 9);
+  EXPECT_FALSE(fs::exists(writer.segment_path({"cam", "360p", 1, 4})));
+  EXPECT_TRUE(fs::exists(writer.segment_path({"cam", "360p", 1, 5})));
+  EXPECT_EQ(index->sessions("cam")->size(), 2u) << "session 1 ended 5 s after kT0: within retention";
+
+  // Later still, session 1 is gone entirely, with its folder and init segment.
+  now = kT0 + 16'000;
+  writer.start();
+  ASSERT_TRUE(expired_reaches(10));
+  writer.stop();
+  EXPECT_EQ(*index->count(), 4);
+  EXPECT_FALSE(fs::exists(fs::path(writer.init_path({"cam", "360p", 1, 0}, 1)).parent_path()));
+  EXPECT_TRUE(fs::exists(writer.init_path({"cam", "360p", 2, 0}, 1)));
+  auto sessions = *index->sessions("cam");
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions.front().id, 2);
+  EXPECT_EQ(writer.stats().expired, 10u);
+  EXPECT_EQ(writer.stats().local_bytes, 400);
 }
 
 }  // namespace

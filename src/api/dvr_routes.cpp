@@ -1,0 +1,276 @@
+#include "api/dvr_routes.h"
+
+#include "api/dvr_window.h"
+#include "api/playback_access.h"
+#include "core/errors.h"
+#include "ingest/stream_id.h"
+#include "package/hls/delivery_request.h"
+#include "package/hls/dvr_playlist.h"
+#include "package/hls/playlist_text.h"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <limits>
+
+namespace mirror::api {
+namespace {
+
+using storage::RecordingSession;
+using storage::SegmentIndex;
+using storage::SegmentKey;
+
+constexpr std::string_view kPlaylistType = "application/vnd.apple.mpegurl";
+constexpr std::string_view kImmutable = "public, max-age=31536000, immutable";
+// A segment that starts up to this long before a window's start still
+// overlaps it (segments are far shorter).
+constexpr std::int64_t kLookBehindMs = 60'000;
+// Rows one playlist may list: 24 h of 0.5 s segments, with room to spare.
+constexpr std::size_t kMaxPlaylistSegments = 400'000;
+// No cached file is larger than this (a 60 Mbit/s segment of 30 s is 225 MB).
+constexpr std::size_t kMaxFileBytes = 512u << 20;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void respond_json_error(const http::ExchangePtr& ex, core::ErrorCode code, std::string message) {
+  http::Response r = http::json_response(core::http_status(code), core::Error(code, std::move(message)).to_json_string());
+  r.headers.set("Cache-Control", "no-store");
+  ex->respond(std::move(r));
+}
+
+void respond_busy(const http::ExchangePtr& ex) {
+  http::Response r = http::json_response(
+      503, core::Error(core::ErrorCode::kServiceUnavailable, "the DVR readers are busy; try again").to_json_string());
+  r.headers.set("Cache-Control", "no-store");
+  r.headers.set("Retry-After", "1");
+  ex->respond(std::move(r));
+}
+
+void respond_index_error(const http::ExchangePtr& ex) {
+  respond_json_error(ex, core::ErrorCode::kServiceUnavailable, "the segment index cannot be read");
+}
+
+struct Routes {
+  DvrContext ctx;
+  std::int64_t retention_ms = 0;
+
+  bool live(const std::string& name) const {
+    auto presentation = ctx.find ? ctx.find(name) : nullptr;
+    return presentation && !presentation->ended();
+  }
+
+  // The stream's name from the path, or a 400 (and nothing).
+  std::optional<std::string> stream_name(const http::ExchangePtr& ex) const {
+    std::string name(ex->request().path_param("name"));
+    if (!ingest::is_valid_stream_name(name)) {
+      respond_json_error(ex, core::ErrorCode::kInvalidInput,
+                         "not a stream name (letters, digits, '-' and '_', at most 64)");
+      return std::nullopt;
+    }
+    return name;
+  }
+
+  // Checks what every DVR request needs; answers and returns false if not.
+  bool usable(const http::ExchangePtr& ex) const {
+    if (ctx.storage == nullptr || !ctx.storage->recording()) {
+      respond_json_error(ex, core::ErrorCode::kNotFound, "DVR recording is off (storage.dvr.enabled)");
+      return false;
+    }
+    return true;
+  }
+
+  // What URIs in a playlist carry: the window, and the token when signed.
+  std::string carried_query(const http::ExchangePtr& ex, const DvrWindow* window) const {
+    std::string q = window ? window->query() : std::string();
+    if (ctx.signed_urls) {
+      if (!q.empty()) q += '&';
+      q += "token=" + ex->request().query_param("token").value_or("");
+    }
+    return q;
+  }
+
+  void run(const http::ExchangePtr& ex, storage::StorageService::ReadWork work) const {
+    if (!ctx.storage->read(std::move(work))) respond_busy(ex);
+  }
+
+  void multivariant(const http::ExchangePtr& ex) const {
+    auto name = stream_name(ex);
+    if (!name || !usable(ex)) return;
+    const auto now = now_ms();
+    auto window = parse_dvr_window(ex->request().query, now, retention_ms);
+    if (!window.error.empty()) {
+      respond_json_error(ex, core::ErrorCode::kInvalidInput, window.error);
+      return;
+    }
+    const std::string query = carried_query(ex, &window);
+    run(ex, [ex, name = *name, window, query, now](SegmentIndex* index) {
+      if (index == nullptr) return respond_index_error(ex);
+      auto sessions = index->sessions(name);
+      if (!sessions) return respond_index_error(ex);
+      // The newest session in the window that described its renditions.
+      const RecordingSession* chosen = nullptr;
+      for (const auto& s : *sessions) {
+        const bool overlaps = (!window.end_ms || s.started_ms < *window.end_ms) &&
+                              (!window.start_ms || s.ended_ms.value_or(now) >= *window.start_ms);
+        if (overlaps && !s.playlist.empty()) chosen = &s;
+      }
+      if (chosen == nullptr) {
+        return respond_json_error(ex, core::ErrorCode::kNotFound, "no recording of this stream in that window");
+      }
+      http::Response r(200, kPlaylistType, query.empty() ? chosen->playlist : add_query_to_uris(chosen->playlist, query));
+      r.headers.set("Cache-Control", "no-cache");
+      ex->respond(std::move(r));
+    });
+  }
+
+  void media_playlist(const http::ExchangePtr& ex) const {
+    auto name = stream_name(ex);
+    if (!name || !usable(ex)) return;
+    std::string rendition(ex->request().path_param("rendition"));
+    if (!ingest::is_valid_stream_name(rendition)) {
+      return respond_json_error(ex, core::ErrorCode::kInvalidInput, "not a rendition name");
+    }
+    const auto now = now_ms();
+    auto window = parse_dvr_window(ex->request().query, now, retention_ms);
+    if (!window.error.empty()) return respond_json_error(ex, core::ErrorCode::kInvalidInput, window.error);
+    // The playlist grows while the stream records into the window.
+    const bool complete = !live(*name) || (window.end_ms && *window.end_ms <= now);
+    package::hls::DvrPlaylistOptions options;
+    options.complete = complete;
+    options.query = carried_query(ex, nullptr);
+    run(ex, [ex, name = *name, rendition, window, options, now, retention = retention_ms](SegmentIndex* index) {
+      if (index == nullptr) return respond_index_error(ex);
+      const std::int64_t from = window.start_ms ? *window.start_ms - kLookBehindMs : now - retention - kLookBehindMs;
+      const std::int64_t to = window.end_ms.value_or(std::numeric_limits<std::int64_t>::max());
+      auto rows = index->window(name, rendition, from, to, kMaxPlaylistSegments);
+      if (!rows) return respond_index_error(ex);
+      std::vector<package::hls::DvrSegment> segments;
+      segments.reserve(rows->size());
+      for (const auto& r : *rows) {
+        // Only segments that overlap the window.
+        if (window.start_ms && r.program_date_time_ms + r.duration_us / 1000 <= *window.start_ms) continue;
+        segments.push_back({r.key.session, r.key.media_sequence, r.discontinuity_sequence, r.init_version,
+                            r.program_date_time_ms, r.duration_us});
+      }
+      if (segments.empty()) {
+        return respond_json_error(ex, core::ErrorCode::kNotFound,
+                                  "no recorded segment of this rendition in that window");
+      }
+      http::Response r(200, kPlaylistType, package::hls::dvr_media_playlist(segments, options));
+      r.headers.set("Cache-Control", options.complete ? "public, max-age=60" : "no-cache");
+      ex->respond(std::move(r));
+    });
+  }
+
+  void file(const http::ExchangePtr& ex) const {
+    auto name = stream_name(ex);
+    if (!name || !usable(ex)) return;
+    std::string rendition(ex->request().path_param("rendition"));
+    const std::string_view session_text = ex->request().path_param("session");
+    std::int64_t session = 0;
+    auto [end, err] = std::from_chars(session_text.data(), session_text.data() + session_text.size(), session);
+    if (!ingest::is_valid_stream_name(rendition) || err != std::errc() ||
+        end != session_text.data() + session_text.size() || session <= 0) {
+      return respond_json_error(ex, core::ErrorCode::kInvalidInput, "not a recorded file's path");
+    }
+    using Kind = package::hls::RenditionFile::Kind;
+    const auto file = package::hls::parse_rendition_file(ex->request().path_param("file"));
+    if (file.kind != Kind::kInit && file.kind != Kind::kSegment) {
+      return respond_json_error(ex, core::ErrorCode::kNotFound, "no such file");
+    }
+    const SegmentKey key{*name, rendition, session, file.kind == Kind::kSegment ? file.number : 0};
+    const std::string path = file.kind == Kind::kSegment ? ctx.storage->segment_path(key)
+                                                          : ctx.storage->init_path(key, file.number);
+    const bool segment = file.kind == Kind::kSegment;
+    const std::string_view type =
+        rendition == "audio" || rendition == "transcoded-audio" ? "audio/mp4" : "video/mp4";
+    run(ex, [ex, path, key, segment, type, storage = ctx.storage](SegmentIndex*) {
+      // Files appear whole (written aside, then renamed): one that exists is complete.
+      auto bytes = storage::StorageService::read_file(path, kMaxFileBytes);
+      if (!bytes) {
+        return respond_json_error(ex, core::ErrorCode::kNotFound,
+                                  segment ? "segment is not in the cache" : "init segment is not in the cache");
+      }
+      if (segment) storage->touch({key});
+      http::Response r;
+      r.status = 200;
+      r.headers.set("Content-Type", type);
+      r.headers.set("Cache-Control", kImmutable);
+      r.shared_body = {std::move(*bytes)};
+      ex->respond(std::move(r));
+    });
+  }
+
+  void sessions(const http::ExchangePtr& ex) const {
+    auto name = stream_name(ex);
+    if (!name || !usable(ex)) return;
+    const bool is_live = live(*name);
+    run(ex, [ex, name = *name, is_live, retention = retention_ms](SegmentIndex* index) {
+      if (index == nullptr) return respond_index_error(ex);
+      auto sessions = index->sessions(name);
+      if (!sessions) return respond_index_error(ex);
+      const auto now = now_ms();
+      const std::int64_t oldest = now - retention;
+      nlohmann::json list = nlohmann::json::array();
+      for (std::size_t i = 0; i < sessions->size(); ++i) {
+        const auto& s = (*sessions)[i];
+        const bool recording = !s.ended_ms && is_live && i + 1 == sessions->size();
+        const std::int64_t end = s.ended_ms.value_or(now);
+        if (end < oldest) continue;
+        const std::int64_t from = std::max(s.started_ms, oldest);
+        nlohmann::json j{{"id", s.id},
+                         {"started_at", package::hls::program_date_time_text(s.started_ms)},
+                         {"ended_at", s.ended_ms ? nlohmann::json(package::hls::program_date_time_text(*s.ended_ms))
+                                                 : nlohmann::json(nullptr)},
+                         {"duration_s", static_cast<double>(end - s.started_ms) / 1000.0},
+                         {"recording", recording}};
+        DvrWindow w;
+        w.start_ms = from;
+        if (!recording) w.end_ms = std::max(end, from + 1);
+        j["dvr_url"] = "/streams/" + name + "/dvr/index.m3u8?" + w.query();
+        list.push_back(std::move(j));
+      }
+      nlohmann::json body{{"stream", name},
+                          {"retention_s", retention / 1000},
+                          {"oldest_retained", package::hls::program_date_time_text(oldest)},
+                          {"dvr_url", "/streams/" + name + "/dvr/index.m3u8"},
+                          {"sessions", std::move(list)}};
+      http::Response r = http::json_response(200, body.dump());
+      r.headers.set("Cache-Control", "no-cache");
+      ex->respond(std::move(r));
+    });
+  }
+};
+
+std::shared_ptr<Routes> make_routes(DvrContext context) {
+  auto routes = std::make_shared<Routes>();
+  routes->retention_ms = context.storage
+                             ? std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   context.storage->config().dvr.retention_time)
+                                   .count()
+                             : 0;
+  routes->ctx = std::move(context);
+  return routes;
+}
+
+}  // namespace
+
+void register_dvr_routes(http::Router& router, DvrContext context) {
+  auto routes = make_routes(std::move(context));
+  router.get("/streams/{name}/dvr/index.m3u8", [routes](const http::ExchangePtr& ex) { routes->multivariant(ex); });
+  router.get("/streams/{name}/dvr/sessions.json", [routes](const http::ExchangePtr& ex) { routes->sessions(ex); });
+  router.get("/streams/{name}/dvr/{rendition}/playlist.m3u8",
+             [routes](const http::ExchangePtr& ex) { routes->media_playlist(ex); });
+  router.get("/streams/{name}/dvr/{rendition}/{session}/{file}",
+             [routes](const http::ExchangePtr& ex) { routes->file(ex); });
+}
+
+void register_recordings_route(http::Router& router, DvrContext context) {
+  auto routes = make_routes(std::move(context));
+  router.get("/api/v1/streams/{name}/recordings", [routes](const http::ExchangePtr& ex) { routes->sessions(ex); });
+}
+
+}  // namespace mirror::api
