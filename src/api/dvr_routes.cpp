@@ -27,8 +27,6 @@ constexpr std::string_view kImmutable = "public, max-age=31536000, immutable";
 constexpr std::int64_t kLookBehindMs = 60'000;
 // Rows one playlist may list: 24 h of 0.5 s segments, with room to spare.
 constexpr std::size_t kMaxPlaylistSegments = 400'000;
-// No cached file is larger than this (a 60 Mbit/s segment of 30 s is 225 MB).
-constexpr std::size_t kMaxFileBytes = 512u << 20;
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -147,11 +145,22 @@ struct Routes {
       const std::int64_t to = window.end_ms.value_or(std::numeric_limits<std::int64_t>::max());
       auto rows = index->window(name, rendition, from, to, kMaxPlaylistSegments);
       if (!rows) return respond_index_error(ex);
+      // The segments whose middle is in the window: the playlist then lasts
+      // as long as the window, within one segment. A window shorter than a
+      // segment gets the segment where it starts.
       std::vector<package::hls::DvrSegment> segments;
       segments.reserve(rows->size());
+      const storage::SegmentRecord* covering = nullptr;
       for (const auto& r : *rows) {
-        // Only segments that overlap the window.
-        if (window.start_ms && r.program_date_time_ms + r.duration_us / 1000 <= *window.start_ms) continue;
+        const std::int64_t middle = r.program_date_time_ms + r.duration_us / 2000;
+        const std::int64_t end = r.program_date_time_ms + r.duration_us / 1000;
+        if (window.start_ms && r.program_date_time_ms <= *window.start_ms && end > *window.start_ms) covering = &r;
+        if ((window.start_ms && middle < *window.start_ms) || (window.end_ms && middle >= *window.end_ms)) continue;
+        segments.push_back({r.key.session, r.key.media_sequence, r.discontinuity_sequence, r.init_version,
+                            r.program_date_time_ms, r.duration_us});
+      }
+      if (segments.empty() && covering != nullptr) {
+        const auto& r = *covering;
         segments.push_back({r.key.session, r.key.media_sequence, r.discontinuity_sequence, r.init_version,
                             r.program_date_time_ms, r.duration_us});
       }
@@ -182,17 +191,20 @@ struct Routes {
       return respond_json_error(ex, core::ErrorCode::kNotFound, "no such file");
     }
     const SegmentKey key{*name, rendition, session, file.kind == Kind::kSegment ? file.number : 0};
-    const std::string path = file.kind == Kind::kSegment ? ctx.storage->segment_path(key)
-                                                          : ctx.storage->init_path(key, file.number);
     const bool segment = file.kind == Kind::kSegment;
+    const std::int64_t version = file.number;
     const std::string_view type =
         rendition == "audio" || rendition == "transcoded-audio" ? "audio/mp4" : "video/mp4";
-    run(ex, [ex, path, key, segment, type, storage = ctx.storage](SegmentIndex*) {
-      // Files appear whole (written aside, then renamed): one that exists is complete.
-      auto bytes = storage::StorageService::read_file(path, kMaxFileBytes);
+    run(ex, [ex, key, segment, version, type, storage = ctx.storage](SegmentIndex* index) {
+      // From the cache (files appear whole: written aside, then renamed), or
+      // from S3 once the cache has let it go.
+      auto bytes = segment ? storage->read_segment(index, key) : storage->read_init(key, version);
       if (!bytes) {
-        return respond_json_error(ex, core::ErrorCode::kNotFound,
-                                  segment ? "segment is not in the cache" : "init segment is not in the cache");
+        if (bytes.error().code == core::ErrorCode::kNotFound) {
+          return respond_json_error(ex, core::ErrorCode::kNotFound,
+                                    segment ? "no such recorded segment" : "no such init segment");
+        }
+        return respond_json_error(ex, core::ErrorCode::kServiceUnavailable, bytes.error().message);
       }
       if (segment) storage->touch({key});
       http::Response r;

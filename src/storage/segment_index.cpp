@@ -30,6 +30,12 @@ enum Slot : int {
   kCount,
   kFind,
   kEachLocal,
+  kUnarchived,
+  kMarkArchived,
+  kIdleArchived,
+  kUnarchivedCount,
+  kAddRemoteInit,
+  kRemoveRemoteInit,
   kSlots
 };
 
@@ -50,6 +56,12 @@ CREATE TABLE IF NOT EXISTS segments(
 CREATE INDEX IF NOT EXISTS segments_by_time ON segments(stream, rendition, pdt_ms);
 CREATE INDEX IF NOT EXISTS segments_by_age ON segments(pdt_ms);
 CREATE INDEX IF NOT EXISTS local_by_use ON segments(accessed_ms) WHERE places & 1;
+CREATE INDEX IF NOT EXISTS unarchived_by_time ON segments(pdt_ms) WHERE places = 1;
+CREATE TABLE IF NOT EXISTS remote_inits(
+  stream TEXT NOT NULL,
+  session INTEGER NOT NULL,
+  object_key TEXT NOT NULL,
+  PRIMARY KEY(stream, session, object_key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sessions(
   stream TEXT NOT NULL,
   id INTEGER NOT NULL,
@@ -412,6 +424,101 @@ core::Result<std::vector<SegmentRecord>> SegmentIndex::older_than(std::int64_t c
   sqlite3_bind_int64(*stmt, 1, cutoff_ms);
   sqlite3_bind_int64(*stmt, 2, static_cast<std::int64_t>(limit));
   return records(*stmt, limit);
+}
+
+core::Result<std::vector<SegmentRecord>> SegmentIndex::unarchived(std::size_t limit) {
+  static const std::string sql =
+      fmt::format("SELECT {} FROM segments WHERE places = 1 ORDER BY pdt_ms LIMIT ?1", kColumns);
+  auto stmt = prepared(kUnarchived, sql.c_str());
+  if (!stmt) return stmt.error();
+  Reset reset{*stmt};
+  sqlite3_bind_int64(*stmt, 1, static_cast<std::int64_t>(limit));
+  return records(*stmt, limit);
+}
+
+core::Status SegmentIndex::mark_archived(std::span<const SegmentKey> keys) {
+  static const std::string sql = fmt::format("UPDATE segments SET places = places | 2 WHERE {}", kWhereKey);
+  auto stmt = prepared(kMarkArchived, sql.c_str());
+  if (!stmt) return stmt.error();
+  return for_each_key(db_, *stmt, keys, [](sqlite3_stmt*) {}, "segment index: cannot mark segments archived");
+}
+
+core::Result<std::vector<SegmentRecord>> SegmentIndex::idle_archived(std::int64_t cutoff_ms, std::size_t limit) {
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM segments WHERE places & 1 AND places & 2 AND accessed_ms < ?1 ORDER BY accessed_ms LIMIT ?2",
+      kColumns);
+  auto stmt = prepared(kIdleArchived, sql.c_str());
+  if (!stmt) return stmt.error();
+  Reset reset{*stmt};
+  sqlite3_bind_int64(*stmt, 1, cutoff_ms);
+  sqlite3_bind_int64(*stmt, 2, static_cast<std::int64_t>(limit));
+  return records(*stmt, limit);
+}
+
+core::Result<std::int64_t> SegmentIndex::unarchived_count() {
+  auto stmt = prepared(kUnarchivedCount, "SELECT COUNT(*) FROM segments WHERE places = 1");
+  if (!stmt) return stmt.error();
+  Reset reset{*stmt};
+  if (sqlite3_step(*stmt) != SQLITE_ROW) return error("segment index: cannot count unarchived segments");
+  return sqlite3_column_int64(*stmt, 0);
+}
+
+core::Status SegmentIndex::add_remote_init(std::string_view stream, std::int64_t session, std::string_view object_key) {
+  auto stmt = prepared(kAddRemoteInit, "INSERT OR IGNORE INTO remote_inits VALUES(?1, ?2, ?3)");
+  if (!stmt) return stmt.error();
+  Reset reset{*stmt};
+  bind_text(*stmt, 1, stream);
+  sqlite3_bind_int64(*stmt, 2, session);
+  bind_text(*stmt, 3, object_key);
+  if (sqlite3_step(*stmt) != SQLITE_DONE) return error("segment index: cannot record an archived init segment");
+  return core::Ok{};
+}
+
+core::Status SegmentIndex::remove_remote_inits(std::string_view stream, std::int64_t session,
+                                               std::span<const std::string> object_keys) {
+  auto stmt = prepared(kRemoveRemoteInit,
+                       "DELETE FROM remote_inits WHERE stream = ?1 AND session = ?2 AND object_key = ?3");
+  if (!stmt) return stmt.error();
+  if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
+  for (const auto& k : object_keys) {
+    Reset reset{*stmt};
+    bind_text(*stmt, 1, stream);
+    sqlite3_bind_int64(*stmt, 2, session);
+    bind_text(*stmt, 3, k);
+    if (sqlite3_step(*stmt) != SQLITE_DONE) {
+      auto e = error("segment index: cannot forget archived init segments");
+      exec("ROLLBACK");
+      return e;
+    }
+  }
+  return exec("COMMIT");
+}
+
+core::Result<std::vector<SegmentIndex::RemoteInits>> SegmentIndex::orphaned_remote_inits() {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_,
+                         "SELECT stream, session, object_key FROM remote_inits r WHERE NOT EXISTS "
+                         "(SELECT 1 FROM sessions s WHERE s.stream = r.stream AND s.id = r.session) "
+                         "ORDER BY stream, session LIMIT 10000",
+                         -1, &stmt, nullptr) != SQLITE_OK) {
+    return error("segment index: cannot prepare a statement");
+  }
+  std::vector<RemoteInits> out;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    const std::string stream(text_column(stmt, 0));
+    const std::int64_t session = sqlite3_column_int64(stmt, 1);
+    std::string key(text_column(stmt, 2));
+    if (!plausible_name(stream) || key.empty() || key.size() > 1024) {
+      ++rejected_rows_;
+      continue;
+    }
+    if (out.empty() || out.back().stream != stream || out.back().session != session) out.push_back({stream, session, {}});
+    out.back().object_keys.push_back(std::move(key));
+  }
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_DONE) return error("segment index: cannot read archived init segments");
+  return out;
 }
 
 core::Result<std::optional<SegmentRecord>> SegmentIndex::find(const SegmentKey& key) {

@@ -101,6 +101,27 @@ class SegmentIndex {
   // Segments with bytes in the local cache, least recently used first, at
   // most `limit`; with `archived_only`, only those also in S3.
   core::Result<std::vector<SegmentRecord>> least_recently_used_local(std::size_t limit, bool archived_only);
+  // Segments only in the local cache (not in S3 yet), oldest first.
+  core::Result<std::vector<SegmentRecord>> unarchived(std::size_t limit);
+  // Segments now in S3 too (one transaction).
+  core::Status mark_archived(std::span<const SegmentKey> keys);
+  // Segments in both places not read since `cutoff_ms`, least recently used first.
+  core::Result<std::vector<SegmentRecord>> idle_archived(std::int64_t cutoff_ms, std::size_t limit);
+  // Segments only local and only in S3 (for health and metrics).
+  core::Result<std::int64_t> unarchived_count();
+
+  // Init segments uploaded to S3, per recording session (object keys).
+  core::Status add_remote_init(std::string_view stream, std::int64_t session, std::string_view object_key);
+  core::Status remove_remote_inits(std::string_view stream, std::int64_t session,
+                                   std::span<const std::string> object_keys);
+  // Uploaded init segments of sessions the index no longer has.
+  struct RemoteInits {
+    std::string stream;
+    std::int64_t session = 0;
+    std::vector<std::string> object_keys;
+  };
+  core::Result<std::vector<RemoteInits>> orphaned_remote_inits();
+
   // Segments (of any stream) older than `cutoff_ms`, oldest first.
   core::Result<std::vector<SegmentRecord>> older_than(std::int64_t cutoff_ms, std::size_t limit);
   // One segment's row, if the index has it (and it is plausible).

@@ -134,6 +134,7 @@ bool SegmentWriter::submit(SegmentJob job) {
 }
 
 void SegmentWriter::submit(SessionJob job) { enqueue(std::move(job)); }
+void SegmentWriter::submit(ArchiveReport report) { enqueue(std::move(report)); }
 void SegmentWriter::submit(TouchJob job) { enqueue(std::move(job)); }
 
 void SegmentWriter::enqueue(Job job) {
@@ -178,6 +179,8 @@ void SegmentWriter::run() {
     std::lock_guard lock(mutex_);
     if (local_bytes_) stats_.local_bytes = *local_bytes_;
   }
+  // What an earlier run left unarchived goes first.
+  feed_archive();
   for (;;) {
     bool sweep_due = false;
     {
@@ -215,6 +218,8 @@ void SegmentWriter::run() {
         session_job(*session);
       } else if (auto* touch = std::get_if<TouchJob>(&job)) {
         if (auto s = index_.touch(touch->keys, touch->at_ms); !s) index_failed(s.error());
+      } else if (auto* report = std::get_if<ArchiveReport>(&job)) {
+        archive_report(*report);
       }
     }
     // One transaction for the round's rows.
@@ -231,6 +236,7 @@ void SegmentWriter::run() {
       sweep();
       next_sweep = std::chrono::steady_clock::now() + settings_.sweep_every;
     }
+    feed_archive();
     {
       std::lock_guard lock(mutex_);
       done_ += round.size();
@@ -270,8 +276,106 @@ void SegmentWriter::index_failed(const core::Error& error) {
   }
 }
 
+std::string SegmentWriter::key_text(const SegmentKey& key) {
+  return fmt::format("{}/{}/{}/{}", key.stream, key.rendition, key.session, key.media_sequence);
+}
+
+void SegmentWriter::archive_report(const ArchiveReport& report) {
+  core::Status status = core::Ok{};
+  switch (report.kind) {
+    case ArchiveReport::Kind::kUploaded:
+      status = index_.mark_archived(report.segments);
+      if (status) {
+        std::lock_guard lock(mutex_);
+        stats_.archived += report.segments.size();
+      }
+      [[fallthrough]];
+    case ArchiveReport::Kind::kGone:
+      for (const auto& k : report.segments) offered_.erase(key_text(k));
+      break;
+    case ArchiveReport::Kind::kDeleted:
+      status = index_.remove(report.segments);
+      for (const auto& k : report.segments) deleting_.erase(key_text(k));
+      if (status) {
+        std::lock_guard lock(mutex_);
+        stats_.expired += report.segments.size();
+      }
+      break;
+    case ArchiveReport::Kind::kInitUploaded:
+      for (const auto& k : report.object_keys) {
+        if (auto st = index_.add_remote_init(report.stream, report.session, k); !st) status = st;
+      }
+      break;
+    case ArchiveReport::Kind::kInitsDeleted:
+      status = index_.remove_remote_inits(report.stream, report.session, report.object_keys);
+      deleting_inits_.erase(fmt::format("{}/{}", report.stream, report.session));
+      break;
+  }
+  if (!status) index_failed(status.error());
+}
+
+// Offers the oldest unarchived segments while the archiver has room. An
+// upload in flight is offered once; its report frees its place.
+void SegmentWriter::feed_archive() {
+  if (!settings_.archive_enabled || !settings_.archive.room || !settings_.archive.upload) return;
+  // The backlog's size for health and metrics, at most once a second.
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= next_backlog_count_) {
+    next_backlog_count_ = now + std::chrono::seconds(1);
+    if (auto n = index_.unarchived_count(); n) {
+      std::lock_guard lock(mutex_);
+      stats_.unarchived = *n;
+    }
+  }
+  std::size_t room = settings_.archive.room();
+  if (room == 0) return;
+  auto rows = index_.unarchived(room + offered_.size());
+  if (!rows) {
+    index_failed(rows.error());
+    return;
+  }
+  for (auto& r : *rows) {
+    if (room == 0) break;
+    if (!offered_.insert(key_text(r.key)).second) continue;
+    std::string path = segment_path(r.key);
+    std::string init = init_path(r.key, r.init_version);
+    settings_.archive.upload(std::move(r), std::move(path), std::move(init));
+    --room;
+  }
+}
+
+void SegmentWriter::expire_idle_archived(std::int64_t now) {
+  if (!settings_.archive_enabled || settings_.ttl_ms <= 0) return;
+  std::uint64_t evicted = 0;
+  for (;;) {
+    auto idle = index_.idle_archived(now - settings_.ttl_ms, kSweepBatch);
+    if (!idle) {
+      index_failed(idle.error());
+      return;
+    }
+    for (const auto& r : *idle) {
+      std::error_code ec;
+      fs::remove(segment_path(r.key), ec);
+      if (local_bytes_) *local_bytes_ -= r.size_bytes;
+      if (auto st = index_.set_places(r.key, kRemote); !st) {
+        index_failed(st.error());
+        return;
+      }
+      ++evicted;
+    }
+    if (idle->size() < kSweepBatch) break;
+  }
+  if (evicted > 0) {
+    std::lock_guard lock(mutex_);
+    stats_.idle_evicted += evicted;
+  }
+}
+
+// Rows in S3 stay until S3 confirms their deletion (then they go); rows in
+// the middle of an upload wait for the next sweep.
 void SegmentWriter::sweep() {
-  const std::int64_t cutoff = settings_.now_ms() - settings_.retention_ms;
+  const std::int64_t now = settings_.now_ms();
+  const std::int64_t cutoff = now - settings_.retention_ms;
   std::set<std::string> folders;  // session folders that lost segments
   std::uint64_t expired = 0;
   for (;;) {
@@ -280,26 +384,47 @@ void SegmentWriter::sweep() {
       index_failed(old.error());
       return;
     }
-    if (old->empty()) break;
     std::vector<SegmentKey> gone;
-    gone.reserve(old->size());
+    std::vector<SegmentRecord> remote;
     for (const auto& r : *old) {
+      const std::string text = key_text(r.key);
+      if (offered_.contains(text) || deleting_.contains(text)) continue;
       if (r.places & kLocal) {
         std::error_code ec;
         fs::remove(segment_path(r.key), ec);
         if (local_bytes_) *local_bytes_ -= r.size_bytes;
         folders.insert(fs::path(segment_path(r.key)).parent_path().string());
       }
-      gone.push_back(r.key);
+      if ((r.places & kRemote) && settings_.archive_enabled && settings_.archive.expire) {
+        if (r.places & kLocal) (void)index_.set_places(r.key, kRemote);
+        deleting_.insert(text);
+        remote.push_back(r);
+      } else {
+        gone.push_back(r.key);
+      }
     }
+    if (!remote.empty()) settings_.archive.expire(std::move(remote));
     if (auto s = index_.remove(gone); !s) {
       index_failed(s.error());
       return;
     }
     expired += gone.size();
-    if (old->size() < kSweepBatch) break;
+    // Done when a batch is short, or holds only rows that must wait.
+    if (old->size() < kSweepBatch || gone.empty()) break;
   }
   if (auto s = index_.drop_sessions_ended_before(cutoff); !s) index_failed(s.error());
+  // The init segments in S3 of sessions that are gone.
+  if (settings_.archive_enabled && settings_.archive.expire_inits) {
+    if (auto orphans = index_.orphaned_remote_inits(); !orphans) {
+      index_failed(orphans.error());
+    } else {
+      for (auto& o : *orphans) {
+        if (!deleting_inits_.insert(fmt::format("{}/{}", o.stream, o.session)).second) continue;
+        settings_.archive.expire_inits(o.stream, o.session, std::move(o.object_keys));
+      }
+    }
+  }
+  expire_idle_archived(now);
   // A folder without segments keeps only init segments nobody will ask for.
   for (const auto& folder : folders) {
     std::error_code ec;

@@ -32,6 +32,7 @@
 #pragma once
 
 #include "core/shared_bytes.h"
+#include "storage/archive_report.h"
 #include "storage/segment_index.h"
 
 #include <sys/uio.h>
@@ -46,6 +47,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -80,6 +82,19 @@ struct SegmentWriterSettings {
   bool archive_enabled = false;  // S3 is on: unarchived segments go last
   std::size_t max_queue = 2000;  // segments waiting; more are dropped and counted
   std::int64_t retention_ms = 0;  // 0: kept until evicted
+  // Archived segments not read for this long leave the local cache (0: never).
+  std::int64_t ttl_ms = 0;
+  // Archiving to S3 (archive_enabled): the writer offers unarchived
+  // segments, oldest first, while the archiver has room, and hands it what
+  // retention expires there; the archiver's reports come back through
+  // submit(ArchiveReport).
+  struct ArchiveHooks {
+    std::function<std::size_t()> room;
+    std::function<void(SegmentRecord record, std::string path, std::string init_path)> upload;
+    std::function<void(std::vector<SegmentRecord> records)> expire;
+    std::function<void(std::string stream, std::int64_t session, std::vector<std::string> object_keys)> expire_inits;
+  };
+  ArchiveHooks archive;
   std::chrono::milliseconds sweep_every{10'000};
   // Unix milliseconds now (tests move time).
   std::function<std::int64_t()> now_ms;
@@ -96,6 +111,9 @@ struct SegmentWriterStats {
   std::uint64_t evicted_unarchived = 0;  // losses: evicted before S3 had them
   std::uint64_t expired = 0;             // segments past the retention time, removed
   std::uint64_t index_errors = 0;        // session and touch updates the index refused
+  std::uint64_t archived = 0;            // segments S3 confirmed
+  std::uint64_t idle_evicted = 0;        // archived segments that left the cache after storage.local.ttl
+  std::int64_t unarchived = 0;           // segments waiting for S3, as of the last sweep
   std::int64_t local_bytes = 0;          // segments in the cache, as of the last round
   std::size_t queued = 0;                // segments waiting
   bool degraded = false;                 // the last write failed
@@ -131,6 +149,7 @@ class SegmentWriter {
   // Session and touch jobs are small and never dropped.
   void submit(SessionJob job);
   void submit(TouchJob job);
+  void submit(ArchiveReport report);
   SegmentWriterStats stats() const;
   // Blocks until every job submitted so far is written (or failed).
   void flush();
@@ -140,12 +159,16 @@ class SegmentWriter {
   std::string init_path(const SegmentKey& key, std::int64_t version) const;
 
  private:
-  using Job = std::variant<SegmentJob, SessionJob, TouchJob>;
+  using Job = std::variant<SegmentJob, SessionJob, TouchJob, ArchiveReport>;
   void run();
   void enqueue(Job job);
   void write_job(SegmentJob& job, std::vector<SegmentRecord>& rows);
   void session_job(const SessionJob& job);
   void sweep();
+  void expire_idle_archived(std::int64_t now);
+  void archive_report(const ArchiveReport& report);
+  void feed_archive();
+  static std::string key_text(const SegmentKey& key);
   void index_failed(const core::Error& error);
   bool write_file(const std::string& path, const std::vector<core::SharedBytes>& chunks, std::string& error);
   void evict();
@@ -166,6 +189,12 @@ class SegmentWriter {
   std::thread thread_;
   // Bytes of the local segments the index lists (the writer's thread only).
   std::optional<std::int64_t> local_bytes_;
+  // Archiving, on the writer's thread: uploads offered and not yet answered,
+  // deletions asked and not yet done.
+  std::unordered_set<std::string> offered_;
+  std::unordered_set<std::string> deleting_;
+  std::unordered_set<std::string> deleting_inits_;  // "stream/session"
+  std::chrono::steady_clock::time_point next_backlog_count_{};
 };
 
 }  // namespace mirror::storage

@@ -22,6 +22,10 @@ namespace fs = std::filesystem;
 // Reader threads, and the work they may have waiting before refusing more.
 constexpr int kReaders = 2;
 constexpr std::size_t kMaxReadsWaiting = 256;
+// Objects read back from S3 kept in memory (a viewer scrubbing an old hour
+// reads each segment of every rendition once; several viewers share them).
+constexpr std::size_t kReadCacheBytes = 64u << 20;
+constexpr std::size_t kMaxObjectBytes = 512u << 20;
 // Less free space than this on the cache's disk makes the service degraded.
 constexpr std::uint64_t kLowDiskBytes = 64ull * 1024 * 1024;
 
@@ -65,6 +69,22 @@ void StorageService::register_metrics(core::MetricsRegistry& metrics) {
       .with_callback({}, stat(&SegmentWriterStats::local_bytes));
   metrics.gauge("mirror_storage_queued_segments", "Segments waiting to be written")
       .with_callback({}, stat(&SegmentWriterStats::queued));
+  auto archived = [this](auto field) {
+    return [this, field] { return static_cast<double>(archiver_stats().*field); };
+  };
+  metrics.counter("mirror_s3_uploads_total", "Segments uploaded to S3")
+      .with_callback({}, archived(&s3::ArchiverStats::uploaded));
+  metrics.counter("mirror_s3_upload_bytes_total", "Bytes of segments uploaded to S3")
+      .with_callback({}, archived(&s3::ArchiverStats::bytes_uploaded));
+  metrics.counter("mirror_s3_request_failures_total",
+                  "S3 requests that failed (wrong credentials, no bucket, 403, 5xx, unreachable); each retry counts")
+      .with_callback({}, archived(&s3::ArchiverStats::failures));
+  metrics.counter("mirror_s3_deleted_total", "Objects deleted from S3 by retention")
+      .with_callback({}, archived(&s3::ArchiverStats::deleted));
+  metrics.gauge("mirror_storage_unarchived_segments", "Segments in the local cache waiting for S3")
+      .with_callback({}, stat(&SegmentWriterStats::unarchived));
+  metrics.counter("mirror_storage_remote_reads_total", "DVR segments read back from S3 (not in the local cache)")
+      .with_callback({}, [this] { return static_cast<double>(remote_reads_.load(std::memory_order_relaxed)); });
   metrics.counter("mirror_storage_reads_refused_total", "DVR reads refused because the readers were saturated")
       .with_callback({}, [this] { return static_cast<double>(reads_refused_.load(std::memory_order_relaxed)); });
 }
@@ -105,7 +125,29 @@ core::Status StorageService::start() {
     SegmentWriterSettings settings;
     settings.cache_dir = dir;
     settings.max_bytes = config_.local.max_cache_size;
-    settings.archive_enabled = false;  // S3 archiving is not wired yet
+    if (config_.s3.enabled) {
+      s3::ArchiverSettings a;
+      a.s3.endpoint = config_.s3.endpoint;
+      a.s3.region = config_.s3.region;
+      a.s3.bucket = config_.s3.bucket;
+      a.s3.access_key_id = config_.s3.access_key_id;
+      a.s3.secret_access_key = config_.s3.secret_access_key;
+      a.s3.use_ssl = config_.s3.use_ssl;
+      archiver_ = std::make_unique<s3::Archiver>(std::move(a), [this](ArchiveReport report) {
+        // To the writer's thread, which owns the index.
+        writer_->submit(std::move(report));
+      });
+      settings.archive_enabled = true;
+      settings.ttl_ms = ms(config_.local.ttl);
+      settings.archive.room = [this] { return archiver_->room(); };
+      settings.archive.upload = [this](SegmentRecord r, std::string path, std::string init) {
+        archiver_->offer(std::move(r), std::move(path), std::move(init));
+      };
+      settings.archive.expire = [this](std::vector<SegmentRecord> records) { archiver_->expire(std::move(records)); };
+      settings.archive.expire_inits = [this](std::string stream, std::int64_t session, std::vector<std::string> keys) {
+        archiver_->expire_inits(std::move(stream), session, std::move(keys));
+      };
+    }
     settings.retention_ms = ms(config_.dvr.retention_time);
     // A sweep every tenth of the retention time, between 1 s and a minute.
     settings.sweep_every = std::clamp(std::chrono::milliseconds(settings.retention_ms / 10),
@@ -119,6 +161,7 @@ core::Status StorageService::start() {
       return reconciled.error();
     }
     reconciled_ = *reconciled;
+    if (archiver_) archiver_->start();
     writer_->start();
     writer_view_.store(writer_.get(), std::memory_order_release);
     {
@@ -136,6 +179,7 @@ core::Status StorageService::start() {
                      {"temporary_removed", reconciled_.temporary_removed},
                      {"orphans_removed", reconciled_.orphans_removed},
                      {"missing", reconciled_.missing},
+                     {"s3_bucket", config_.s3.enabled ? config_.s3.bucket : std::string("(off)")},
                      {"reconcile_ms", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
                                           .count()}});
   } else {
@@ -155,7 +199,9 @@ void StorageService::stop(core::Deadline) {
   read_wake_.notify_all();
   for (auto& t : readers_) t.join();
   readers_.clear();
-  // Writes what is queued: every completed segment reaches the disk.
+  // Uploads in progress are abandoned (their segments stay unarchived and go
+  // up at the next start); then everything queued reaches the disk.
+  if (archiver_) archiver_->stop();
   if (writer_) writer_->stop();
 }
 
@@ -166,8 +212,13 @@ SegmentWriterStats StorageService::writer_stats() const {
   return writer ? writer->stats() : SegmentWriterStats{};
 }
 
+s3::ArchiverStats StorageService::archiver_stats() const {
+  return archiver_ && running_.load(std::memory_order_acquire) ? archiver_->stats() : s3::ArchiverStats{};
+}
+
 core::Health StorageService::health() const {
   core::Health h;
+  const auto archive = archiver_stats();
   std::error_code ec;
   const auto space = fs::space(config_.local.cache_dir, ec);
   const auto stats = writer_stats();
@@ -182,6 +233,14 @@ core::Health StorageService::health() const {
                {"expired", stats.expired},
                {"queued", stats.queued}};
   if (!ec) h.details["disk_available_bytes"] = space.available;
+  if (archiver_) {
+    h.details["s3"] = {{"bucket", config_.s3.bucket},
+                       {"uploaded", archive.uploaded},
+                       {"bytes_uploaded", archive.bytes_uploaded},
+                       {"failures", archive.failures},
+                       {"waiting", stats.unarchived},
+                       {"last_error", archive.last_error}};
+  }
   if (!running_.load(std::memory_order_acquire)) {
     h.status = core::HealthStatus::kUnhealthy;
     h.message = "stopped";
@@ -189,6 +248,9 @@ core::Health StorageService::health() const {
     // Live delivery goes on; only the recording pauses.
     h.status = core::HealthStatus::kDegraded;
     h.message = "writing to the cache fails, recording paused: " + stats.last_error;
+  } else if (archive.failing) {
+    h.status = core::HealthStatus::kDegraded;
+    h.message = "S3 archiving fails, segments wait in the cache: " + archive.last_error;
   } else if (ec) {
     h.status = core::HealthStatus::kDegraded;
     h.message = "cannot read disk space: " + ec.message();
@@ -295,6 +357,74 @@ core::Result<core::SharedBytes> StorageService::read_file(const std::string& pat
   }
   ::close(fd);
   return core::SharedBytes::from_string(std::move(bytes));
+}
+
+core::Result<core::SharedBytes> StorageService::read_segment(SegmentIndex* index, const SegmentKey& key) {
+  auto local = read_file(segment_path(key), kMaxObjectBytes);
+  if (local || local.error().code != core::ErrorCode::kNotFound || !archiver_ || index == nullptr) return local;
+  auto row = index->find(key);
+  if (!row) return row.error();
+  if (!*row || !((*row)->places & kRemote)) return local;
+  return read_remote(s3::segment_object_key(**row));
+}
+
+core::Result<core::SharedBytes> StorageService::read_init(const SegmentKey& key, std::int64_t version) {
+  auto local = read_file(init_path(key, version), kMaxObjectBytes);
+  if (local || local.error().code != core::ErrorCode::kNotFound || !archiver_) return local;
+  return read_remote(s3::init_object_key(key, version));
+}
+
+core::Result<core::SharedBytes> StorageService::read_remote(const std::string& object_key) {
+  if (auto hit = cached(object_key)) return *hit;
+  // Each reader thread keeps its own connection.
+  struct ThreadClient {
+    const StorageService* owner = nullptr;
+    std::unique_ptr<s3::S3Client> client;
+  };
+  thread_local ThreadClient mine;
+  if (mine.owner != this || !mine.client) {
+    s3::S3Settings settings;
+    settings.endpoint = config_.s3.endpoint;
+    settings.region = config_.s3.region;
+    settings.bucket = config_.s3.bucket;
+    settings.access_key_id = config_.s3.access_key_id;
+    settings.secret_access_key = config_.s3.secret_access_key;
+    settings.use_ssl = config_.s3.use_ssl;
+    settings.request_timeout = std::chrono::milliseconds(10'000);
+    mine.client = std::make_unique<s3::S3Client>(std::move(settings));
+    mine.owner = this;
+  }
+  auto body = mine.client->get_object(object_key);
+  if (!body) {
+    remote_read_errors_.fetch_add(1, std::memory_order_relaxed);
+    return body.error();
+  }
+  remote_reads_.fetch_add(1, std::memory_order_relaxed);
+  auto bytes = core::SharedBytes::from_string(std::move(*body));
+  keep(object_key, bytes);
+  return bytes;
+}
+
+std::optional<core::SharedBytes> StorageService::cached(const std::string& object_key) {
+  std::lock_guard lock(read_cache_mutex_);
+  for (auto it = read_cache_.begin(); it != read_cache_.end(); ++it) {
+    if (it->key == object_key) {
+      read_cache_.splice(read_cache_.begin(), read_cache_, it);
+      return read_cache_.front().bytes;
+    }
+  }
+  return std::nullopt;
+}
+
+void StorageService::keep(const std::string& object_key, const core::SharedBytes& bytes) {
+  if (bytes.size() > kReadCacheBytes / 4) return;
+  std::lock_guard lock(read_cache_mutex_);
+  read_cache_.push_front({object_key, bytes});
+  read_cache_bytes_ += bytes.size();
+  while (read_cache_bytes_ > kReadCacheBytes && !read_cache_.empty()) {
+    read_cache_bytes_ -= read_cache_.back().bytes.size();
+    read_cache_.pop_back();
+  }
 }
 
 }  // namespace mirror::storage

@@ -24,12 +24,15 @@
 #include "core/metrics.h"
 #include "core/service.h"
 #include "storage/segment_index.h"
+#include "storage/s3/archiver.h"
 #include "storage/segment_writer.h"
 
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <list>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -72,6 +75,13 @@ class StorageService final : public core::Service {
   std::string init_path(const SegmentKey& key, std::int64_t version) const;
   // A whole file of the cache, read by a reader thread.
   static core::Result<core::SharedBytes> read_file(const std::string& path, std::size_t max_bytes);
+  // On a reader thread: a segment's or an init segment's bytes, from the
+  // cache, or else from S3 (through a small in-memory read cache) when it
+  // was archived. NOT_FOUND when neither has it.
+  core::Result<core::SharedBytes> read_segment(SegmentIndex* index, const SegmentKey& key);
+  core::Result<core::SharedBytes> read_init(const SegmentKey& key, std::int64_t version);
+  bool archiving() const { return archiver_ != nullptr; }
+  s3::ArchiverStats archiver_stats() const;
 
   // What start-up reconciliation found (for tests and the log).
   SegmentWriter::Reconciled reconciled() const { return reconciled_; }
@@ -80,11 +90,15 @@ class StorageService final : public core::Service {
  private:
   void register_metrics(core::MetricsRegistry& metrics);
   void reader_loop();
+  core::Result<core::SharedBytes> read_remote(const std::string& object_key);
+  std::optional<core::SharedBytes> cached(const std::string& object_key);
+  void keep(const std::string& object_key, const core::SharedBytes& bytes);
   core::Result<std::unique_ptr<SegmentIndex>> open_index();
 
   const core::StorageConfig config_;
   const std::string index_path_;
   std::unique_ptr<SegmentIndex> index_;  // the writer's
+  std::unique_ptr<s3::Archiver> archiver_;  // with storage.s3.enabled
   std::unique_ptr<SegmentWriter> writer_;
   // The writer for other threads' statistics: set once it exists.
   std::atomic<const SegmentWriter*> writer_view_{nullptr};
@@ -98,6 +112,17 @@ class StorageService final : public core::Service {
   bool readers_stopping_ = false;
   std::vector<std::thread> readers_;
   std::atomic<std::uint64_t> reads_refused_{0};
+  std::atomic<std::uint64_t> remote_reads_{0};
+  std::atomic<std::uint64_t> remote_read_errors_{0};
+
+  // Objects read back from S3, least recently used last (a reader's cache).
+  struct CachedObject {
+    std::string key;
+    core::SharedBytes bytes;
+  };
+  std::mutex read_cache_mutex_;
+  std::list<CachedObject> read_cache_;
+  std::size_t read_cache_bytes_ = 0;
 };
 
 }  // namespace mirror::storage

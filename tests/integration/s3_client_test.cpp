@@ -56,6 +56,29 @@ class S3ClientTest : public ::testing::Test {
   std::unique_ptr<S3rver> server_;
 };
 
+// A segment above the part size (a 60 Mbit/s stream's 2 s segment is 15 MB)
+// goes up in parts and comes back whole; below it, in one PUT.
+TEST_F(S3ClientTest, LargeObjectsGoUpInPartsAndComeBackWhole) {
+  S3Client client(settings_for(*server_));
+  const auto big = random_bytes(13 << 20, 7);  // 5 MiB + 5 MiB + 3 MiB
+  auto up = client.upload("cam/source/2026-12-03/42.m4s", big, "video/iso.segment", 5 << 20);
+  ASSERT_TRUE(up) << up.error().message;
+  auto got = client.get_object("cam/source/2026-12-03/42.m4s");
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_TRUE(*got == as_string(big)) << "came back with " << got->size() << " bytes";
+  const auto small = random_bytes(1000, 8);
+  ASSERT_TRUE(client.upload("cam/source/2026-12-03/43.m4s", small, "video/iso.segment", 5 << 20));
+  EXPECT_TRUE(*client.get_object("cam/source/2026-12-03/43.m4s") == as_string(small));
+  // A wrong secret fails at the first step, and says why.
+  auto s = settings_for(*server_);
+  s.secret_access_key = "wrong";
+  S3Client wrong(s);
+  auto refused = wrong.upload("cam/source/2026-12-03/44.m4s", big, "video/iso.segment", 5 << 20);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("credentials are wrong"), std::string::npos) << refused.error().message;
+  EXPECT_FALSE(client.get_object("cam/source/2026-12-03/44.m4s")) << "nothing stored";
+}
+
 TEST_F(S3ClientTest, ObjectsGoUpAndComeBackByteForByte) {
   S3Client client(settings_for(*server_));
   ASSERT_TRUE(client.check_bucket()) << client.check_bucket().error().message;

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <mutex>
 
 namespace mirror::storage::s3 {
@@ -71,6 +72,38 @@ std::size_t collect(char* data, std::size_t size, std::size_t count, void* out) 
   body->append(data, size * count);
   return size * count;
 }
+
+// Keeps the ETag of an answer's headers.
+std::size_t header_line(char* data, std::size_t size, std::size_t count, void* out) {
+  const std::string_view line(data, size * count);
+  if (line.size() > 5 && (line.starts_with("ETag:") || line.starts_with("etag:") || line.starts_with("Etag:"))) {
+    std::string_view value = line.substr(5);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
+    *static_cast<std::string*>(out) = std::string(value.substr(0, 256));
+  }
+  return size * count;
+}
+
+// A query value, every reserved character escaped.
+std::string encode_query_value(std::string_view value) {
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : value) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+        c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kDigits[c >> 4];
+      out += kDigits[c & 15];
+    }
+  }
+  return out;
+}
+
+// S3's smallest part (all but the last).
+constexpr std::size_t kMinPartSize = 5u << 20;
 
 void global_init() {
   static std::once_flag once;
@@ -174,6 +207,8 @@ core::Result<S3Client::Reply> S3Client::request(std::string_view method, const s
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(settings_.request_timeout.count()));
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header_line);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &reply.etag);
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   if (method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   if (method == "PUT" || method == "POST") {
@@ -196,6 +231,48 @@ core::Status S3Client::put_object(std::string_view key, std::span<const std::byt
   auto reply = request("PUT", object_url(key), body, {"Content-Type: " + std::string(content_type)});
   if (!reply) return reply.error();
   if (reply->status != 200) return s3_error("PUT", reply->status, reply->body);
+  return core::Ok{};
+}
+
+core::Status S3Client::upload(std::string_view key, std::span<const std::byte> body, std::string_view content_type,
+                              std::size_t part_size) {
+  part_size = std::max(part_size, kMinPartSize);
+  if (body.size() <= part_size) return put_object(key, body, content_type);
+  return multipart_upload(key, body, content_type, part_size);
+}
+
+core::Status S3Client::multipart_upload(std::string_view key, std::span<const std::byte> body,
+                                        std::string_view content_type, std::size_t part_size) {
+  auto created = request("POST", object_url(key) + "?uploads=", {}, {"Content-Type: " + std::string(content_type)});
+  if (!created) return created.error();
+  if (created->status != 200) return s3_error("CreateMultipartUpload", created->status, created->body);
+  const std::string upload_id = xml_text(created->body, "UploadId");
+  if (upload_id.empty()) {
+    return core::Error(core::ErrorCode::kServiceUnavailable, "S3 CreateMultipartUpload: no UploadId in the answer");
+  }
+  const std::string id_param = "uploadId=" + encode_query_value(upload_id);
+  auto abort = [&](core::Error e) {
+    (void)request("DELETE", object_url(key) + "?" + id_param, {}, {});
+    return e;
+  };
+  std::string complete = "<CompleteMultipartUpload>";
+  int number = 1;
+  for (std::size_t at = 0; at < body.size(); at += part_size, ++number) {
+    const auto part = body.subspan(at, std::min(part_size, body.size() - at));
+    auto reply = request("PUT", fmt::format("{}?partNumber={}&{}", object_url(key), number, id_param), part, {});
+    if (!reply) return abort(reply.error());
+    if (reply->status != 200) return abort(s3_error("UploadPart", reply->status, reply->body));
+    if (reply->etag.empty()) return abort(core::Error(core::ErrorCode::kServiceUnavailable, "S3 UploadPart: no ETag"));
+    complete += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>", number, xml_escape(reply->etag));
+  }
+  complete += "</CompleteMultipartUpload>";
+  auto done = request("POST", object_url(key) + "?" + id_param,
+                      std::as_bytes(std::span(complete.data(), complete.size())), {"Content-Type: application/xml"});
+  if (!done) return abort(done.error());
+  // CompleteMultipartUpload may fail with status 200 and an <Error> body.
+  if (done->status != 200 || done->body.find("<Error>") != std::string::npos) {
+    return abort(s3_error("CompleteMultipartUpload", done->status, done->body));
+  }
   return core::Ok{};
 }
 

@@ -45,6 +45,11 @@ class S3Client {
   S3Client& operator=(const S3Client&) = delete;
 
   core::Status put_object(std::string_view key, std::span<const std::byte> body, std::string_view content_type);
+  // A body larger than `part_size` goes as a multipart upload (parts of
+  // `part_size`, at least 5 MiB as S3 requires; each part with its own
+  // checksums); a failed one is aborted. Smaller bodies are one PUT.
+  core::Status upload(std::string_view key, std::span<const std::byte> body, std::string_view content_type,
+                      std::size_t part_size);
   core::Result<std::string> get_object(std::string_view key);
   // Deletes up to 1,000 objects in one request (DeleteObjects); keys that
   // do not exist are no error.
@@ -59,7 +64,10 @@ class S3Client {
   struct Reply {
     long status = 0;
     std::string body;
+    std::string etag;
   };
+  core::Status multipart_upload(std::string_view key, std::span<const std::byte> body, std::string_view content_type,
+                                std::size_t part_size);
   core::Result<Reply> request(std::string_view method, const std::string& url, std::span<const std::byte> body,
                               std::vector<std::string> headers);
   std::string object_url(std::string_view key) const;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <thread>
 
 namespace mirror::storage {
@@ -295,6 +296,83 @@ TEST(SegmentWriter, TheSweeperRemovesWhatOutlivedTheRetentionTime) {
   EXPECT_EQ(sessions.front().id, 2);
   EXPECT_EQ(writer.stats().expired, 10u);
   EXPECT_EQ(writer.stats().local_bytes, 400);
+}
+
+// Archiving with a stand-in archiver: the writer offers the oldest
+// unarchived segments while there is room, records what S3 confirmed, never
+// offers a segment twice, and hands retention's expired objects over
+// (keeping their rows until S3 confirms the deletion).
+TEST(SegmentWriter, OffersSegmentsToTheArchiverOldestFirstAndRecordsWhatItDid) {
+  const auto dir = fresh_dir("archive");
+  auto index = std::move(*SegmentIndex::open(":memory:"));
+  std::mutex m;
+  std::vector<SegmentRecord> offered;
+  std::vector<SegmentRecord> expired;
+  std::atomic<std::size_t> room{3};
+  std::atomic<std::int64_t> now{kT0};
+  SegmentWriterSettings settings;
+  settings.cache_dir = dir;
+  settings.archive_enabled = true;
+  settings.retention_ms = 60'000;
+  settings.sweep_every = std::chrono::milliseconds(1);
+  settings.now_ms = [&now] { return now.load(); };
+  settings.archive.room = [&room] { return room.load(); };
+  settings.archive.upload = [&](SegmentRecord r, std::string path, std::string init) {
+    EXPECT_TRUE(fs::exists(path));
+    EXPECT_NE(init.find("init-1.mp4"), std::string::npos);
+    std::lock_guard lock(m);
+    offered.push_back(std::move(r));
+    --room;
+  };
+  settings.archive.expire = [&](std::vector<SegmentRecord> records) {
+    std::lock_guard lock(m);
+    expired.insert(expired.end(), records.begin(), records.end());
+  };
+  SegmentWriter writer(settings, *index);
+  writer.start();
+  for (int msn = 0; msn < 6; ++msn) ASSERT_TRUE(writer.submit(job(msn, 100)));
+  writer.flush();
+  {
+    std::lock_guard lock(m);
+    ASSERT_EQ(offered.size(), 3u) << "as many as there was room for";
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(offered[static_cast<std::size_t>(i)].key.media_sequence, i) << "oldest first";
+  }
+  // S3 confirms two; the third's file was gone. Room for three more.
+  room = 3;
+  writer.submit(ArchiveReport{ArchiveReport::Kind::kUploaded, {offered[0].key, offered[1].key}, {}, 0, {}});
+  writer.submit(ArchiveReport{ArchiveReport::Kind::kGone, {offered[2].key}, {}, 0, {}});
+  writer.flush();
+  {
+    std::lock_guard lock(m);
+    ASSERT_EQ(offered.size(), 6u);
+    // msn 2 (gone, still unarchived) is offered again, then 3 and 4.
+    EXPECT_EQ(offered[3].key.media_sequence, 2);
+    EXPECT_EQ(offered[4].key.media_sequence, 3);
+    EXPECT_EQ(offered[5].key.media_sequence, 4);
+  }
+  EXPECT_EQ(writer.stats().archived, 2u);
+
+  // Past retention: the archived ones are handed over for deletion and keep
+  // their rows until S3 confirms; the others go at once (except those in flight).
+  now = kT0 + 200'000;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (writer.stats().expired < 1 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::vector<SegmentRecord> to_delete;
+  {
+    std::lock_guard lock(m);
+    to_delete = expired;
+  }
+  ASSERT_EQ(to_delete.size(), 2u);
+  EXPECT_EQ(to_delete[0].key.media_sequence, 0);
+  writer.submit(ArchiveReport{ArchiveReport::Kind::kDeleted, {to_delete[0].key, to_delete[1].key}, {}, 0, {}});
+  writer.submit(ArchiveReport{ArchiveReport::Kind::kUploaded,
+                              {offered[3].key, offered[4].key, offered[5].key}, {}, 0, {}});
+  writer.flush();
+  writer.stop();
+  EXPECT_FALSE(*index->find(to_delete[0].key)) << "its deletion confirmed, the row is gone";
+  EXPECT_FALSE(fs::exists(writer.segment_path(to_delete[0].key)));
 }
 
 }  // namespace
