@@ -54,3 +54,9 @@ export function meterLevel(dbfs) {
   if (typeof dbfs !== 'number' || !Number.isFinite(dbfs)) return 0;
   return Math.min(1, Math.max(0, (dbfs + 60) / 60));
 }
+
+// A wall-clock time of day, 24-hour, with seconds ("14:03:27").
+export function clock(date) {
+  const two = (n) => String(n).padStart(2, '0');
+  return `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+}

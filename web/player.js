@@ -2,9 +2,15 @@
 // with hls.js in low-latency mode, or natively where only the browser can
 // (Safari without Media Source Extensions).
 //
+// Below the picture, the DVR bar seeks back in the stream's recording (its
+// DVR playlist from the chosen moment on, without low-latency mode) and
+// returns to live.
+//
 // Contract with the automated tests: once a player has its source, this page
-// sets window.mirror = { hls, video, stream } (hls is null for native
-// playback), replaces it on every switch and sets it to null in between.
+// sets window.mirror = { hls, video, stream, mode } (hls is null for native
+// playback; mode 'live' or 'dvr'), replaces it on every switch and sets it
+// to null in between.
+import { createScrubber } from './dvr.js';
 import { GAP_STALL_MS, bufferedAhead, loadPolicies, playingDate, smallGapEnd } from './live.js';
 
 (function () {
@@ -57,6 +63,15 @@ import { GAP_STALL_MS, bufferedAhead, loadPolicies, playingDate, smallGapEnd } f
     errors: $('error-list'),
     errorsNone: $('errors-none'),
   };
+  const scrubber = createScrubber($('dvr'), {
+    withToken,
+    onSeek: (ms) => {
+      if (session) seekBack(session, ms);
+    },
+    onLive: () => {
+      if (session) open(session.name);
+    },
+  });
 
   // The last list the server gave: name -> entry, in the server's order.
   let streams = new Map();
@@ -214,10 +229,13 @@ import { GAP_STALL_MS, bufferedAhead, loadPolicies, playingDate, smallGapEnd } f
     open(name);
   }
 
-  function open(name) {
+  // A live session, or with `dvrFrom` (Unix ms) one that plays the recording.
+  function open(name, dvrFrom = null) {
     if (session) closeSession(session);
     session = {
       name,
+      dvr: dvrFrom !== null,
+      dvrFrom,
       url: null,
       hls: null,
       begun: false, // a player was created
@@ -238,7 +256,18 @@ import { GAP_STALL_MS, bufferedAhead, loadPolicies, playingDate, smallGapEnd } f
     ui.nowState.hidden = true;
     renderErrors(session);
     markSelection();
+    if (dvrFrom === null) scrubber.follow(name);
     tryStart(session);
+  }
+
+  // Plays the stream's recording from `ms` (Unix milliseconds) on, in a
+  // session of its own: the DVR playlist grows while the stream records.
+  function seekBack(current, ms) {
+    open(current.name, ms);
+  }
+
+  function dvrUrl(name, ms) {
+    return `/streams/${encodeURIComponent(name)}/dvr/index.m3u8?start=${(Math.floor(ms) / 1000).toFixed(3)}`;
   }
 
   function closeSession(s) {
@@ -266,6 +295,11 @@ import { GAP_STALL_MS, bufferedAhead, loadPolicies, playingDate, smallGapEnd } f
   // be had (then the playlist is where Mirror always puts it).
   function tryStart(s) {
     if (s.begun) return;
+    if (s.dvr) {
+      // The recording plays whether or not the stream is live now.
+      start(s, dvrUrl(s.name, s.dvrFrom));
+      return;
+    }
     const entry = streams.get(s.name);
     if (entry) {
       s.seenInList = true;
@@ -299,6 +333,8 @@ import { GAP_STALL_MS, bufferedAhead, loadPolicies, playingDate, smallGapEnd } f
       tryStart(s);
       return;
     }
+    // A recording plays on whatever the stream does now.
+    if (s.dvr) return;
     const wasLive = before && (before.state === 'live' || before.state === 'reconnecting');
     const isLive = entry && (entry.state === 'live' || entry.state === 'reconnecting');
     if ((s.ended || s.failed) && isLive && !wasLive) {
@@ -347,7 +383,7 @@ import { GAP_STALL_MS, bufferedAhead, loadPolicies, playingDate, smallGapEnd } f
     } else if (video.canPlayType(HLS_MIME)) {
       setStatus(s, 'loading', `Loading ${s.name}…`);
       video.src = withToken(url);
-      window.mirror = { hls: null, video, stream: s.name };
+      window.mirror = { hls: null, video, stream: s.name, mode: 'live' };
       playWhenAllowed(s);
     } else {
       s.failed = true;
@@ -356,7 +392,14 @@ import { GAP_STALL_MS, bufferedAhead, loadPolicies, playingDate, smallGapEnd } f
   }
 
   function startHlsJs(s, url) {
-    const hls = new Hls({
+    const hls = new Hls(s.dvr ? {
+      // A recording: whole segments from where the viewer asked.
+      lowLatencyMode: false,
+      startPosition: 0,
+      backBufferLength: 30,
+      maxBufferLength: 20,
+      ...loadPolicies(),
+    } : {
       lowLatencyMode: true,
       // The target latency comes from the playlist's PART-HOLD-BACK (setting
       // liveSyncDuration* here would override it). hls.js only speeds up
@@ -374,7 +417,7 @@ import { GAP_STALL_MS, bufferedAhead, loadPolicies, playingDate, smallGapEnd } f
 
     hls.on(Hls.Events.MEDIA_ATTACHED, () => {
       if (s !== session) return;
-      window.mirror = { hls, video: ui.video, stream: s.name };
+      window.mirror = { hls, video: ui.video, stream: s.name, mode: s.dvr ? 'dvr' : 'live' };
     });
     hls.on(Hls.Events.MANIFEST_PARSED, (event, data) => {
       if (s !== session) return;
@@ -612,7 +655,7 @@ import { GAP_STALL_MS, bufferedAhead, loadPolicies, playingDate, smallGapEnd } f
   const JUMP_BEHIND_S = 4;
   const JUMP_INTERVAL_MS = 10000;
   function keepUp(s, video) {
-    if (!s.hls || !s.playing || video.paused) return;
+    if (!s.hls || s.dvr || !s.playing || video.paused) return;
     const latency = s.hls.latency;
     const target = s.hls.targetLatency;
     if (typeof latency !== 'number' || typeof target !== 'number') return;
@@ -669,6 +712,7 @@ import { GAP_STALL_MS, bufferedAhead, loadPolicies, playingDate, smallGapEnd } f
     ui.latency.textContent = latency === null ? '—' : `${latency.toFixed(2)} s`;
     const date = active ? playingDate(s.hls, video) : null;
     ui.glass.textContent = date ? `${Math.round(Date.now() - date.getTime())} ms` : '—';
+    scrubber.show(date ? date.getTime() : null, s.dvr ? 'dvr' : 'live');
     const target = s.hls ? s.hls.targetLatency : null;
     ui.target.textContent = typeof target === 'number' ? `${target.toFixed(2)} s` : '—';
     ui.resolution.textContent = video.videoWidth ? `${video.videoWidth}×${video.videoHeight}` : '—';

@@ -2,7 +2,7 @@
 // RMS in dBFS per channel, five times a second); the browser decodes no
 // audio for them. Bars move by transform only (no layout work), with a
 // peak-hold line that falls back after PEAK_HOLD_MS.
-import { meterLevel } from './format.js';
+import { meterLevel } from '../format.js';
 
 const PEAK_HOLD_MS = 1500;
 
