@@ -1,6 +1,8 @@
 // The DVR's segment index at the mission's size: 24 hours of 25 streams in
 // 500 ms segments (4.32 million rows) in a file, then windows of 1 minute,
-// 1 hour and 24 hours read back for random streams and times. The reference,
+// 1 hour and 24 hours read back for random streams and times, each made into
+// the DVR's media playlist (query plus text: what a playlist request costs
+// on a reader thread). The reference,
 // measured in the same run, is writing the same rows as playlist lines
 // (EXT-X-PROGRAM-DATE-TIME, EXTINF, URI) from memory: the text work a DVR
 // playlist needs whatever the index.
@@ -8,7 +10,9 @@
 //   segment_index rows=N build_s=... rows_per_s=... file_mib=...
 //     w1m_p50_ms=... w1m_p99_ms=... w1h_p50_ms=... w1h_p99_ms=... w24h_p50_ms=... w24h_p99_ms=...
 //     w1h_vs_text=...
+// (window times include the playlist's text).
 // Usage: bench_segment_index DIR [HOURS] [STREAMS]
+#include "package/hls/dvr_playlist.h"
 #include "storage/segment_index.h"
 
 #include <fmt/format.h>
@@ -106,11 +110,19 @@ int main(int argc, char** argv) {
       const std::int64_t from = kT0 + (span_ms >= total_ms ? 0 : static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(total_ms - span_ms)));
       const auto t = Clock::now();
       auto w = index.window(stream, "360p", from, from + span_ms, 1'000'000);
-      ms.push_back(ms_since(t));
       if (!w || w->empty()) {
         std::fprintf(stderr, "empty window\n");
         std::exit(1);
       }
+      std::vector<mirror::package::hls::DvrSegment> segments;
+      segments.reserve(w->size());
+      for (const auto& r : *w) {
+        segments.push_back({r.key.session, r.key.media_sequence, r.discontinuity_sequence, r.init_version,
+                            r.program_date_time_ms, r.duration_us});
+      }
+      const auto text = mirror::package::hls::dvr_media_playlist(segments, {.complete = true, .query = {}});
+      ms.push_back(ms_since(t));
+      if (text.size() < segments.size() * 40) std::exit(1);
       if (keep) *keep = std::move(*w);
     }
     return ms;

@@ -127,6 +127,10 @@ ${https_note}
   playlist:  http://127.0.0.1:${http_port}/streams/demo/index.m3u8 (source and 640x360 rendition)
   multiview: http://127.0.0.1:${http_port}/streams/demo/multiview.m3u8 (the 640x360 rendition only)
   thumbnail: http://127.0.0.1:${http_port}/streams/demo/thumbnail.jpg
+  dvr:       http://127.0.0.1:${http_port}/streams/demo/dvr/index.m3u8 (the recording, kept 24 h in
+             /tmp/mirror-cache; the player's bar below the picture seeks back in it and returns to live;
+             ?start=&end= picks a window, e.g. ?start=$(date -u -d '-2 min' +%Y-%m-%dT%H:%M:%SZ)&end=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%SZ))
+  recordings: http://127.0.0.1:${admin_port}/api/v1/streams/demo/recordings
   streams:   http://127.0.0.1:${admin_port}/api/v1/streams/demo (transcoding, audio levels)
   health:    http://127.0.0.1:${admin_port}/health
   metrics:   http://127.0.0.1:${admin_port}/metrics

@@ -243,6 +243,19 @@ void serve_rendition_file(const PlaybackContext& ctx, const http::ExchangePtr& e
     case Kind::kSegment:
       if (auto seg = store->segment(file.number)) {
         ex->respond(bytes_response(store->content_type(), kImmutable, std::move(*seg)));
+      } else if (ctx.recorded && presentation->recording_session() > 0 && store->in_window(file.number)) {
+        // Older than the parts of the playlist: from the cache.
+        const std::string_view type = store->content_type();
+        const bool asked = ctx.recorded(
+            presentation->stream(), store->rendition(), presentation->recording_session(), file.number,
+            [ex, type](core::Result<core::SharedBytes> bytes) {
+              if (bytes) {
+                ex->respond(bytes_response(type, kImmutable, {std::move(*bytes)}));
+              } else {
+                not_found(ex, "segment is no longer in memory and not in the cache");
+              }
+            });
+        if (!asked) respond_unavailable(ex, "the cache's readers are busy");
       } else {
         not_found(ex, "no such segment in the live window");
       }

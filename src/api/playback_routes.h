@@ -8,12 +8,15 @@
 //   GET /streams/{name}/{rendition}/playlist.m3u8  LL-HLS media playlist; _HLS_msn,
 //                                                  _HLS_part (blocking reload), _HLS_skip (delta)
 //   GET /streams/{name}/{rendition}/init-V.mp4     init segment
-//   GET /streams/{name}/{rendition}/seg-N.m4s      segment
+//   GET /streams/{name}/{rendition}/seg-N.m4s      segment (older ones of the window
+//                                                  from the DVR's cache)
 //   GET /streams/{name}/{rendition}/part-N.P.m4s   part (the one being written is streamed)
 // Blocking requests are parked in the rendition's PartStore and answered
 // from whichever thread publishes the part; no thread waits.
 #pragma once
 
+#include "core/errors.h"
+#include "core/shared_bytes.h"
 #include "http/router.h"
 #include "api/thumbnail_routes.h"
 #include "package/hls/presentation.h"
@@ -36,6 +39,13 @@ struct PlaybackContext {
   // Playback URLs are signed (playback_access.h): playlists carry the
   // request's token into every URI.
   bool signed_urls = false;
+  // A segment of the live window whose bytes left memory, read back from
+  // the DVR's cache; `reply` runs once, on any thread. Returns false when
+  // it cannot be asked now (busy). Null: every segment stays in memory.
+  using RecordedReply = std::function<void(core::Result<core::SharedBytes>)>;
+  std::function<bool(const std::string& stream, const std::string& rendition, std::int64_t session,
+                     std::int64_t msn, RecordedReply reply)>
+      recorded;
 };
 
 void register_playback_routes(http::Router& router, PlaybackContext context);

@@ -94,6 +94,9 @@ core::Status PackagingService::start() {
     std::lock_guard lock(mutex_);
     stopping_ = false;
   }
+  // With the DVR recording, the live window keeps in memory only what its
+  // parts need; the cache serves the rest (storage starts first).
+  settings_.spill_old_segments = storage_ != nullptr && storage_->recording();
   thread_ = std::thread([this] { run(); });
   started_.store(true, std::memory_order_release);
   for (const auto& s : streams_.list()) add(s);
@@ -154,7 +157,6 @@ std::shared_ptr<PackagingService::Entry> PackagingService::entry_for(
     }
     entry = std::make_shared<Entry>();
     entry->stream = stream;
-    entry->presentation = std::make_shared<Presentation>(stream->name());
     // Segment numbers start at the creation time in hundredths of a second
     // (see PlaylistSettings): one base for every feed of this stream.
     entry->first_msn = settings_.first_msn >= 0
@@ -164,6 +166,8 @@ std::shared_ptr<PackagingService::Entry> PackagingService::entry_for(
                                      .count() /
                                  10;
     entry->session = std::max<std::int64_t>(entry->first_msn, 1);
+    entry->presentation = std::make_shared<Presentation>(
+        stream->name(), storage_ != nullptr && storage_->recording() ? entry->session : 0);
     entries_[stream->name()] = entry;
   }
   if (replaced_entry) end_recording(*replaced_entry);

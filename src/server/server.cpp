@@ -181,6 +181,14 @@ void Server::build_services() {
   playback.list = [packager_view] { return packager_view->list(); };
   playback.thumbnail = thumbnails;
   playback.signed_urls = !config_.server.playback_secret.empty();
+  playback.recorded = [storage_view](const std::string& stream, const std::string& rendition, std::int64_t session,
+                                     std::int64_t msn, api::PlaybackContext::RecordedReply reply) {
+    const storage::SegmentKey key{stream, rendition, session, msn};
+    return storage_view->read(
+        [storage_view, key, reply = std::move(reply)](storage::SegmentIndex* index) {
+          reply(storage_view->read_segment(index, key));
+        });
+  };
   api::register_playback_routes(d.router(), std::move(playback));
   api::register_site_routes(d.router(), "delivery");
   delivery_ = delivery.get();

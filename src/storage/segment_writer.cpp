@@ -354,13 +354,14 @@ void SegmentWriter::expire_idle_archived(std::int64_t now) {
       return;
     }
     for (const auto& r : *idle) {
-      std::error_code ec;
-      fs::remove(segment_path(r.key), ec);
-      if (local_bytes_) *local_bytes_ -= r.size_bytes;
+      // The row first (reads then go to S3), then the file.
       if (auto st = index_.set_places(r.key, kRemote); !st) {
         index_failed(st.error());
         return;
       }
+      std::error_code ec;
+      fs::remove(segment_path(r.key), ec);
+      if (local_bytes_) *local_bytes_ -= r.size_bytes;
       ++evicted;
     }
     if (idle->size() < kSweepBatch) break;
@@ -386,14 +387,14 @@ void SegmentWriter::sweep() {
     }
     std::vector<SegmentKey> gone;
     std::vector<SegmentRecord> remote;
+    std::vector<std::string> files;
     for (const auto& r : *old) {
       const std::string text = key_text(r.key);
       if (offered_.contains(text) || deleting_.contains(text)) continue;
       if (r.places & kLocal) {
-        std::error_code ec;
-        fs::remove(segment_path(r.key), ec);
+        files.push_back(segment_path(r.key));
         if (local_bytes_) *local_bytes_ -= r.size_bytes;
-        folders.insert(fs::path(segment_path(r.key)).parent_path().string());
+        folders.insert(fs::path(files.back()).parent_path().string());
       }
       if ((r.places & kRemote) && settings_.archive_enabled && settings_.archive.expire) {
         if (r.places & kLocal) (void)index_.set_places(r.key, kRemote);
@@ -404,9 +405,14 @@ void SegmentWriter::sweep() {
       }
     }
     if (!remote.empty()) settings_.archive.expire(std::move(remote));
+    // The rows first, then the files: no row ever names a file that is gone.
     if (auto s = index_.remove(gone); !s) {
       index_failed(s.error());
       return;
+    }
+    for (const auto& f : files) {
+      std::error_code ec;
+      fs::remove(f, ec);
     }
     expired += gone.size();
     // Done when a batch is short, or holds only rows that must wait.
@@ -578,12 +584,14 @@ void SegmentWriter::evict() {
     while (bytes > settings_.max_bytes) {
       auto victims = index_.least_recently_used_local(kEvictBatch, archived_only);
       if (!victims || victims->empty()) break;
+      // The index first, then the files: a reader never finds a row whose
+      // file is gone (a crash in between leaves orphans, which start-up removes).
       std::vector<SegmentKey> gone;
+      std::vector<std::string> files;
       for (const auto& v : *victims) {
         if (bytes <= settings_.max_bytes) break;
-        std::error_code ec;
-        fs::remove(segment_path(v.key), ec);
         bytes -= v.size_bytes;
+        files.push_back(segment_path(v.key));
         const bool archived = (v.places & kRemote) != 0;
         if (archived) {
           (void)index_.set_places(v.key, kRemote);
@@ -595,6 +603,10 @@ void SegmentWriter::evict() {
         if (!archived && settings_.archive_enabled) ++stats_.evicted_unarchived;
       }
       if (!gone.empty()) (void)index_.remove(gone);
+      for (const auto& f : files) {
+        std::error_code ec;
+        fs::remove(f, ec);
+      }
     }
     if (!settings_.archive_enabled) break;
   }

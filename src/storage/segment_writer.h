@@ -19,8 +19,12 @@
 // only segments already archived go first; if those are not enough, the
 // oldest unarchived ones go too, and each such loss is counted.
 //
+// Eviction and retention change the index first, then remove the files: a
+// reader never finds a row whose file is gone (a crash in between leaves
+// orphan files, which start-up reconciliation removes).
+//
 // Retention, every sweep interval: segments older than the retention time
-// leave the cache and the index (their files first, then their rows), and
+// leave the cache and the index, and
 // so do the sessions that ended before it; a session's folder, with its init
 // segments, goes with its last segment.
 //

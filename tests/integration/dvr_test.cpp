@@ -363,6 +363,7 @@ TEST_F(Dvr, TheSweeperRemovesSegmentsOlderThanTheRetentionTime) {
   ASSERT_TRUE(fs::exists(file)) << file;
   // Retention (30 s) plus one sweep interval (3 s), with room for a slow machine.
   ASSERT_TRUE(eventually([&] { return !fs::exists(file); }, 60s)) << file;
+  // The row went before the file.
   const auto p = dvr_playlist("cam", "source");
   ASSERT_EQ(p.status, 200);
   EXPECT_GT(p.entries.front().pdt_ms, oldest.pdt_ms) << "the oldest segment left the playlist";

@@ -274,9 +274,32 @@ void PartStore::trim_window_locked() {
     segments_.pop_front();
     --complete;
   }
+  spill_locked();
   // Init segments no longer referenced by the window go too.
   const std::int64_t oldest = segments_.empty() ? init_version_ : segments_.front().init_version;
   while (!inits_.empty() && inits_.begin()->first < oldest) inits_.erase(inits_.begin());
+}
+
+// Complete segments that start more than three target durations before the
+// live edge can no longer list their parts: their bytes leave memory (the
+// DVR's cache has them). Segment by segment, newest first.
+void PartStore::spill_locked() {
+  if (!settings_.spill_old_segments) return;
+  const double keep = 3.0 * target_duration_;
+  double from_end = 0;
+  for (auto it = segments_.rbegin(); it != segments_.rend(); ++it) {
+    Segment& seg = *it;
+    if (from_end > keep + 1e-9 && seg.complete && !seg.spilled) {
+      seg.packed.clear();
+      seg.packed.shrink_to_fit();
+      for (auto& part : seg.parts) {
+        part.chunks.clear();
+        part.chunks.shrink_to_fit();
+      }
+      seg.spilled = true;
+    }
+    from_end += seg.duration;
+  }
 }
 
 PartPosition PartStore::hint_locked() const {
@@ -518,11 +541,33 @@ std::optional<core::SharedBytes> PartStore::init_segment(std::int64_t version) c
   return it->second;
 }
 
+bool PartStore::in_window(std::int64_t msn) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& seg : segments_) {
+    if (seg.msn == msn) return seg.complete;
+  }
+  return false;
+}
+
+std::size_t PartStore::bytes_in_memory() const {
+  std::lock_guard lock(mutex_);
+  std::size_t total = 0;
+  for (const auto& seg : segments_) {
+    if (seg.spilled) continue;
+    if (!seg.packed.empty()) {
+      for (const auto& b : seg.packed) total += b.size();
+    } else {
+      for (const auto& part : seg.parts) total += part.bytes;
+    }
+  }
+  return total;
+}
+
 std::optional<std::vector<core::SharedBytes>> PartStore::segment(std::int64_t msn) const {
   std::lock_guard lock(mutex_);
   for (const auto& seg : segments_) {
     if (seg.msn != msn) continue;
-    if (!seg.complete) return std::nullopt;
+    if (!seg.complete || seg.spilled) return std::nullopt;
     if (!seg.packed.empty()) return seg.packed;
     std::vector<core::SharedBytes> out;
     out.reserve(seg.parts.size());
@@ -540,7 +585,7 @@ PartStore::PartLookup PartStore::part(PartPosition position, std::vector<core::S
   if (ended_.load(std::memory_order_relaxed) && segments_.empty()) return PartLookup::kNotFound;
   for (auto& seg : segments_) {
     if (seg.msn != position.msn) continue;
-    if (position.part < 0 || position.part >= static_cast<int>(seg.parts.size())) break;
+    if (position.part < 0 || position.part >= static_cast<int>(seg.parts.size()) || seg.spilled) break;
     Part& part = seg.parts[static_cast<std::size_t>(position.part)];
     if (part.complete) {
       *complete = part.chunks;

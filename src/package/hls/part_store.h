@@ -44,6 +44,10 @@ struct PlaylistSettings {
   // starts where no earlier instance of the same name could have reached, so
   // that URIs are never reused and caches may keep them forever.
   std::int64_t first_msn = 0;
+  // Complete segments keep their bytes in memory only while their parts may
+  // be listed (the last three target durations); older ones are served from
+  // the local cache the DVR writes them to. Off: the whole window stays.
+  bool spill_old_segments = false;
 };
 
 // A part position: media sequence number and part index within its segment.
@@ -165,9 +169,15 @@ class PartStore {
   core::SharedBytes playlist(bool skip);
 
   // Bytes of an init segment, a complete segment or a complete part; nothing
-  // when not (or no longer) in the window.
+  // when not (or no longer) in the window, or (spill_old_segments) no longer
+  // in memory: see in_window().
   std::optional<core::SharedBytes> init_segment(std::int64_t version) const;
   std::optional<std::vector<core::SharedBytes>> segment(std::int64_t msn) const;
+  // The segment is listed in the playlist (complete), whether or not its
+  // bytes are still in memory.
+  bool in_window(std::int64_t msn) const;
+  // Bytes of media held in memory (segments and parts of the window).
+  std::size_t bytes_in_memory() const;
   // A part: complete parts are returned whole (`complete`); the part being
   // written (or the hinted one about to start) is streamed to `sink`.
   enum class PartLookup { kComplete, kStreaming, kNotFound };
@@ -192,6 +202,7 @@ class PartStore {
     std::size_t bytes = 0;
     std::deque<Part> parts;
     std::vector<core::SharedBytes> packed;  // the whole segment once complete
+    bool spilled = false;  // its bytes left memory (spill_old_segments)
   };
   struct Waiter {
     PlaylistRequest request;
@@ -216,6 +227,7 @@ class PartStore {
   void complete_segment_locked(Segment& segment);
   void notify_segment_locked(const Segment& segment);
   void trim_window_locked();
+  void spill_locked();
   Segment* open_segment_locked();
   PartPosition hint_locked() const;
 

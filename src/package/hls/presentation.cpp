@@ -32,7 +32,8 @@ struct AudioGroup {
 
 }  // namespace
 
-Presentation::Presentation(std::string stream) : stream_(std::move(stream)) {}
+Presentation::Presentation(std::string stream, std::int64_t session)
+    : stream_(std::move(stream)), session_(session) {}
 
 Presentation::~Presentation() {
   // Stores may outlive this presentation (held by readers): cut their link back.

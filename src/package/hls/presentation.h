@@ -34,12 +34,14 @@ enum class VariantScope { kAll, kTranscoded };
 
 class Presentation {
  public:
-  explicit Presentation(std::string stream);
+  // `session`: the stream's recording session in the DVR (0: not recorded).
+  explicit Presentation(std::string stream, std::int64_t session = 0);
   ~Presentation();
   Presentation(const Presentation&) = delete;
   Presentation& operator=(const Presentation&) = delete;
 
   const std::string& stream() const { return stream_; }
+  std::int64_t recording_session() const { return session_; }
 
   // Adds a feed's packager; its renditions join the reports of all others.
   void add(std::shared_ptr<StreamPackager> packager, VariantRole role);
@@ -78,6 +80,7 @@ class Presentation {
   std::vector<RenditionReport> reports_for(const PartStore* self) const;
 
   const std::string stream_;
+  const std::int64_t session_;
   mutable std::mutex mutex_;  // feeds_ only; a leaf lock
   std::vector<Feed> feeds_;
 };

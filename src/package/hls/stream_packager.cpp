@@ -29,6 +29,7 @@ media::TimelineWatch::Limits timeline_limits(std::chrono::nanoseconds threshold)
 PlaylistSettings playlist_settings(const PackagerSettings& settings) {
   PlaylistSettings p;
   p.window_segments = settings.playlist_segments;
+  p.spill_old_segments = settings.spill_old_segments;
   // Segment numbers start at the creation time in hundredths of a second: a
   // later instance of the same stream name starts above anything an earlier
   // one reached (no segment is that short), so URIs are never reused.

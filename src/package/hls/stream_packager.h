@@ -70,6 +70,9 @@ struct PackagerSettings {
   // A decode-time step larger than this (forward or back) is a timeline break.
   std::chrono::nanoseconds discontinuity_threshold = std::chrono::seconds{1};
   int playlist_segments = 20;
+  // Segments older than the parts of the playlist leave memory (the DVR's
+  // cache serves them): see PlaylistSettings::spill_old_segments.
+  bool spill_old_segments = false;
   std::int64_t first_msn = -1;  // -1: from the creation time (see PlaylistSettings)
   // See TrackPackager::set_publish_delay; one per track kind.
   core::Histogram* video_publish_delay = nullptr;

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <sstream>
 
 namespace mirror::package::hls {
@@ -99,6 +100,46 @@ bool contains(const std::vector<std::string>& playlist, const std::string& needl
     if (l.find(needle) != std::string::npos) return true;
   }
   return false;
+}
+
+// With the DVR recording, segments older than the playlist's parts leave
+// memory (the cache serves them) and are still listed; every completed
+// segment reaches the observer with its bytes first.
+TEST(StreamPackagerTest, SegmentsOlderThanThePartsLeaveMemoryButStayListed) {
+  auto s = settings();
+  s.spill_old_segments = true;
+  std::map<std::int64_t, std::size_t> recorded;  // outlives the packager (its end completes a segment)
+  StreamPackager p("cam", s);
+  p.video_store()->set_segment_observer([&](const CompletedSegment& done) {
+    std::size_t bytes = 0;
+    for (const auto& b : done.bytes) bytes += b.size();
+    recorded[done.msn] = bytes;
+    EXPECT_FALSE(done.init.empty());
+  });
+  Source src(p);
+  src.run_for(20.0);
+  const auto& store = *p.video_store();
+  const std::int64_t last = store.last_segment_msn();
+  ASSERT_GE(last, kFirstMsn + 15);
+  // Target duration 2 s: parts are listed for the last 6 s.
+  EXPECT_TRUE(store.segment(last).has_value());
+  EXPECT_FALSE(store.segment(kFirstMsn + 2).has_value()) << "spilled";
+  EXPECT_TRUE(store.in_window(kFirstMsn + 2)) << "still listed";
+  EXPECT_FALSE(store.in_window(last + 5));
+  std::vector<core::SharedBytes> chunks;
+  EXPECT_EQ(p.video_store()->part({kFirstMsn + 2, 0}, &chunks, nullptr), PartStore::PartLookup::kNotFound);
+  const auto playlist = lines(p.video_store()->playlist(false));
+  EXPECT_TRUE(contains(playlist, segment_uri(kFirstMsn + 2)));
+  // At most about three target durations plus the open segment are held.
+  std::size_t kept = 0;
+  for (std::int64_t msn = kFirstMsn; msn <= last; ++msn) {
+    if (store.segment(msn)) kept += recorded.at(msn);
+  }
+  EXPECT_GE(store.bytes_in_memory(), kept);
+  std::size_t all = 0;
+  for (const auto& [msn, bytes] : recorded) all += bytes;
+  EXPECT_LT(store.bytes_in_memory(), all / 2) << "most of the window is in the cache, not here";
+  EXPECT_EQ(recorded.size(), static_cast<std::size_t>(last - kFirstMsn + 1)) << "every segment was recorded";
 }
 
 TEST(StreamPackagerTest, CutsOneSecondGopsIntoTenPartsOfThreeFrames) {
