@@ -178,7 +178,30 @@ void serve_playlist(const PlaybackContext& ctx, const http::ExchangePtr& ex,
               });
 }
 
-void serve_part(const http::ExchangePtr& ex, const std::shared_ptr<PartStore>& store,
+// A part of a segment whose bytes left memory: its byte range of the
+// segment's file in the DVR's cache. False when there is none.
+bool serve_spilled_part(const PlaybackContext& ctx, const http::ExchangePtr& ex,
+                        const std::shared_ptr<Presentation>& presentation, const std::shared_ptr<PartStore>& store,
+                        package::hls::PartPosition position) {
+  if (!ctx.recorded || presentation->recording_session() <= 0) return false;
+  const auto range = store->spilled_part(position);
+  if (!range) return false;
+  const std::string_view type = store->content_type();
+  const bool asked = ctx.recorded(
+      presentation->stream(), store->rendition(), presentation->recording_session(), position.msn,
+      [ex, type, range = *range](core::Result<core::SharedBytes> bytes) {
+        if (!bytes || bytes->size() < range.offset + range.length) {
+          not_found(ex, "part is no longer in memory and not in the cache");
+          return;
+        }
+        ex->respond(bytes_response(type, kImmutable, {bytes->slice(range.offset, range.length)}));
+      });
+  if (!asked) respond_unavailable(ex, "the cache's readers are busy");
+  return true;
+}
+
+void serve_part(const PlaybackContext& ctx, const http::ExchangePtr& ex,
+                const std::shared_ptr<Presentation>& presentation, const std::shared_ptr<PartStore>& store,
                 package::hls::PartPosition position) {
   const std::string_view type = store->content_type();
   std::vector<core::SharedBytes> complete;
@@ -214,7 +237,7 @@ void serve_part(const http::ExchangePtr& ex, const std::shared_ptr<PartStore>& s
     case PartStore::PartLookup::kStreaming:
       return;
     case PartStore::PartLookup::kNotFound:
-      not_found(ex, "no such part in the live window");
+      if (!serve_spilled_part(ctx, ex, presentation, store, position)) not_found(ex, "no such part in the live window");
       return;
   }
 }
@@ -261,7 +284,7 @@ void serve_rendition_file(const PlaybackContext& ctx, const http::ExchangePtr& e
       }
       return;
     case Kind::kPart:
-      serve_part(ex, store, {file.number, file.part});
+      serve_part(ctx, ex, presentation, store, {file.number, file.part});
       return;
     case Kind::kUnknown:
       not_found(ex, "no such file");

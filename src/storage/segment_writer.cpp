@@ -607,6 +607,18 @@ void SegmentWriter::evict() {
         std::error_code ec;
         fs::remove(f, ec);
       }
+      if (!gone.empty() && settings_.archive_enabled) {
+        std::uint64_t lost;
+        {
+          std::lock_guard lock(mutex_);
+          lost = stats_.evicted_unarchived;
+        }
+        // The first loss, then one line in a thousand: the counter has them all.
+        if (lost == gone.size() || lost / 1000 != (lost - gone.size()) / 1000) {
+          core::log::warn("the cache is full of segments S3 does not have yet; the oldest are lost",
+                          {{"lost", gone.size()}, {"lost_total", lost}, {"max_bytes", settings_.max_bytes}});
+        }
+      }
     }
     if (!settings_.archive_enabled) break;
   }

@@ -1,16 +1,13 @@
 #include "storage/storage_service.h"
 
 #include "core/logging.h"
+#include "storage/cached_file.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <algorithm>
 #include <filesystem>
 
@@ -334,29 +331,9 @@ std::string StorageService::init_path(const SegmentKey& key, std::int64_t versio
 }
 
 core::Result<core::SharedBytes> StorageService::read_file(const std::string& path, std::size_t max_bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return core::Error(errno == ENOENT ? core::ErrorCode::kNotFound : core::ErrorCode::kInternal,
-                       fmt::format("cannot open {}: {}", fs::path(path).filename().string(), std::strerror(errno)));
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || st.st_size < 0 || static_cast<std::uint64_t>(st.st_size) > max_bytes) {
-    ::close(fd);
-    return core::Error(core::ErrorCode::kInternal, "a cached file is larger than any segment may be");
-  }
-  std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t got = 0;
-  while (got < bytes.size()) {
-    const ssize_t n = ::pread(fd, bytes.data() + got, bytes.size() - got, static_cast<off_t>(got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      return core::Error(core::ErrorCode::kInternal, "a cached file was cut short while reading it");
-    }
-    got += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  return core::SharedBytes::from_string(std::move(bytes));
+  auto bytes = read_cached_file(path, max_bytes);
+  if (!bytes) return bytes.error();
+  return core::SharedBytes::from_string(std::move(*bytes));
 }
 
 core::Result<core::SharedBytes> StorageService::read_segment(SegmentIndex* index, const SegmentKey& key) {

@@ -280,26 +280,40 @@ void PartStore::trim_window_locked() {
   while (!inits_.empty() && inits_.begin()->first < oldest) inits_.erase(inits_.begin());
 }
 
-// Complete segments that start more than three target durations before the
-// live edge can no longer list their parts: their bytes leave memory (the
-// DVR's cache has them). Segment by segment, newest first.
+// A playlist lists the parts of at most three entries at its end (the open
+// segment, the preload hint's, complete segments), within three target
+// durations: the newest complete segments beyond kKeptInMemory leave memory
+// (the DVR's cache has them; a late request for one of their parts is
+// served from the file).
 void PartStore::spill_locked() {
   if (!settings_.spill_old_segments) return;
-  const double keep = 3.0 * target_duration_;
-  double from_end = 0;
+  constexpr int kKeptInMemory = 3;
+  int complete = 0;
   for (auto it = segments_.rbegin(); it != segments_.rend(); ++it) {
     Segment& seg = *it;
-    if (from_end > keep + 1e-9 && seg.complete && !seg.spilled) {
-      seg.packed.clear();
-      seg.packed.shrink_to_fit();
-      for (auto& part : seg.parts) {
-        part.chunks.clear();
-        part.chunks.shrink_to_fit();
-      }
-      seg.spilled = true;
+    if (!seg.complete) continue;
+    if (++complete <= kKeptInMemory || seg.spilled) continue;
+    seg.packed.clear();
+    seg.packed.shrink_to_fit();
+    for (auto& part : seg.parts) {
+      part.chunks.clear();
+      part.chunks.shrink_to_fit();
     }
-    from_end += seg.duration;
+    seg.spilled = true;
   }
+}
+
+auto PartStore::spilled_part(PartPosition position) const -> std::optional<ByteRange> {
+  std::lock_guard lock(mutex_);
+  for (const auto& seg : segments_) {
+    if (seg.msn != position.msn) continue;
+    if (!seg.spilled || position.part < 0 || position.part >= static_cast<int>(seg.parts.size())) break;
+    ByteRange range;
+    for (int i = 0; i < position.part; ++i) range.offset += seg.parts[static_cast<std::size_t>(i)].bytes;
+    range.length = seg.parts[static_cast<std::size_t>(position.part)].bytes;
+    return range;
+  }
+  return std::nullopt;
 }
 
 PartPosition PartStore::hint_locked() const {

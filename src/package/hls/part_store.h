@@ -44,9 +44,10 @@ struct PlaylistSettings {
   // starts where no earlier instance of the same name could have reached, so
   // that URIs are never reused and caches may keep them forever.
   std::int64_t first_msn = 0;
-  // Complete segments keep their bytes in memory only while their parts may
-  // be listed (the last three target durations); older ones are served from
-  // the local cache the DVR writes them to. Off: the whole window stays.
+  // Only the newest complete segments (those whose parts a playlist may
+  // list, and one more) keep their bytes in memory; older ones are served
+  // from the local cache the DVR writes them to, parts as byte ranges of
+  // their segment's file. Off: the whole window stays in memory.
   bool spill_old_segments = false;
 };
 
@@ -182,6 +183,13 @@ class PartStore {
   // written (or the hinted one about to start) is streamed to `sink`.
   enum class PartLookup { kComplete, kStreaming, kNotFound };
   PartLookup part(PartPosition position, std::vector<core::SharedBytes>* complete, ChunkSink sink);
+  // Where a complete part of a segment whose bytes left memory lies in the
+  // segment (offset, length); nothing for any other part.
+  struct ByteRange {
+    std::size_t offset = 0;
+    std::size_t length = 0;
+  };
+  std::optional<ByteRange> spilled_part(PartPosition position) const;
 
  private:
   struct Part {

@@ -1,15 +1,11 @@
 #include "storage/s3/archiver.h"
 
 #include "core/logging.h"
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "storage/cached_file.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <ctime>
 #include <random>
 
@@ -36,29 +32,10 @@ double thread_cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
-// A whole file; `gone` when it does not exist.
+// A whole file of the cache; `gone` when it does not exist.
 core::Result<std::string> read_whole(const std::string& path, bool& gone) {
-  gone = false;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    gone = errno == ENOENT;
-    return core::Error(core::ErrorCode::kNotFound, "cannot open " + path);
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || st.st_size < 0 || static_cast<std::uint64_t>(st.st_size) > kMaxFileBytes) {
-    ::close(fd);
-    return core::Error(core::ErrorCode::kInternal, "cannot size " + path);
-  }
-  std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t got = 0;
-  while (got < bytes.size()) {
-    const ssize_t n = ::pread(fd, bytes.data() + got, bytes.size() - got, static_cast<off_t>(got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  if (got != bytes.size()) return core::Error(core::ErrorCode::kInternal, "cannot read " + path);
+  auto bytes = read_cached_file(path, kMaxFileBytes);
+  gone = !bytes && bytes.error().code == core::ErrorCode::kNotFound;
   return bytes;
 }
 

@@ -85,13 +85,13 @@ std::size_t header_line(char* data, std::size_t size, std::size_t count, void* o
   return size * count;
 }
 
-// A query value, every reserved character escaped.
-std::string encode_query_value(std::string_view value) {
+// Percent-encodes all but the unreserved characters (and '/' when kept).
+std::string percent_encode(std::string_view value, bool keep_slash) {
   static constexpr char kDigits[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : value) {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-        c == '.' || c == '~') {
+        c == '.' || c == '~' || (keep_slash && c == '/')) {
       out += static_cast<char>(c);
     } else {
       out += '%';
@@ -112,21 +112,7 @@ void global_init() {
 
 }  // namespace
 
-std::string encode_key(std::string_view key) {
-  static constexpr char kDigits[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : key) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-        c == '.' || c == '~' || c == '/') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kDigits[c >> 4];
-      out += kDigits[c & 15];
-    }
-  }
-  return out;
-}
+std::string encode_key(std::string_view key) { return percent_encode(key, /*keep_slash=*/true); }
 
 core::Error s3_error(std::string_view operation, long status, std::string_view body) {
   const auto code = xml_text(body, "Code");
@@ -250,7 +236,7 @@ core::Status S3Client::multipart_upload(std::string_view key, std::span<const st
   if (upload_id.empty()) {
     return core::Error(core::ErrorCode::kServiceUnavailable, "S3 CreateMultipartUpload: no UploadId in the answer");
   }
-  const std::string id_param = "uploadId=" + encode_query_value(upload_id);
+  const std::string id_param = "uploadId=" + percent_encode(upload_id, /*keep_slash=*/false);
   auto abort = [&](core::Error e) {
     (void)request("DELETE", object_url(key) + "?" + id_param, {}, {});
     return e;

@@ -130,6 +130,16 @@ TEST(StreamPackagerTest, SegmentsOlderThanThePartsLeaveMemoryButStayListed) {
   EXPECT_EQ(p.video_store()->part({kFirstMsn + 2, 0}, &chunks, nullptr), PartStore::PartLookup::kNotFound);
   const auto playlist = lines(p.video_store()->playlist(false));
   EXPECT_TRUE(contains(playlist, segment_uri(kFirstMsn + 2)));
+  // Its parts are byte ranges of the recorded segment.
+  std::size_t covered = 0;
+  int parts = 0;
+  for (auto r = store.spilled_part({kFirstMsn + 2, 0}); r; r = store.spilled_part({kFirstMsn + 2, ++parts})) {
+    EXPECT_EQ(r->offset, covered);
+    covered += r->length;
+  }
+  EXPECT_GT(parts, 1);
+  EXPECT_EQ(covered, recorded.at(kFirstMsn + 2));
+  EXPECT_FALSE(store.spilled_part({last, 0})) << "in memory";
   // At most about three target durations plus the open segment are held.
   std::size_t kept = 0;
   for (std::int64_t msn = kFirstMsn; msn <= last; ++msn) {

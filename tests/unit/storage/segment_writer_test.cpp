@@ -314,6 +314,7 @@ TEST(SegmentWriter, OffersSegmentsToTheArchiverOldestFirstAndRecordsWhatItDid) {
   settings.cache_dir = dir;
   settings.archive_enabled = true;
   settings.retention_ms = 60'000;
+  settings.ttl_ms = 10'000;
   settings.sweep_every = std::chrono::milliseconds(1);
   settings.now_ms = [&now] { return now.load(); };
   settings.archive.room = [&room] { return room.load(); };
@@ -351,6 +352,19 @@ TEST(SegmentWriter, OffersSegmentsToTheArchiverOldestFirstAndRecordsWhatItDid) {
     EXPECT_EQ(offered[5].key.media_sequence, 4);
   }
   EXPECT_EQ(writer.stats().archived, 2u);
+
+  // Archived segments not read for storage.local.ttl leave the cache (their
+  // rows then point at S3 alone); unarchived ones stay.
+  now = kT0 + 30'000;
+  {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (writer.stats().idle_evicted < 2 && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  EXPECT_EQ(writer.stats().idle_evicted, 2u);
+  EXPECT_FALSE(fs::exists(writer.segment_path(offered[0].key)));
+  EXPECT_TRUE(fs::exists(writer.segment_path({"cam", "360p", 1, 5})));
 
   // Past retention: the archived ones are handed over for deletion and keep
   // their rows until S3 confirms; the others go at once (except those in flight).
