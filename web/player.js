@@ -393,9 +393,15 @@ import { GAP_STALL_MS, bufferedAhead, loadPolicies, playingDate, smallGapEnd } f
 
   function startHlsJs(s, url) {
     const hls = new Hls(s.dvr ? {
-      // A recording: whole segments from where the viewer asked.
+      // A recording: whole segments from where the viewer asked. Its
+      // playlist grows while the stream records, so hls.js takes it for a
+      // live one and may "synchronise" to its edge when it stalls: a sync
+      // distance longer than any recording makes that point the start of
+      // the window the viewer chose, never the live edge.
       lowLatencyMode: false,
       startPosition: 0,
+      liveSyncDuration: 2 * 86400,
+      liveMaxLatencyDuration: 4 * 86400,
       backBufferLength: 30,
       maxBufferLength: 20,
       ...loadPolicies(),

@@ -103,8 +103,15 @@ core::Result<SegmentWriter::Reconciled> SegmentWriter::reconcile() {
 }
 
 void SegmentWriter::start() {
+  {
+    std::lock_guard lock(mutex_);
+    if (thread_.joinable()) return;
+  }
+  // Before the thread: the cache's size as the index knows it (stats are
+  // right from the start), and eviction if the limit went down.
+  evict();
   std::lock_guard lock(mutex_);
-  if (thread_.joinable()) return;
+  if (local_bytes_) stats_.local_bytes = *local_bytes_;
   stopping_ = false;
   thread_ = std::thread([this] { run(); });
 }
@@ -173,12 +180,6 @@ void SegmentWriter::run() {
   std::vector<Job> round;
   std::vector<SegmentRecord> rows;
   auto next_sweep = std::chrono::steady_clock::now();
-  // The cache's size as the index knows it, and eviction if the limit went down.
-  evict();
-  {
-    std::lock_guard lock(mutex_);
-    if (local_bytes_) stats_.local_bytes = *local_bytes_;
-  }
   // What an earlier run left unarchived goes first.
   feed_archive();
   for (;;) {
