@@ -165,9 +165,10 @@ TEST_F(DvrS3, SegmentsLandInTheBucketByteForByteAndAreReadBackFromIt) {
   // The segment came from S3 (the init segment too, unless the writer wrote
   // it again for a newer segment meanwhile: the stream is live).
   const auto metrics = http_get(mirror_->ports().admin, "/metrics").body;
-  const auto at = metrics.find("mirror_storage_remote_reads_total ");
+  const std::string sample = "\nmirror_storage_remote_reads_total ";
+  const auto at = metrics.find(sample);
   ASSERT_NE(at, std::string::npos);
-  EXPECT_GE(std::stod(metrics.substr(at + 34)), 1.0);
+  EXPECT_GE(std::stod(metrics.substr(at + sample.size())), 1.0);
   EXPECT_EQ(storage_health().value("status", ""), "healthy") << storage_health().dump();
 }
 
