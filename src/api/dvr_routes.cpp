@@ -1,5 +1,6 @@
 #include "api/dvr_routes.h"
 
+#include "api/delivery_answers.h"
 #include "api/dvr_window.h"
 #include "api/playback_access.h"
 #include "core/errors.h"
@@ -20,35 +21,24 @@ using storage::RecordingSession;
 using storage::SegmentIndex;
 using storage::SegmentKey;
 
-constexpr std::string_view kPlaylistType = "application/vnd.apple.mpegurl";
-constexpr std::string_view kImmutable = "public, max-age=31536000, immutable";
 // A segment that starts up to this long before a window's start still
 // overlaps it (segments are far shorter).
 constexpr std::int64_t kLookBehindMs = 60'000;
 // Rows one playlist may list: 24 h of 0.5 s segments, with room to spare.
 constexpr std::size_t kMaxPlaylistSegments = 400'000;
 
+package::hls::DvrSegment dvr_segment(const storage::SegmentRecord& r) {
+  return {r.key.session, r.key.media_sequence, r.discontinuity_sequence, r.init_version, r.program_date_time_ms,
+          r.duration_us};
+}
+
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-void respond_json_error(const http::ExchangePtr& ex, core::ErrorCode code, std::string message) {
-  http::Response r = http::json_response(core::http_status(code), core::Error(code, std::move(message)).to_json_string());
-  r.headers.set("Cache-Control", "no-store");
-  ex->respond(std::move(r));
-}
-
-void respond_busy(const http::ExchangePtr& ex) {
-  http::Response r = http::json_response(
-      503, core::Error(core::ErrorCode::kServiceUnavailable, "the DVR readers are busy; try again").to_json_string());
-  r.headers.set("Cache-Control", "no-store");
-  r.headers.set("Retry-After", "1");
-  ex->respond(std::move(r));
-}
-
 void respond_index_error(const http::ExchangePtr& ex) {
-  respond_json_error(ex, core::ErrorCode::kServiceUnavailable, "the segment index cannot be read");
+  respond_error(ex, core::ErrorCode::kServiceUnavailable, "the segment index cannot be read");
 }
 
 struct Routes {
@@ -64,7 +54,7 @@ struct Routes {
   std::optional<std::string> stream_name(const http::ExchangePtr& ex) const {
     std::string name(ex->request().path_param("name"));
     if (!ingest::is_valid_stream_name(name)) {
-      respond_json_error(ex, core::ErrorCode::kInvalidInput,
+      respond_error(ex, core::ErrorCode::kInvalidInput,
                          "not a stream name (letters, digits, '-' and '_', at most 64)");
       return std::nullopt;
     }
@@ -74,7 +64,7 @@ struct Routes {
   // Checks what every DVR request needs; answers and returns false if not.
   bool usable(const http::ExchangePtr& ex) const {
     if (ctx.storage == nullptr || !ctx.storage->recording()) {
-      respond_json_error(ex, core::ErrorCode::kNotFound, "DVR recording is off (storage.dvr.enabled)");
+      respond_error(ex, core::ErrorCode::kNotFound, "DVR recording is off (storage.dvr.enabled)");
       return false;
     }
     return true;
@@ -91,7 +81,7 @@ struct Routes {
   }
 
   void run(const http::ExchangePtr& ex, storage::StorageService::ReadWork work) const {
-    if (!ctx.storage->read(std::move(work))) respond_busy(ex);
+    if (!ctx.storage->read(std::move(work))) respond_unavailable(ex, "the DVR readers are busy; try again");
   }
 
   void multivariant(const http::ExchangePtr& ex) const {
@@ -100,7 +90,7 @@ struct Routes {
     const auto now = now_ms();
     auto window = parse_dvr_window(ex->request().query, now, retention_ms);
     if (!window.error.empty()) {
-      respond_json_error(ex, core::ErrorCode::kInvalidInput, window.error);
+      respond_error(ex, core::ErrorCode::kInvalidInput, window.error);
       return;
     }
     const std::string query = carried_query(ex, &window);
@@ -116,7 +106,7 @@ struct Routes {
         if (overlaps && !s.playlist.empty()) chosen = &s;
       }
       if (chosen == nullptr) {
-        return respond_json_error(ex, core::ErrorCode::kNotFound, "no recording of this stream in that window");
+        return respond_error(ex, core::ErrorCode::kNotFound, "no recording of this stream in that window");
       }
       http::Response r(200, kPlaylistType, query.empty() ? chosen->playlist : add_query_to_uris(chosen->playlist, query));
       r.headers.set("Cache-Control", "no-cache");
@@ -129,11 +119,11 @@ struct Routes {
     if (!name || !usable(ex)) return;
     std::string rendition(ex->request().path_param("rendition"));
     if (!ingest::is_valid_stream_name(rendition)) {
-      return respond_json_error(ex, core::ErrorCode::kInvalidInput, "not a rendition name");
+      return respond_error(ex, core::ErrorCode::kInvalidInput, "not a rendition name");
     }
     const auto now = now_ms();
     auto window = parse_dvr_window(ex->request().query, now, retention_ms);
-    if (!window.error.empty()) return respond_json_error(ex, core::ErrorCode::kInvalidInput, window.error);
+    if (!window.error.empty()) return respond_error(ex, core::ErrorCode::kInvalidInput, window.error);
     // The playlist grows while the stream records into the window.
     const bool complete = !live(*name) || (window.end_ms && *window.end_ms <= now);
     package::hls::DvrPlaylistOptions options;
@@ -156,16 +146,11 @@ struct Routes {
         const std::int64_t end = r.program_date_time_ms + r.duration_us / 1000;
         if (window.start_ms && r.program_date_time_ms <= *window.start_ms && end > *window.start_ms) covering = &r;
         if ((window.start_ms && middle < *window.start_ms) || (window.end_ms && middle >= *window.end_ms)) continue;
-        segments.push_back({r.key.session, r.key.media_sequence, r.discontinuity_sequence, r.init_version,
-                            r.program_date_time_ms, r.duration_us});
+        segments.push_back(dvr_segment(r));
       }
-      if (segments.empty() && covering != nullptr) {
-        const auto& r = *covering;
-        segments.push_back({r.key.session, r.key.media_sequence, r.discontinuity_sequence, r.init_version,
-                            r.program_date_time_ms, r.duration_us});
-      }
+      if (segments.empty() && covering != nullptr) segments.push_back(dvr_segment(*covering));
       if (segments.empty()) {
-        return respond_json_error(ex, core::ErrorCode::kNotFound,
+        return respond_error(ex, core::ErrorCode::kNotFound,
                                   "no recorded segment of this rendition in that window");
       }
       http::Response r(200, kPlaylistType, package::hls::dvr_media_playlist(segments, options));
@@ -183,12 +168,12 @@ struct Routes {
     auto [end, err] = std::from_chars(session_text.data(), session_text.data() + session_text.size(), session);
     if (!ingest::is_valid_stream_name(rendition) || err != std::errc() ||
         end != session_text.data() + session_text.size() || session <= 0) {
-      return respond_json_error(ex, core::ErrorCode::kInvalidInput, "not a recorded file's path");
+      return respond_error(ex, core::ErrorCode::kInvalidInput, "not a recorded file's path");
     }
     using Kind = package::hls::RenditionFile::Kind;
     const auto file = package::hls::parse_rendition_file(ex->request().path_param("file"));
     if (file.kind != Kind::kInit && file.kind != Kind::kSegment) {
-      return respond_json_error(ex, core::ErrorCode::kNotFound, "no such file");
+      return respond_error(ex, core::ErrorCode::kNotFound, "no such file");
     }
     const SegmentKey key{*name, rendition, session, file.kind == Kind::kSegment ? file.number : 0};
     const bool segment = file.kind == Kind::kSegment;
@@ -201,18 +186,13 @@ struct Routes {
       auto bytes = segment ? storage->read_segment(index, key) : storage->read_init(key, version);
       if (!bytes) {
         if (bytes.error().code == core::ErrorCode::kNotFound) {
-          return respond_json_error(ex, core::ErrorCode::kNotFound,
+          return respond_error(ex, core::ErrorCode::kNotFound,
                                     segment ? "no such recorded segment" : "no such init segment");
         }
-        return respond_json_error(ex, core::ErrorCode::kServiceUnavailable, bytes.error().message);
+        return respond_error(ex, core::ErrorCode::kServiceUnavailable, bytes.error().message);
       }
       if (segment) storage->touch({key});
-      http::Response r;
-      r.status = 200;
-      r.headers.set("Content-Type", type);
-      r.headers.set("Cache-Control", kImmutable);
-      r.shared_body = {std::move(*bytes)};
-      ex->respond(std::move(r));
+      ex->respond(bytes_response(type, kImmutable, {std::move(*bytes)}));
     });
   }
 

@@ -1,6 +1,7 @@
 #include "api/playback_routes.h"
 
 #include "core/errors.h"
+#include "api/delivery_answers.h"
 #include "api/playback_access.h"
 #include "api/thumbnail_routes.h"
 #include "package/hls/delivery_request.h"
@@ -20,44 +21,18 @@ using package::hls::Presentation;
 using package::hls::StreamPackager;
 using package::hls::VariantScope;
 
-constexpr std::string_view kPlaylistType = "application/vnd.apple.mpegurl";
-// Parts, segments and init segments never change once published, and their
-// names are never reused (segment numbers start from the stream's creation
-// time): any cache may keep them.
-constexpr std::string_view kImmutable = "public, max-age=31536000, immutable";
 // A playlist answering _HLS_msn/_HLS_part has a URL of its own (the URL
 // names a version of the playlist) and is the same for everyone who asks:
 // an edge may keep it for several target durations (kBlockingTargets).
 // Plain reloads change with every part.
 constexpr int kBlockingTargets = 3;
 constexpr std::string_view kLivePlaylistCache = "no-cache";
-// An error, above all a 404 for a part not produced yet, must not be kept
-// by an edge: the object exists a part later (Varnish would otherwise keep a
-// 404 for its default TTL, two minutes).
-constexpr std::string_view kErrorCache = "no-store";
-
-void respond_error(const http::ExchangePtr& ex, core::ErrorCode code, std::string message) {
-  http::Response r = http::json_response(core::http_status(code), core::Error(code, std::move(message)).to_json_string());
-  r.headers.set("Cache-Control", kErrorCache);
-  ex->respond(std::move(r));
-}
-
 void not_found(const http::ExchangePtr& ex, std::string message) {
   respond_error(ex, core::ErrorCode::kNotFound, std::move(message));
 }
 
 void bad_request(const http::ExchangePtr& ex, std::string message) {
   respond_error(ex, core::ErrorCode::kInvalidInput, std::move(message));
-}
-
-http::Response bytes_response(std::string_view content_type, std::string_view cache,
-                              std::vector<core::SharedBytes> pieces) {
-  http::Response r;
-  r.status = 200;
-  r.headers.set("Content-Type", content_type);
-  r.headers.set("Cache-Control", cache);
-  r.shared_body = std::move(pieces);
-  return r;
 }
 
 http::Response playlist_response(core::SharedBytes text, bool blocking, int target_duration) {
@@ -71,14 +46,6 @@ http::Response playlist_response(core::SharedBytes text, bool blocking, int targ
 std::string for_request(bool signed_urls, const http::ExchangePtr& ex, std::string_view text) {
   if (!signed_urls) return std::string(text);
   return add_query_to_uris(text, "token=" + ex->request().query_param("token").value_or(""));
-}
-
-void respond_unavailable(const http::ExchangePtr& ex, std::string message) {
-  http::Response r = http::json_response(
-      503, core::Error(core::ErrorCode::kServiceUnavailable, std::move(message)).to_json_string());
-  r.headers.set("Cache-Control", kErrorCache);
-  r.headers.set("Retry-After", "1");
-  ex->respond(std::move(r));
 }
 
 std::shared_ptr<Presentation> find_stream(const PlaybackContext& ctx, const http::ExchangePtr& ex) {

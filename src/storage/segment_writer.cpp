@@ -207,15 +207,7 @@ void SegmentWriter::run() {
         write_job(*segment, rows);
       } else if (auto* session = std::get_if<SessionJob>(&job)) {
         // The round's segments first: a session's end follows its last segment.
-        if (!rows.empty() && session->kind == SessionJob::Kind::kEnd) {
-          if (auto s = index_.add(rows); !s) {
-            local_bytes_.reset();
-            fail(s.error().message);
-            std::lock_guard lock(mutex_);
-            stats_.write_errors += rows.size();
-          }
-          rows.clear();
-        }
+        if (session->kind == SessionJob::Kind::kEnd) commit(rows);
         session_job(*session);
       } else if (auto* touch = std::get_if<TouchJob>(&job)) {
         if (auto s = index_.touch(touch->keys, touch->at_ms); !s) index_failed(s.error());
@@ -224,14 +216,7 @@ void SegmentWriter::run() {
       }
     }
     // One transaction for the round's rows.
-    if (!rows.empty()) {
-      if (auto s = index_.add(rows); !s) {
-        local_bytes_.reset();
-        fail(s.error().message);
-        std::lock_guard lock(mutex_);
-        stats_.write_errors += rows.size();
-      }
-    }
+    commit(rows);
     evict();
     if (sweep_due) {
       sweep();
@@ -247,6 +232,19 @@ void SegmentWriter::run() {
     idle_.notify_all();
   }
   idle_.notify_all();
+}
+
+// The rows of the files written so far, in one transaction.
+void SegmentWriter::commit(std::vector<SegmentRecord>& rows) {
+  if (rows.empty()) return;
+  if (auto s = index_.add(rows); !s) {
+    // The running total may now count files without rows: sum it again.
+    local_bytes_.reset();
+    fail(s.error().message);
+    std::lock_guard lock(mutex_);
+    stats_.write_errors += rows.size();
+  }
+  rows.clear();
 }
 
 void SegmentWriter::session_job(const SessionJob& job) {

@@ -167,6 +167,7 @@ class SegmentWriter {
   void run();
   void enqueue(Job job);
   void write_job(SegmentJob& job, std::vector<SegmentRecord>& rows);
+  void commit(std::vector<SegmentRecord>& rows);
   void session_job(const SessionJob& job);
   void sweep();
   void expire_idle_archived(std::int64_t now);

@@ -26,6 +26,17 @@ constexpr std::size_t kMaxObjectBytes = 512u << 20;
 // Less free space than this on the cache's disk makes the service degraded.
 constexpr std::uint64_t kLowDiskBytes = 64ull * 1024 * 1024;
 
+s3::S3Settings s3_settings(const core::S3Config& c) {
+  s3::S3Settings s;
+  s.endpoint = c.endpoint;
+  s.region = c.region;
+  s.bucket = c.bucket;
+  s.access_key_id = c.access_key_id;
+  s.secret_access_key = c.secret_access_key;
+  s.use_ssl = c.use_ssl;
+  return s;
+}
+
 std::int64_t ms(std::chrono::nanoseconds d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
@@ -124,12 +135,7 @@ core::Status StorageService::start() {
     settings.max_bytes = config_.local.max_cache_size;
     if (config_.s3.enabled) {
       s3::ArchiverSettings a;
-      a.s3.endpoint = config_.s3.endpoint;
-      a.s3.region = config_.s3.region;
-      a.s3.bucket = config_.s3.bucket;
-      a.s3.access_key_id = config_.s3.access_key_id;
-      a.s3.secret_access_key = config_.s3.secret_access_key;
-      a.s3.use_ssl = config_.s3.use_ssl;
+      a.s3 = s3_settings(config_.s3);
       archiver_ = std::make_unique<s3::Archiver>(std::move(a), [this](ArchiveReport report) {
         // To the writer's thread, which owns the index.
         writer_->submit(std::move(report));
@@ -360,13 +366,7 @@ core::Result<core::SharedBytes> StorageService::read_remote(const std::string& o
   };
   thread_local ThreadClient mine;
   if (mine.owner != this || !mine.client) {
-    s3::S3Settings settings;
-    settings.endpoint = config_.s3.endpoint;
-    settings.region = config_.s3.region;
-    settings.bucket = config_.s3.bucket;
-    settings.access_key_id = config_.s3.access_key_id;
-    settings.secret_access_key = config_.s3.secret_access_key;
-    settings.use_ssl = config_.s3.use_ssl;
+    s3::S3Settings settings = s3_settings(config_.s3);
     settings.request_timeout = std::chrono::milliseconds(10'000);
     mine.client = std::make_unique<s3::S3Client>(std::move(settings));
     mine.owner = this;
