@@ -117,8 +117,9 @@ class Dvr : public ::testing::Test {
     ASSERT_TRUE(mirror_->wait_ready()) << mirror_->process().stderr_text();
   }
 
-  void publish(const std::string& name) {
-    sender_ = std::make_unique<Process>(live_srt_sender(mirror_->ports().srt, name));
+  void publish(const std::string& name, const std::string& rate = "", const std::vector<std::string>& video = {}) {
+    sender_ = std::make_unique<Process>(video.empty() ? live_srt_sender(mirror_->ports().srt, name)
+                                                      : live_srt_sender(mirror_->ports().srt, name, rate, video));
     ASSERT_TRUE(eventually([&] { return get("/streams/" + name + "/index.m3u8").status == 200; }, 20s))
         << mirror_->process().stderr_text();
   }
@@ -135,6 +136,8 @@ class Dvr : public ::testing::Test {
 
   MediaPlaylist dvr_playlist(const std::string& name, const std::string& rendition, const std::string& query = "") {
     auto r = get("/streams/" + name + "/dvr/" + rendition + "/playlist.m3u8" + (query.empty() ? "" : "?" + query));
+    // Before the first segment is recorded the answer is a JSON 404.
+    if (r.status != 200) return MediaPlaylist{r.status, r.body};
     return parse(r.status, r.body);
   }
 
@@ -287,6 +290,43 @@ TEST_F(Dvr, RecordsALiveStreamServesWindowsAndKeepsOneTimelineAcrossARestart) {
 
   auto health = storage_health();
   EXPECT_EQ(health.value("status", ""), "healthy") << health.dump();
+}
+
+// What encoders send, not only x264 zerolatency: open-GOP HEVC from x265's
+// own GOP structure (CRA pictures with leading pictures, B-frames) at 29.97
+// fps. Its recording is listed with exact times, and ffprobe decodes a
+// window of it (the multivariant lists its H.264 rendition too).
+TEST_F(Dvr, AnOpenGopHevcSourceAt2997IsRecordedAndAWindowDecodes) {
+  start();
+  publish("hevc", "30000/1001",
+          {"-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "keyint=30:bframes=3:log-level=error",
+           "-pix_fmt", "yuv420p"});
+  auto p = wait_segments("hevc", "source", 8);
+  ASSERT_GE(p.entries.size(), 8u) << p.text;
+  for (std::size_t i = 1; i < p.entries.size(); ++i) {
+    // Each segment starts where the previous one ended (within a frame).
+    EXPECT_NEAR(static_cast<double>(p.entries[i].pdt_ms - p.entries[i - 1].pdt_ms) / 1000.0,
+                p.entries[i - 1].duration, 0.04);
+  }
+  const std::int64_t from = p.entries[1].pdt_ms;
+  const std::string window = "start=" + seconds_param(from) + "&end=" + seconds_param(from + 5000);
+  auto vod = dvr_playlist("hevc", "source", window);
+  ASSERT_EQ(vod.status, 200);
+  EXPECT_NEAR(vod.total(), 5.0, vod.longest() + 0.05) << vod.text;
+  const std::string url = "http://127.0.0.1:" + std::to_string(mirror_->ports().http) +
+                          "/streams/hevc/dvr/source/playlist.m3u8?" + window;
+  auto probe = run({"/usr/bin/ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                    "stream=codec_name,nb_read_frames:format=duration", "-of", "json", url},
+                   {}, {}, 60s);
+  ASSERT_EQ(probe.status, 0) << probe.err;
+  auto probed = nlohmann::json::parse(probe.out, nullptr, false);
+  ASSERT_FALSE(probed.is_discarded()) << probe.out;
+  EXPECT_EQ(probed["streams"][0].value("codec_name", ""), "hevc");
+  const double duration = std::stod(probed["format"]["duration"].get<std::string>());
+  EXPECT_NEAR(duration, 5.0, vod.longest() + 0.1);
+  // Leading pictures of the first CRA may not decode without what came before.
+  const int frames = std::stoi(probed["streams"][0]["nb_read_frames"].get<std::string>());
+  EXPECT_GE(frames, static_cast<int>(29.97 * 5 * 0.8)) << probe.out;
 }
 
 // kill -9 while segments are being written: on restart the files and the
