@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -181,12 +183,32 @@ unsigned long raise_descriptor_limit() {
   return lim.rlim_cur;
 }
 
-int free_tcp_port() { return bind_port(SOCK_STREAM, 0); }
+namespace {
+
+// The kernel may hand the same ephemeral port to two probes once the first
+// socket is closed, so a process never takes a port it has already taken:
+// one instance's admin and HTTP/3 ports must differ.
+bool take_port(int port) {
+  static std::mutex mutex;
+  static std::set<int> taken;
+  std::lock_guard lock(mutex);
+  return taken.insert(port).second;
+}
+
+}  // namespace
+
+int free_tcp_port() {
+  for (int i = 0; i < 100; ++i) {
+    int p = bind_port(SOCK_STREAM, 0);
+    if (p > 0 && take_port(p)) return p;
+  }
+  throw std::runtime_error("no free port");
+}
 
 int free_tcp_udp_port() {
   for (int i = 0; i < 100; ++i) {
     int p = bind_port(SOCK_STREAM, 0);
-    if (p > 0 && bind_port(SOCK_DGRAM, p) == p) return p;
+    if (p > 0 && bind_port(SOCK_DGRAM, p) == p && take_port(p)) return p;
   }
   throw std::runtime_error("no free port");
 }
