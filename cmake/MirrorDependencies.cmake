@@ -13,6 +13,8 @@ pkg_check_modules(SRT REQUIRED IMPORTED_TARGET srt>=1.5)
 pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2>=1.52)
 # The DVR's segment index (RETURNING needs 3.35; Debian 12 has 3.40).
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3>=3.35)
+# The cluster registry's Redis client (hiredis 0.14: RESP2, blocking contexts).
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis>=0.14)
 # S3 archiving: libcurl signs with SigV4 (CURLOPT_AWS_SIGV4, 7.75 and later).
 find_package(CURL 7.75 REQUIRED)
 # HTTP/3: ngtcp2 0.12 (QUIC, GnuTLS crypto) and nghttp3 0.8, the versions

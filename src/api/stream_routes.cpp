@@ -3,6 +3,8 @@
 #include "ingest/rtp_ingest.h"
 #include "ingest/stream_id.h"
 
+#include <set>
+
 namespace mirror::api {
 namespace {
 
@@ -86,47 +88,98 @@ void declare_stream(const http::ExchangePtr& ex, ingest::RtpIngest* rtp) {
   bad("give \"sdp\" to declare a raw RTP stream or \"ssrc\" to name an MPEG-TS source");
 }
 
+// Another node's stream as the registry knows it.
+nlohmann::json remote_json(const state::StreamRecord& r) {
+  auto j = r.to_json();
+  j["state"] = r.status;
+  j.erase("status");
+  j["remote"] = true;
+  return j;
+}
+
 }  // namespace
 
-void register_stream_routes(http::Router& router, ingest::IngestService& ingest, StreamDetails details) {
+void register_stream_routes(http::Router& router, ingest::IngestService& ingest, state::StreamRegistry& registry,
+                            StreamDetails details) {
   ingest::StreamTable& streams = ingest.streams();
   router.post("/api/v1/streams",
               [&ingest](const http::ExchangePtr& ex) { declare_stream(ex, ingest.rtp()); });
 
-  router.get("/api/v1/streams", [&streams](const http::ExchangePtr& ex) {
+  router.get("/api/v1/streams", [&streams, &registry](const http::ExchangePtr& ex) {
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& s : streams.list()) list.push_back(s->to_json(false));
+    std::set<std::string> here;
+    for (const auto& s : streams.list()) {
+      auto j = s->to_json(false);
+      j["node"] = registry.node_id();
+      here.insert(s->name());
+      list.push_back(std::move(j));
+    }
+    for (const auto& r : registry.list()) {
+      if (!here.contains(r.name)) list.push_back(remote_json(r));
+    }
     auto res = http::json_response(200, nlohmann::json{{"streams", std::move(list)}}.dump());
     res.headers.set("Cache-Control", "no-store");
     ex->respond(std::move(res));
   });
 
-  router.get("/api/v1/streams/{name}", [&streams, details](const http::ExchangePtr& ex) {
+  router.get("/api/v1/streams/{name}", [&streams, &registry, details](const http::ExchangePtr& ex) {
     const auto name = std::string(ex->request().path_param("name"));
-    auto s = ingest::is_valid_stream_name(name) ? streams.find(name) : nullptr;
+    const bool valid = ingest::is_valid_stream_name(name);
+    auto s = valid ? streams.find(name) : nullptr;
     if (!s) {
-      ex->respond_error(not_found(name));
+      auto r = valid ? registry.find(name) : std::nullopt;
+      if (!r || r->node == registry.node_id()) {
+        ex->respond_error(not_found(name));
+        return;
+      }
+      auto res = http::json_response(200, remote_json(*r).dump());
+      res.headers.set("Cache-Control", "no-store");
+      ex->respond(std::move(res));
       return;
     }
     auto doc = s->to_json(true);
+    doc["node"] = registry.node_id();
     if (details) details(name, doc);
     auto res = http::json_response(200, doc.dump());
     res.headers.set("Cache-Control", "no-store");
     ex->respond(std::move(res));
   });
 
-  router.del("/api/v1/streams/{name}", [&streams](const http::ExchangePtr& ex) {
+  router.del("/api/v1/streams/{name}", [&streams, &registry](const http::ExchangePtr& ex) {
     const auto name = std::string(ex->request().path_param("name"));
     if (!ingest::is_valid_stream_name(name)) {
       ex->respond_error(not_found(name));
       return;
     }
     auto st = streams.end_stream(name);
-    if (!st) {
+    if (st) {
+      ex->respond(http::json_response(200, nlohmann::json{{"name", name}, {"state", "ended"}}.dump()));
+      return;
+    }
+    if (st.error().code != core::ErrorCode::kNotFound) {
       ex->respond_error(st.error());
       return;
     }
-    ex->respond(http::json_response(200, nlohmann::json{{"name", name}, {"state", "ended"}}.dump()));
+    // Not here: the node that holds it is asked over the cluster.
+    const auto owner = registry.find(name);
+    if (auto asked = registry.request_end(name); !asked) {
+      ex->respond_error(asked.error());
+      return;
+    }
+    ex->respond(http::json_response(
+        202, nlohmann::json{{"name", name}, {"state", "ending"}, {"node", owner ? owner->node : ""}}.dump()));
+  });
+
+  router.get("/api/v1/nodes", [&registry](const http::ExchangePtr& ex) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& n : registry.nodes()) {
+      auto j = n.to_json();
+      j["self"] = n.id == registry.node_id() && list.empty();
+      list.push_back(std::move(j));
+    }
+    auto res = http::json_response(200, nlohmann::json{{"node", registry.node_id()}, {"nodes", std::move(list)}}.dump());
+    res.headers.set("Cache-Control", "no-store");
+    ex->respond(std::move(res));
   });
 }
 

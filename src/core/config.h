@@ -206,8 +206,21 @@ struct RedisConfig {
   std::chrono::nanoseconds read_timeout = std::chrono::seconds{3};
   std::chrono::nanoseconds write_timeout = std::chrono::seconds{3};
   int pool_size = 10;
+  // Redis Sentinel: "host:port" of each sentinel and the monitored master's
+  // name; when given, the master is found through them (addr is then unused).
+  std::vector<std::string> sentinels;
+  std::string master_name;
 
   bool operator==(const RedisConfig&) const = default;
+};
+
+// Several nodes sharing one Redis (redis.addr or redis.sentinels).
+struct ClusterConfig {
+  std::string node_id;        // empty: the hostname and server.http_port
+  std::string advertise_url;  // base URL other nodes reach this node's delivery port at
+  std::chrono::nanoseconds heartbeat = std::chrono::seconds{1};  // leases last three
+
+  bool operator==(const ClusterConfig&) const = default;
 };
 
 struct MonitoringConfig {
@@ -225,6 +238,7 @@ struct Config {
   PackagingConfig packaging;
   StorageConfig storage;
   RedisConfig redis;
+  ClusterConfig cluster;
   MonitoringConfig monitoring;
 
   bool operator==(const Config&) const = default;
@@ -261,6 +275,14 @@ struct BindAddress {
   bool loopback = false;  // 127.0.0.0/8 or ::1
 };
 std::optional<BindAddress> parse_bind_address(std::string_view text);
+
+// A peer's address as written in the configuration: "host:port", where host
+// is a name, an IPv4 literal or a bracketed IPv6 literal ("[::1]:6379").
+struct HostPort {
+  std::string host;  // without brackets
+  int port = 0;
+};
+std::optional<HostPort> parse_host_port(std::string_view text);
 
 // Every violated rule, each as "<key>: <bad value> <rule>". Empty when valid.
 // Looks at the file system for cache_dir and data_dir but creates nothing.

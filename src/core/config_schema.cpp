@@ -157,6 +157,12 @@ constexpr std::array kKeys{
     MIRROR_CONFIG_KEY(kDuration, redis.read_timeout),
     MIRROR_CONFIG_KEY(kDuration, redis.write_timeout),
     MIRROR_CONFIG_KEY(kInt, redis.pool_size),
+    MIRROR_CONFIG_KEY(kStringList, redis.sentinels),
+    MIRROR_CONFIG_KEY(kString, redis.master_name),
+
+    MIRROR_CONFIG_KEY(kString, cluster.node_id),
+    MIRROR_CONFIG_KEY(kString, cluster.advertise_url),
+    MIRROR_CONFIG_KEY(kDuration, cluster.heartbeat),
 
     MIRROR_CONFIG_KEY(kString, monitoring.metrics_path),
     MIRROR_CONFIG_KEY(kString, monitoring.health_check_path),

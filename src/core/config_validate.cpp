@@ -3,6 +3,7 @@
 // message reads "<key>: <bad value> <rule>".
 #include "core/config.h"
 #include "core/ip_network.h"
+#include "core/names.h"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
@@ -400,10 +401,39 @@ void check_storage(const Config& c, Violations& v) {
   }
 }
 
-void check_redis_and_monitoring(const Config& c, Violations& v) {
-  v.check_range("redis.db", c.redis.db, 0, 15);
-  v.check_at_least("redis.pool_size", c.redis.pool_size, 1);
-  v.check_at_least("redis.max_retries", c.redis.max_retries, 0);
+void check_redis_and_cluster(const Config& c, Violations& v) {
+  const RedisConfig& r = c.redis;
+  v.check_range("redis.db", r.db, 0, 15);
+  v.check_at_least("redis.pool_size", r.pool_size, 1);
+  v.check_range("redis.max_retries", r.max_retries, 0, 100);
+  if (!r.addr.empty() && !parse_host_port(r.addr)) {
+    v.add("redis.addr", quote(r.addr), "must be host:port");
+  }
+  for (const auto& s : r.sentinels) {
+    if (!parse_host_port(s)) v.add("redis.sentinels", quote(s), "must be host:port");
+  }
+  if (!r.sentinels.empty()) v.check_not_empty("redis.master_name", r.master_name, "redis.sentinels is set");
+  if (!r.master_name.empty() && r.sentinels.empty()) {
+    v.add("redis.master_name", quote(r.master_name), "needs redis.sentinels");
+  }
+  if (!r.addr.empty() || !r.sentinels.empty()) {
+    // One connection for commands and one subscribed to events.
+    v.check_at_least("redis.pool_size", r.pool_size, 2);
+  }
+  const ClusterConfig& cl = c.cluster;
+  if (!cl.node_id.empty() && !is_valid_node_id(cl.node_id)) {
+    v.add("cluster.node_id", quote(cl.node_id), "must be 1-128 characters of A-Z a-z 0-9 . _ : -");
+  }
+  if (!cl.advertise_url.empty() && !cl.advertise_url.starts_with("http://") &&
+      !cl.advertise_url.starts_with("https://")) {
+    v.add("cluster.advertise_url", quote(cl.advertise_url), "must start with http:// or https://");
+  }
+  if (cl.heartbeat < std::chrono::milliseconds{100} || cl.heartbeat > std::chrono::seconds{60}) {
+    v.add("cluster.heartbeat", format_duration(cl.heartbeat), "must be between 100ms and 1m");
+  }
+}
+
+void check_monitoring(const Config& c, Violations& v) {
 
   const MonitoringConfig& m = c.monitoring;
   for (const auto& [key, path] :
@@ -437,6 +467,37 @@ std::optional<BindAddress> parse_bind_address(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<HostPort> parse_host_port(std::string_view text) {
+  if (text.empty() || text.size() > 300) return std::nullopt;
+  HostPort out;
+  std::string_view port_text;
+  if (text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
+    out.host = std::string(text.substr(1, close - 1));
+    in6_addr v6{};
+    if (inet_pton(AF_INET6, out.host.c_str(), &v6) != 1) return std::nullopt;
+    port_text = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+    out.host = std::string(text.substr(0, colon));
+    for (char ch : out.host) {
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '-' && ch != '_') return std::nullopt;
+    }
+    port_text = text.substr(colon + 1);
+  }
+  if (port_text.empty() || port_text.size() > 5) return std::nullopt;
+  int port = 0;
+  for (char ch : port_text) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    port = port * 10 + (ch - '0');
+  }
+  if (port < 1 || port > kMaxPort) return std::nullopt;
+  out.port = port;
+  return out;
+}
+
 std::vector<std::string> validate(const Config& config) {
   Violations violations;
   try {
@@ -447,7 +508,8 @@ std::vector<std::string> validate(const Config& config) {
     check_transcoding(config, violations);
     violations.check_at_least("packaging.playlist_segments", config.packaging.playlist_segments, 3);
     check_storage(config, violations);
-    check_redis_and_monitoring(config, violations);
+    check_redis_and_cluster(config, violations);
+    check_monitoring(config, violations);
   } catch (const std::exception& e) {
     // Only allocation failures can land here.
     violations.add("config", "", fmt::format("could not be validated: {}", e.what()));

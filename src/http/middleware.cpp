@@ -114,9 +114,14 @@ Filter route_metrics_filter(core::MetricsRegistry& registry, std::string server_
       "Time from request received to response written",
       {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
       {"server", "route"});
-  return [&requests, &durations, server_name = std::move(server_name)](const ExchangePtr& ex) {
+  auto& body_bytes = registry
+                         .counter("mirror_http_response_body_bytes_total",
+                                  "Response body bytes sent (answers written to the end or aborted)", {"server"})
+                         .with({server_name});
+  return [&requests, &durations, &body_bytes, server_name = std::move(server_name)](const ExchangePtr& ex) {
     std::weak_ptr<Exchange> weak = ex;
-    ex->on_complete([weak, &requests, &durations, server_name](const Completion& c) {
+    ex->on_complete([weak, &requests, &durations, &body_bytes, server_name](const Completion& c) {
+      body_bytes.inc(c.body_bytes);
       auto self = weak.lock();
       if (!self) return;
       const std::string& route = self->route().empty() ? std::string("unmatched") : self->route();

@@ -24,8 +24,9 @@ Filter cors_filter(std::vector<std::string> origins = {"*"});
 // One log line per finished request at `level`.
 Filter access_log_filter(std::string server_name, core::log::Level level);
 
-// mirror_http_requests_total{server,method,route,status} and
-// mirror_http_request_duration_seconds{server,route}.
+// mirror_http_requests_total{server,method,route,status},
+// mirror_http_request_duration_seconds{server,route} and
+// mirror_http_response_body_bytes_total{server}.
 Filter route_metrics_filter(core::MetricsRegistry& registry, std::string server_name);
 
 // Alt-Svc on every answer to a request that came over TLS on TCP, so that

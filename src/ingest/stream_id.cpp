@@ -2,16 +2,6 @@
 
 namespace mirror::ingest {
 
-bool is_valid_stream_name(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 core::Result<std::string> parse_stream_id(std::string_view id) {
   auto bad = [&](std::string why) {
     return core::Error(core::ErrorCode::kInvalidInput, std::move(why),

@@ -5,13 +5,14 @@
 #pragma once
 
 #include "core/errors.h"
+#include "core/names.h"
 
 #include <string>
 #include <string_view>
 
 namespace mirror::ingest {
 
-bool is_valid_stream_name(std::string_view name);
+using core::is_valid_stream_name;
 
 // The stream name a publisher asks for; INVALID_INPUT for a bad name, or for
 // an access-control id whose mode is not "publish".

@@ -28,6 +28,8 @@ core::Status StreamTable::check(const std::string& name) const {
     return core::Error(core::ErrorCode::kCapacityFull, "ingestion.max_streams reached",
                        {{"max_streams", max_streams_}});
   }
+  // Live on another node of the cluster (answered from memory).
+  if (registry_ != nullptr) return registry_->check(name);
   return core::Ok{};
 }
 
@@ -47,6 +49,7 @@ core::Result<std::shared_ptr<LiveStream>> StreamTable::admit(const std::string& 
       stream = it->second.stream;
       stream->mark_discontinuity();
       stream->set_state(StreamState::kConnecting);
+      it->second.reported = StreamState::kConnecting;
       resumed = true;
     } else {
       if (!is_valid_stream_name(name)) {
@@ -56,17 +59,20 @@ core::Result<std::shared_ptr<LiveStream>> StreamTable::admit(const std::string& 
         return core::Error(core::ErrorCode::kCapacityFull, "ingestion.max_streams reached",
                            {{"max_streams", max_streams_}});
       }
+      // The claim refuses a name live on another node of the cluster.
+      if (registry_ != nullptr) {
+        state::StreamRecord record;
+        record.name = name;
+        record.node = node_;
+        record.protocol = protocol;
+        record.status = "connecting";
+        if (auto st = registry_->claim(std::move(record)); !st) return st.error();
+      }
       stream = std::make_shared<LiveStream>(name, protocol);
       streams_.emplace(name, Entry{stream, {}});
     }
   }
-  if (registry_ != nullptr) {
-    if (resumed) {
-      (void)registry_->update(name, "connecting");
-    } else {
-      (void)registry_->claim({name, node_, protocol, "connecting", {}, {}});
-    }
-  }
+  if (registry_ != nullptr && resumed) (void)registry_->update(name, "connecting");
   core::log::info(resumed ? "stream resumed" : "stream added",
                   {{"stream", name}, {"protocol", protocol}});
   if (!resumed) {
@@ -90,7 +96,14 @@ void StreamTable::publisher_left(const std::shared_ptr<LiveStream>& stream) {
       it->second.reconnect_deadline = Clock::now() + reconnect_delay_;
     }
   }
-  if (registry_ != nullptr && ended.empty()) (void)registry_->update(stream->name(), "reconnecting");
+  if (registry_ != nullptr && ended.empty()) {
+    {
+      std::lock_guard lock(mutex_);
+      auto it = streams_.find(stream->name());
+      if (it != streams_.end()) it->second.reported = StreamState::kReconnecting;
+    }
+    (void)registry_->update(stream->name(), "reconnecting");
+  }
   core::log::info("publisher left", {{"stream", stream->name()},
                                      {"state", stream_state_name(stream->state())}});
   notify_ended(ended);
@@ -116,16 +129,23 @@ core::Status StreamTable::end_stream(const std::string& name) {
 
 void StreamTable::expire(Clock::time_point now) {
   std::vector<std::shared_ptr<LiveStream>> ended;
+  std::vector<std::pair<std::string, StreamState>> changed;
   {
     std::lock_guard lock(mutex_);
     for (auto it = streams_.begin(); it != streams_.end();) {
       auto next = std::next(it);
-      if (it->second.stream->state() == StreamState::kReconnecting &&
-          now >= it->second.reconnect_deadline) {
+      const StreamState state = it->second.stream->state();
+      if (state == StreamState::kReconnecting && now >= it->second.reconnect_deadline) {
         end_locked(it, ended);
+      } else if (state != it->second.reported) {
+        it->second.reported = state;
+        changed.emplace_back(it->first, state);
       }
       it = next;
     }
+  }
+  if (registry_ != nullptr) {
+    for (const auto& [name, state] : changed) (void)registry_->update(name, std::string(stream_state_name(state)));
   }
   notify_ended(ended);
 }

@@ -44,7 +44,8 @@ class StreamTable {
   // Ends a stream now (admin DELETE): hangs up its publisher, no reconnect.
   core::Status end_stream(const std::string& name);
 
-  // Ends streams whose reconnect window has passed. Call periodically.
+  // Ends streams whose reconnect window has passed, and tells the registry
+  // of streams that went live. Call periodically.
   void expire(Clock::time_point now = Clock::now());
 
   // Ends everything (shutdown).
@@ -62,6 +63,7 @@ class StreamTable {
   struct Entry {
     std::shared_ptr<LiveStream> stream;
     Clock::time_point reconnect_deadline{};
+    StreamState reported = StreamState::kConnecting;  // the state the registry last heard
   };
   void end_locked(std::map<std::string, Entry>::iterator it,
                   std::vector<std::shared_ptr<LiveStream>>& ended);

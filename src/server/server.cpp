@@ -15,6 +15,7 @@
 #include "api/stream_routes.h"
 #include "ingest/ingest_service.h"
 #include "core/logging.h"
+#include "core/names.h"
 #include "core/process_metrics.h"
 #include "net/io_pool.h"
 #include "http/middleware.h"
@@ -23,9 +24,13 @@
 #include "http/tls/tls_server.h"
 #include "server/http_service.h"
 #include "state/memory_registry.h"
+#include "state/redis/redis_registry.h"
 #include "storage/storage_service.h"
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
 #include <thread>
 
 namespace mirror::server {
@@ -121,14 +126,32 @@ void Server::build_services() {
   auto storage = std::make_unique<storage::StorageService>(config_.storage, metrics_);
   storage::StorageService* storage_view = storage.get();
   services_.add(std::move(storage));
-  // An empty redis.addr selects the in-process registry (start() refuses any
-  // other value until the Redis backend exists).
-  auto registry = std::make_unique<state::MemoryStreamRegistry>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(config_.ingestion.reconnect_delay * 6));
-  state::StreamRegistry* registry_view = registry.get();
-  services_.add(std::move(registry));
+  // The stream registry: in process, or shared through Redis when
+  // redis.addr or redis.sentinels is set.
+  state::StreamRegistry* registry_view = nullptr;
+  if (config_.redis.addr.empty() && config_.redis.sentinels.empty()) {
+    auto registry = std::make_unique<state::MemoryStreamRegistry>(
+        node_identity(), std::chrono::duration_cast<std::chrono::nanoseconds>(config_.ingestion.reconnect_delay * 6));
+    registry_view = registry.get();
+    services_.add(std::move(registry));
+  } else {
+    state::redis::RedisRegistryOptions options;
+    options.redis = config_.redis;
+    options.node = node_identity();
+    options.heartbeat = config_.cluster.heartbeat;
+    options.reconnect_window = config_.ingestion.reconnect_delay;
+    auto registry = std::make_unique<state::redis::RedisStreamRegistry>(std::move(options), metrics_);
+    registry_view = registry.get();
+    services_.add(std::move(registry));
+  }
   auto ingest = std::make_unique<ingest::IngestService>(config_.ingestion, registry_view, metrics_);
   ingest::IngestService* ingest_view = ingest.get();
+  // Cluster decisions reach the stream table from the registry's thread.
+  ingest::StreamTable* table = &ingest_view->streams();
+  registry_view->on_claim_lost([table](const std::string& name, const state::StreamRecord&) {
+    (void)table->end_stream(name);
+  });
+  registry_view->on_end_requested([table](const std::string& name) { (void)table->end_stream(name); });
 
   // Packaging and transcoding start before ingest (so that they see every
   // stream from its first frame) and stop after it (so that every stream's
@@ -231,7 +254,7 @@ void Server::build_services() {
   event_sources.details = details;
   event_sources.server = server_figures();
   auto events = std::make_unique<EventService>(std::move(event_sources), kMaxEventClients);
-  api::register_stream_routes(p.router(), *ingest_view, std::move(details));
+  api::register_stream_routes(p.router(), *ingest_view, *registry_view, std::move(details));
   api::register_recordings_route(p.router(), dvr);
   api::register_token_route(p.router(), config_.server.playback_secret);
   if (thumbnails) {
@@ -260,13 +283,6 @@ void Server::build_services() {
 
 core::Status Server::start() {
   const auto t0 = std::chrono::steady_clock::now();
-  if (!config_.redis.addr.empty()) {
-    // Said plainly rather than silently ignoring the address.
-    return core::Error(core::ErrorCode::kServiceUnavailable,
-                       "redis.addr is set, but this version keeps stream state in process only; "
-                       "leave redis.addr empty",
-                       {{"key", "redis.addr"}, {"value", config_.redis.addr}});
-  }
   auto tls = http::ensure_tls_identity(config_.server.tls_cert_file, config_.server.tls_key_file,
                                        config_.server.data_dir);
   if (!tls) return tls.error();
@@ -327,6 +343,48 @@ core::Status Server::reload_tls() {
   if (auto st = tls_context_->reload(); !st) return st;
   if (quic_tls_context_) return quic_tls_context_->reload();
   return core::Ok{};
+}
+
+// Who this node is to the others: cluster.node_id (or the hostname and the
+// delivery port), cluster.advertise_url (or http://hostname:port), and its
+// load, sampled at each heartbeat on the registry's thread.
+state::NodeIdentity Server::node_identity() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "localhost");
+  std::string hostname;
+  for (const char* c = host; *c != '\0'; ++c) {
+    hostname.push_back(core::is_valid_node_id(std::string_view(c, 1)) ? *c : '-');
+  }
+  const std::string port = std::to_string(config_.server.http_port);
+  state::NodeIdentity node;
+  node.id = !config_.cluster.node_id.empty() ? config_.cluster.node_id : hostname.substr(0, 100) + ":" + port;
+  node.url = !config_.cluster.advertise_url.empty() ? config_.cluster.advertise_url : "http://" + hostname + ":" + port;
+  node.version = std::string(build_.version);
+  struct Sample {
+    double cpu_seconds = core::read_process_stats().cpu_seconds;
+    double body_bytes = 0;
+    std::chrono::steady_clock::time_point at = std::chrono::steady_clock::now();
+  };
+  auto last = std::make_shared<Sample>();
+  node.load = [this, last] {
+    auto& bytes = metrics_.counter("mirror_http_response_body_bytes_total", "", {"server"}).with({"delivery"});
+    auto& open = metrics_.gauge("mirror_http_open_connections", "Open HTTP connections", {"server"});
+    const double cpu = core::read_process_stats().cpu_seconds;
+    const double sent = bytes.value();
+    const auto now = std::chrono::steady_clock::now();
+    const double wall = std::chrono::duration<double>(now - last->at).count();
+    state::NodeLoad load;
+    if (wall > 0) {
+      load.cpu_percent = std::max(0.0, 100.0 * (cpu - last->cpu_seconds) / wall);
+      load.egress_bps = std::max(0.0, 8.0 * (sent - last->body_bytes) / wall);
+    }
+    if (!std::isfinite(load.cpu_percent)) load.cpu_percent = 0;
+    load.viewers = static_cast<std::int64_t>(open.with({"delivery"}).value() + open.with({"delivery_tls"}).value() +
+                                             open.with({"delivery_h3"}).value());
+    *last = Sample{cpu, sent, now};
+    return load;
+  };
+  return node;
 }
 
 std::function<nlohmann::json()> Server::server_figures() {

@@ -12,6 +12,7 @@
 #include "core/service.h"
 #include "http/connection_budget.h"
 #include "server/service_group.h"
+#include "state/stream_registry.h"
 
 #include <atomic>
 #include <functional>
@@ -76,6 +77,7 @@ class Server {
   // The dashboards' server panel: version, uptime, CPU, memory, connections,
   // viewers per protocol, each service's health.
   std::function<nlohmann::json()> server_figures();
+  state::NodeIdentity node_identity();
   http::TlsServerOptions delivery_tls_options() const;
   http::H3ServerOptions delivery_h3_options() const;
 

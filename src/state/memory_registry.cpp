@@ -2,6 +2,29 @@
 
 namespace mirror::state {
 
+MemoryStreamRegistry::MemoryStreamRegistry(NodeIdentity node, std::chrono::nanoseconds stale_after)
+    : node_(std::move(node)), stale_after_(stale_after) {}
+
+// One node: every stream is this node's, and the stream table decides.
+core::Status MemoryStreamRegistry::check(const std::string&) const { return core::Ok{}; }
+
+core::Status MemoryStreamRegistry::request_end(const std::string& name) {
+  return core::Error(core::ErrorCode::kNotFound, "no such stream", {{"name", name}});
+}
+
+std::vector<NodeRecord> MemoryStreamRegistry::nodes() const {
+  NodeRecord self;
+  self.id = node_.id;
+  self.url = node_.url;
+  self.version = node_.version;
+  self.started_at = started_at_;
+  self.heartbeat_at = std::chrono::system_clock::now();
+  if (node_.load) self.load = node_.load();
+  std::lock_guard lock(mutex_);
+  for (const auto& [name, _] : records_) self.streams.push_back(name);
+  return {std::move(self)};
+}
+
 core::Status MemoryStreamRegistry::claim(StreamRecord record) {
   const auto now = std::chrono::system_clock::now();
   std::lock_guard lock(mutex_);
@@ -11,6 +34,7 @@ core::Status MemoryStreamRegistry::claim(StreamRecord record) {
                        {{"name", record.name}, {"node", it->second.node}});
   }
   if (record.started_at == std::chrono::system_clock::time_point{}) record.started_at = now;
+  if (record.node.empty()) record.node = node_.id;
   record.heartbeat_at = now;
   std::string key = record.name;
   records_.insert_or_assign(std::move(key), std::move(record));

@@ -18,4 +18,14 @@ nlohmann::json StreamRecord::to_json() const {
           {"heartbeat_at_ms", unix_ms(heartbeat_at)}};
 }
 
+nlohmann::json NodeRecord::to_json() const {
+  return {{"id", id},
+          {"url", url},
+          {"version", version},
+          {"streams", streams},
+          {"load", {{"cpu_percent", load.cpu_percent}, {"egress_bps", load.egress_bps}, {"viewers", load.viewers}}},
+          {"started_at_ms", unix_ms(started_at)},
+          {"heartbeat_at_ms", unix_ms(heartbeat_at)}};
+}
+
 }  // namespace mirror::state

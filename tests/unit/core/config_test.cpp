@@ -590,7 +590,7 @@ TEST_F(ConfigValidateTest, RejectsZeroForEveryDuration) {
     }
     EXPECT_THAT(validate(config), Contains(std::string(key.path) + ": 0s must be greater than 0"));
   }
-  EXPECT_EQ(durations, 18);
+  EXPECT_EQ(durations, 19);
 }
 
 TEST_F(ConfigValidateTest, ConsoleKeys) {
@@ -833,7 +833,35 @@ TEST_F(ConfigValidateTest, RejectsZeroRedisPoolSize) {
 
 TEST_F(ConfigValidateTest, RejectsNegativeRedisMaxRetries) {
   EXPECT_THAT(violations_after([](Config& c) { c.redis.max_retries = -1; }),
-              Contains("redis.max_retries: -1 must be at least 0"));
+              Contains("redis.max_retries: -1 must be between 0 and 100"));
+}
+
+TEST_F(ConfigValidateTest, RedisAddressesSentinelsAndClusterKeys) {
+  EXPECT_THAT(violations_after([](Config& c) { c.redis.addr = "redis"; }),
+              Contains("redis.addr: \"redis\" must be host:port"));
+  EXPECT_THAT(violations_after([](Config& c) { c.redis.addr = "[::1]:6379"; }), IsEmpty());
+  EXPECT_THAT(violations_after([](Config& c) { c.redis.addr = "redis.local:99999"; }),
+              Contains("redis.addr: \"redis.local:99999\" must be host:port"));
+  EXPECT_THAT(violations_after([](Config& c) { c.redis.sentinels = {"127.0.0.1:26379"}; }),
+              Contains("redis.master_name: \"\" must not be empty when redis.sentinels is set"));
+  EXPECT_THAT(violations_after([](Config& c) { c.redis.master_name = "m"; }),
+              Contains("redis.master_name: \"m\" needs redis.sentinels"));
+  EXPECT_THAT(violations_after([](Config& c) {
+                c.redis.sentinels = {"a:1", "b"};
+                c.redis.master_name = "m";
+              }),
+              Contains("redis.sentinels: \"b\" must be host:port"));
+  EXPECT_THAT(violations_after([](Config& c) {
+                c.redis.addr = "127.0.0.1:6379";
+                c.redis.pool_size = 1;
+              }),
+              Contains("redis.pool_size: 1 must be at least 2"));
+  EXPECT_THAT(violations_after([](Config& c) { c.cluster.node_id = "a b"; }),
+              Contains("cluster.node_id: \"a b\" must be 1-128 characters of A-Z a-z 0-9 . _ : -"));
+  EXPECT_THAT(violations_after([](Config& c) { c.cluster.advertise_url = "10.0.0.5:8000"; }),
+              Contains("cluster.advertise_url: \"10.0.0.5:8000\" must start with http:// or https://"));
+  EXPECT_THAT(violations_after([](Config& c) { c.cluster.heartbeat = 10ms; }),
+              Contains("cluster.heartbeat: 10ms must be between 100ms and 1m"));
 }
 
 TEST_F(ConfigValidateTest, RejectsMonitoringPathWithoutLeadingSlash) {
@@ -947,7 +975,8 @@ Config unusual_config(const std::string& dir) {
   c.storage.s3 = {true, "http://minio:9000", "null", "yes", "AKIA", "~", false};
   c.storage.local = {dir + "/cache", 1, 36h};
   c.storage.dvr = {false, 1ms, 334ms};
-  c.redis = {"8080", "p@ss word", 15, 0, 1s, 2s, 3s, 1};
+  c.redis = {"redis:8080", "p@ss word", 15, 0, 1s, 2s, 3s, 2, {"s1:26379", "[::1]:26380"}, "primary"};
+  c.cluster = {"node-7.b", "https://n7.example:8443", 250ms};
   c.monitoring = {"/m", "/h", 90s};
   return c;
 }

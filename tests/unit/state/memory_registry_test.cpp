@@ -39,7 +39,7 @@ TEST(MemoryStreamRegistry, SecondClaimOfALiveNameIsAlreadyExists) {
 }
 
 TEST(MemoryStreamRegistry, StaleRecordNoLongerBlocksItsName) {
-  MemoryStreamRegistry reg(20ms);
+  MemoryStreamRegistry reg(NodeIdentity{.id = "node-a", .url = {}, .version = {}, .load = {}}, 20ms);
   ASSERT_TRUE(reg.claim(record("cam1")));
   std::this_thread::sleep_for(40ms);
   EXPECT_TRUE(reg.claim(record("cam1")));
