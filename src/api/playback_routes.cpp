@@ -209,10 +209,16 @@ void serve_part(const PlaybackContext& ctx, const http::ExchangePtr& ex,
   }
 }
 
-void serve_rendition_file(const PlaybackContext& ctx, const http::ExchangePtr& ex) {
+void serve_rendition_file(const PlaybackContext& ctx, const http::ExchangePtr& ex, bool waited = false) {
   auto presentation = find_stream(ctx, ex);
   if (!presentation) return;
   auto store = presentation->rendition(ex->request().path_param("rendition")).store;
+  if (!store && !waited && presentation->relayed() && !presentation->ended()) {
+    // A relay that has just started may not have this rendition yet.
+    when_ready(presentation, VariantScope::kAll, PartStore::Clock::now() + ctx.startup_wait,
+               [&ctx, ex](bool) { serve_rendition_file(ctx, ex, true); });
+    return;
+  }
   if (!store) {
     not_found(ex, "no such rendition");
     return;

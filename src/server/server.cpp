@@ -25,6 +25,7 @@
 #include "server/http_service.h"
 #include "state/memory_registry.h"
 #include "state/redis/redis_registry.h"
+#include "relay/relay_service.h"
 #include "storage/storage_service.h"
 
 #include <unistd.h>
@@ -167,6 +168,24 @@ void Server::build_services() {
   PackagingService* packager_view = packager.get();
   services_.add(std::move(packager));
 
+  // Streams of other nodes, pulled here for this node's viewers.
+  relay::RelaySettings relaying;
+  relaying.window_segments = config_.packaging.playlist_segments;
+  relaying.max_relays = static_cast<std::size_t>(std::max(100, config_.ingestion.max_streams * 4));
+  if (!config_.server.playback_secret.empty()) {
+    relaying.query = [secret = config_.server.playback_secret](const std::string& stream) {
+      return "token=" + api::mint_playback_token(secret, stream, std::chrono::system_clock::now() + std::chrono::minutes(5));
+    };
+  }
+  auto relays = std::make_unique<relay::RelayService>(std::move(relaying), *registry_view, metrics_);
+  relay::RelayService* relay_view = relays.get();
+  services_.add(std::move(relays));
+  // A stream of this node, else another node's through a relay.
+  auto find_presentation = [packager_view, relay_view](const std::string& name) {
+    auto local = packager_view->find(name);
+    return local ? local : relay_view->find(name);
+  };
+
   auto transcoder = std::make_unique<TranscodingService>(
       config_.transcoding, packaging.effective_max_segment_duration(), ingest_view->streams(), metrics_,
       [packager_view](const std::shared_ptr<ingest::LiveStream>& stream, std::vector<RenditionFeed> feeds) {
@@ -200,7 +219,7 @@ void Server::build_services() {
   // Before the live routes: /streams/NAME/dvr/... is never a rendition.
   api::register_dvr_routes(d.router(), dvr);
   api::PlaybackContext playback;
-  playback.find = [packager_view](const std::string& name) { return packager_view->find(name); };
+  playback.find = find_presentation;
   playback.list = [packager_view] { return packager_view->list(); };
   playback.thumbnail = thumbnails;
   playback.signed_urls = !config_.server.playback_secret.empty();

@@ -37,6 +37,18 @@ void PartStore::set_init(core::SharedBytes init) {
   inits_[++init_version_] = std::move(init);
 }
 
+void PartStore::set_init(core::SharedBytes init, std::int64_t version) {
+  std::lock_guard lock(mutex_);
+  if (!inits_.empty() && version <= init_version_) return;
+  init_version_ = version;
+  inits_[version] = std::move(init);
+}
+
+std::int64_t PartStore::next_msn() const {
+  std::lock_guard lock(mutex_);
+  return next_msn_;
+}
+
 void PartStore::set_report_source(std::function<std::vector<RenditionReport>()> source) {
   std::lock_guard lock(mutex_);
   report_source_ = std::move(source);

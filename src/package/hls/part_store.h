@@ -114,6 +114,11 @@ class PartStore {
   void set_part_target(double part_target);
   // A new initialization segment; the next segment refers to it.
   void set_init(core::SharedBytes init);
+  // The same under a version of the caller's (a relay keeps its origin's
+  // numbers); ignored unless it is the first or newer than the current one.
+  void set_init(core::SharedBytes init, std::int64_t version);
+  // The number the next segment will get.
+  std::int64_t next_msn() const;
   // Opens segment n+1. `program_date_time` is the wall clock of its first frame.
   void begin_segment(bool discontinuity, std::chrono::system_clock::time_point program_date_time);
   // Opens the next part of the open segment.

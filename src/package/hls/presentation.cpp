@@ -41,6 +41,65 @@ Presentation::~Presentation() {
     f.packager->video_store()->set_report_source({});
     f.packager->audio_store()->set_report_source({});
   }
+  for (const auto& store : relayed_stores()) store->set_report_source({});
+}
+
+void Presentation::start_relay() {
+  std::lock_guard lock(mutex_);
+  relayed_ = true;
+  relay_gate_ = std::make_shared<PartStore>("relay", media::TrackKind::kVideo, PlaylistSettings{});
+}
+
+void Presentation::set_relayed_renditions(std::vector<std::string> names) {
+  std::lock_guard lock(mutex_);
+  relayed_names_ = std::move(names);
+  relayed_names_known_ = true;
+}
+
+void Presentation::expire_relayed(PartStore::Clock::time_point now) {
+  std::shared_ptr<PartStore> gate;
+  {
+    std::lock_guard lock(mutex_);
+    gate = relay_gate_;
+  }
+  if (gate) gate->expire(now);
+  for (const auto& s : relayed_stores()) s->expire(now);
+}
+
+void Presentation::add_relayed(std::shared_ptr<PartStore> store) {
+  {
+    std::lock_guard lock(mutex_);
+    relayed_ = true;
+    relayed_stores_.push_back(store);
+  }
+  const PartStore* self = store.get();
+  store->set_report_source([this, self] { return reports_for(self); });
+}
+
+void Presentation::set_relayed_multivariant(VariantScope scope, bool audio, std::string text) {
+  std::lock_guard lock(mutex_);
+  relayed_ = true;
+  relayed_multivariant_[scope == VariantScope::kAll ? 0 : 1][audio ? 1 : 0] = std::move(text);
+}
+
+void Presentation::end_relayed() {
+  std::vector<std::shared_ptr<PartStore>> stores;
+  {
+    std::lock_guard lock(mutex_);
+    relay_ended_ = true;
+    stores = relayed_stores_;
+  }
+  for (const auto& s : stores) s->end();
+}
+
+bool Presentation::relayed() const {
+  std::lock_guard lock(mutex_);
+  return relayed_;
+}
+
+std::vector<std::shared_ptr<PartStore>> Presentation::relayed_stores() const {
+  std::lock_guard lock(mutex_);
+  return relayed_stores_;
 }
 
 void Presentation::add(std::shared_ptr<StreamPackager> packager, VariantRole role) {
@@ -71,10 +130,16 @@ std::shared_ptr<PartStore> Presentation::store(std::string_view rendition) const
   for (const Feed& f : feeds()) {
     if (auto s = f.packager->store(rendition)) return s;
   }
+  for (const auto& s : relayed_stores()) {
+    if (s->rendition() == rendition) return s;
+  }
   return nullptr;
 }
 
 Presentation::Rendition Presentation::rendition(std::string_view name) const {
+  for (const auto& s : relayed_stores()) {
+    if (s->rendition() == name) return {nullptr, s};
+  }
   for (const Feed& f : feeds()) {
     auto store = f.packager->store(name);
     if (!store) continue;
@@ -89,6 +154,10 @@ Presentation::Rendition Presentation::rendition(std::string_view name) const {
 }
 
 bool Presentation::ended() const {
+  {
+    std::lock_guard lock(mutex_);
+    if (relayed_) return relay_ended_;
+  }
   auto src = source();
   return src != nullptr && src->ended();
 }
@@ -103,10 +172,33 @@ std::vector<RenditionReport> Presentation::reports_for(const PartStore* self) co
       out.push_back({fmt::format("../{}/playlist.m3u8", other->rendition()), last->msn, last->part});
     }
   }
+  for (const auto& other : relayed_stores()) {
+    if (other.get() == self) continue;
+    auto last = other->last_part();
+    if (!last) continue;
+    out.push_back({fmt::format("../{}/playlist.m3u8", other->rendition()), last->msn, last->part});
+  }
   return out;
 }
 
 std::shared_ptr<PartStore> Presentation::pending(VariantScope scope) const {
+  {
+    std::lock_guard lock(mutex_);
+    if (relayed_) {
+      if (relay_ended_) return nullptr;
+      // Every rendition the origin lists, until it has a complete segment here.
+      if (!relayed_names_known_) return relay_gate_;
+      for (const auto& name : relayed_names_) {
+        const bool have = std::any_of(relayed_stores_.begin(), relayed_stores_.end(),
+                                      [&](const auto& s) { return s->rendition() == name; });
+        if (!have) return relay_gate_;
+      }
+      for (const auto& s : relayed_stores_) {
+        if (!s->ready() && !s->ended()) return s;
+      }
+      return nullptr;
+    }
+  }
   for (const Feed& f : feeds()) {
     if (scope == VariantScope::kTranscoded && f.role != VariantRole::kTranscoded) continue;
     const auto& p = *f.packager;
@@ -120,6 +212,10 @@ std::shared_ptr<PartStore> Presentation::pending(VariantScope scope) const {
 }
 
 std::string Presentation::multivariant_playlist(VariantScope scope, bool audio_groups) const {
+  {
+    std::lock_guard lock(mutex_);
+    if (relayed_) return relayed_multivariant_[scope == VariantScope::kAll ? 0 : 1][audio_groups ? 1 : 0];
+  }
   const auto all = feeds();
   std::vector<Feed> in_scope;
   for (const Feed& f : all) {

@@ -10,7 +10,12 @@
 // StreamPackager; the transcoded ones share the audio of the first transcoded
 // feed that carries audio.
 //
-// Threads: add() from the packaging thread; everything else from any thread.
+// A relayed presentation (another node's stream, see relay/) has no
+// packagers: its stores are filled from the origin's parts, and its
+// multivariant playlists are the origin's own text.
+//
+// Threads: add() from the packaging thread, the relayed setters from the
+// relay's threads; everything else from any thread.
 // The presentation's mutex only guards its list of packagers and is never held
 // while calling into a PartStore, so a store may ask it for reports while
 // holding its own lock.
@@ -63,8 +68,25 @@ class Presentation {
     std::shared_ptr<PartStore> store;
   };
   Rendition rendition(std::string_view name) const;
-  // The source has ended (the transcoded feeds end with it).
+  // The source has ended (the transcoded feeds end with it), or the relay.
   bool ended() const;
+
+  // ---- relays ----
+  // Makes this a relayed presentation: pending() holds requests until the
+  // renditions named by set_relayed_renditions() have stores.
+  void start_relay();
+  // The rendition folders the origin lists.
+  void set_relayed_renditions(std::vector<std::string> names);
+  // A rendition pulled from the origin (a folder of its presentation).
+  void add_relayed(std::shared_ptr<PartStore> store);
+  // The origin's multivariant playlist for `scope`, with or without audio.
+  void set_relayed_multivariant(VariantScope scope, bool audio, std::string text);
+  // The relay stopped: nothing more will come.
+  void end_relayed();
+  bool relayed() const;
+  std::vector<std::shared_ptr<PartStore>> relayed_stores() const;
+  // Answers waiters whose deadline passed (the relay calls it periodically).
+  void expire_relayed(PartStore::Clock::time_point now);
 
   // The store a multivariant request should wait for: a rendition in scope
   // that has media (or may still get some) but no complete segment yet. Null
@@ -81,8 +103,17 @@ class Presentation {
 
   const std::string stream_;
   const std::int64_t session_;
-  mutable std::mutex mutex_;  // feeds_ only; a leaf lock
+  mutable std::mutex mutex_;  // feeds_ and the relayed fields only; a leaf lock
   std::vector<Feed> feeds_;
+  bool relayed_ = false;
+  bool relay_ended_ = false;
+  std::vector<std::shared_ptr<PartStore>> relayed_stores_;
+  std::vector<std::string> relayed_names_;
+  bool relayed_names_known_ = false;
+  // What requests wait on while renditions are still missing: never
+  // written, only timed out (when_ready asks again every 250 ms).
+  std::shared_ptr<PartStore> relay_gate_;
+  std::string relayed_multivariant_[2][2];  // [scope][audio]
 };
 
 }  // namespace mirror::package::hls
