@@ -20,7 +20,7 @@ build_packages=(
 )
 # Real peers used by tests and benchmarks (see the testing notes).
 peer_packages=(
-  ffmpeg srt-tools redis-server redis-sentinel prometheus
+  ffmpeg srt-tools redis-server redis-sentinel faketime prometheus
   chromium chromium-driver
   gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav

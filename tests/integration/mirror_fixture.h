@@ -29,8 +29,9 @@ struct MirrorPorts {
   int rtp = free_tcp_udp_port();
 };
 
-// A YAML configuration for a test instance; `extra` is appended verbatim
-// under the given sections by the caller when needed.
+// A YAML configuration for a test instance; `server_extra` is appended
+// verbatim after the server keys (indented: more server keys; at column 0:
+// sections of its own, such as redis and cluster).
 inline std::string test_config(const MirrorPorts& p, const std::string& dir,
                                const std::string& server_extra = "") {
   return "server:\n"
@@ -56,7 +57,13 @@ class MirrorInstance {
       : env_(std::move(env)) {
     dir_ = make_temp_dir("mirror-it");
     config_path_ = dir_ + "/mirror.yaml";
-    write_file(config_path_, test_config(ports_, dir_, server_extra));
+    // "${HTTP_PORT}" in `server_extra` stands for this instance's HTTP port
+    // (a node's cluster.advertise_url).
+    std::string extra = server_extra;
+    for (auto at = extra.find("${HTTP_PORT}"); at != std::string::npos; at = extra.find("${HTTP_PORT}")) {
+      extra.replace(at, 12, std::to_string(ports_.http));
+    }
+    write_file(config_path_, test_config(ports_, dir_, extra));
     process_ = std::make_unique<Process>(std::vector<std::string>{mirror_binary(), "-c", config_path_}, env_);
     // Every JSON answer of its admin API is held to the API description.
     watch_api_port(ports_.admin);
