@@ -306,6 +306,14 @@ void serve_stream_list(const PlaybackContext& ctx, const http::ExchangePtr& ex) 
     if (ctx.thumbnail) j["thumbnail_url"] = "/streams/" + name + "/thumbnail.jpg";
     streams.push_back(std::move(j));
   }
+  if (ctx.cluster) {
+    // Other nodes' streams, served here through a relay.
+    for (const auto& [name, state] : ctx.cluster()) {
+      const bool here = std::any_of(streams.begin(), streams.end(), [&](const auto& s) { return s["name"] == name; });
+      if (here) continue;
+      streams.push_back({{"name", name}, {"state", state}, {"url", "/streams/" + name + "/index.m3u8"}});
+    }
+  }
   http::Response r = http::json_response(200, nlohmann::json{{"streams", streams}}.dump());
   r.headers.set("Cache-Control", "no-cache");
   ex->respond(std::move(r));

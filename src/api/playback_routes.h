@@ -31,6 +31,9 @@ namespace mirror::api {
 struct PlaybackContext {
   std::function<std::shared_ptr<package::hls::Presentation>(const std::string&)> find;
   std::function<std::vector<std::shared_ptr<package::hls::Presentation>>()> list;
+  // Streams other nodes of the cluster ingest, as (name, state): GET /streams
+  // lists them too, since this node serves them through a relay. Null: none.
+  std::function<std::vector<std::pair<std::string, std::string>>()> cluster;
   // Null when there are no thumbnails (transcoding disabled).
   ThumbnailSource thumbnail;
   // How long a multivariant or media playlist request waits for a stream

@@ -204,9 +204,10 @@ core::Result<OriginPlaylist> parse_origin_playlist(std::string_view text) {
     }
     // Other tags (version, server control, rendition reports) are not needed.
   }
+  if (!header) return fault(line_no, "does not start with #EXTM3U");
   if (expect_uri) return fault(line_no, "EXTINF without its URI");
   if (open) out.segments.push_back(std::move(*open));
-  if (!header || !have_target || !have_part_target || !have_sequence) {
+  if (!have_target || !have_part_target || !have_sequence) {
     return fault(line_no, "lacks a target duration, part target or media sequence");
   }
   for (const auto& seg : out.segments) {

@@ -53,7 +53,8 @@ double number(const nlohmann::json& doc, std::initializer_list<const char*> path
 
 nlohmann::json summary_of(const nlohmann::json& doc) {
   nlohmann::json s = nlohmann::json::object();
-  for (const char* key : {"name", "state", "protocol", "remote_address", "started_at_ms", "video", "audio", "playback"}) {
+  for (const char* key :
+       {"name", "state", "protocol", "remote_address", "started_at_ms", "video", "audio", "playback", "node", "remote"}) {
     if (auto it = doc.find(key); it != doc.end()) s[key] = *it;
   }
   const auto* path = find(doc, {"transcode", "path"});
@@ -184,6 +185,7 @@ void EventService::tick(Clock::time_point now, bool timed) {
     const std::string& name = stream->name();
     nlohmann::json doc = stream->to_json(true);
     if (sources_.details) sources_.details(name, doc);
+    if (!sources_.node.empty()) doc["node"] = sources_.node;
     seen[name] = true;
     auto summary = summary_of(doc);
     auto [it, added] = tracked_.try_emplace(name);
@@ -262,6 +264,27 @@ void EventService::tick(Clock::time_point now, bool timed) {
     if (const auto* levels = find(doc, {"transcode", "audio_levels"})) f["levels"] = *levels;
     if (const auto* dropped = find(doc, {"transcode", "dropped_gops"})) f["dropped_gops"] = *dropped;
     figures[name] = std::move(f);
+  }
+  // Other nodes' streams: what the registry knows, no figures.
+  for (auto& doc : sources_.cluster ? sources_.cluster() : std::vector<nlohmann::json>{}) {
+    const std::string name = doc.value("name", "");
+    if (name.empty() || seen.count(name)) continue;
+    seen[name] = true;
+    auto summary = summary_of(doc);
+    summary["transcode_path"] = nullptr;
+    auto [it, added] = tracked_.try_emplace(name);
+    Tracked& t = it->second;
+    const bool changed = !added && summary != t.summary;
+    t.summary = std::move(summary);
+    if (added) {
+      events.push_back(api::sse_event("stream.added", summary_with_history(t)));
+      wall_events.push_back(api::sse_event("stream.added", wall_summary(t.summary)));
+    }
+    if (changed) {
+      events.push_back(api::sse_event("stream.changed", t.summary));
+      wall_events.push_back(api::sse_event("stream.changed", wall_summary(t.summary)));
+    }
+    health[name] = {{"state", t.summary.value("state", "")}, {"frozen", false}, {"silent", false}};
   }
   for (auto it = tracked_.begin(); it != tracked_.end();) {
     if (seen.count(it->first)) {

@@ -4,7 +4,9 @@
 //
 //   hello           {"streams":[summary...],"server":{...}}: first, per client
 //   stream.added    summary (name, state, protocol, publisher, codecs,
-//                   transcoder path, playback URLs, last 60 s of bitrate)
+//                   transcoder path, playback URLs, last 60 s of bitrate,
+//                   node; other nodes' streams with "remote": true and
+//                   only what the registry knows)
 //   stream.changed  summary, when its state, publisher, codecs or path changed
 //   stream.ended    {"name"}
 //   figures         {"time_ms","streams":{NAME:{bitrate, link, levels, frozen,
@@ -56,6 +58,12 @@ class EventService final : public core::Service {
     std::function<void(const std::string& name, nlohmann::json& out)> details;
     // The server panel's figures.
     std::function<nlohmann::json()> server;
+    // This node's id, in every summary ("node").
+    std::string node;
+    // Other nodes' streams, as summaries (name, state, protocol,
+    // started_at_ms, node, "remote": true, playback): listed with the local
+    // ones, without figures.
+    std::function<std::vector<nlohmann::json>()> cluster;
   };
 
   EventService(Sources sources, std::size_t max_clients);

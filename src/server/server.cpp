@@ -220,6 +220,13 @@ void Server::build_services() {
   api::register_dvr_routes(d.router(), dvr);
   api::PlaybackContext playback;
   playback.find = find_presentation;
+  playback.cluster = [registry_view] {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& r : registry_view->list()) {
+      if (r.node != registry_view->node_id()) out.emplace_back(r.name, r.status);
+    }
+    return out;
+  };
   playback.list = [packager_view] { return packager_view->list(); };
   playback.thumbnail = thumbnails;
   playback.signed_urls = !config_.server.playback_secret.empty();
@@ -272,6 +279,21 @@ void Server::build_services() {
   event_sources.streams = &ingest_view->streams();
   event_sources.details = details;
   event_sources.server = server_figures();
+  event_sources.node = registry_view->node_id();
+  event_sources.cluster = [registry_view] {
+    std::vector<nlohmann::json> out;
+    for (const auto& r : registry_view->list()) {
+      if (r.node == registry_view->node_id()) continue;
+      out.push_back({{"name", r.name},
+                     {"state", r.status},
+                     {"protocol", r.protocol},
+                     {"started_at_ms", r.to_json()["started_at_ms"]},
+                     {"node", r.node},
+                     {"remote", true},
+                     {"playback", {{"url", "/streams/" + r.name + "/index.m3u8"}, {"player", "/?stream=" + r.name}}}});
+    }
+    return out;
+  };
   auto events = std::make_unique<EventService>(std::move(event_sources), kMaxEventClients);
   api::register_stream_routes(p.router(), *ingest_view, *registry_view, std::move(details));
   api::register_recordings_route(p.router(), dvr);

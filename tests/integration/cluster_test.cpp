@@ -3,6 +3,7 @@
 // through a relay, a name live on one node is refused on another, a node's
 // death hands its streams over, and Redis may go away without stopping
 // anything.
+#include "integration/cluster_fixture.h"
 #include "integration/mirror_fixture.h"
 #include "support/fixtures.h"
 #include "support/redis.h"
@@ -20,20 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-std::string cluster_config(const std::string& redis, const std::string& node, const std::string& more = {}) {
-  return "redis:\n"
-         "  addr: " + redis + "\n"
-         "  dial_timeout: 500ms\n"
-         "  read_timeout: 1s\n"
-         "  write_timeout: 1s\n" + more +
-         "cluster:\n"
-         "  node_id: " + node + "\n"
-         "  advertise_url: http://127.0.0.1:${HTTP_PORT}\n"
-         "  heartbeat: 1s\n";
-}
-
-// Two cores carry three nodes, their publishers and players: no transcoding.
-const std::map<std::string, std::string> kLight = {{"MIRROR_TRANSCODING_ENABLED", "false"}};
+const auto& kLight = kLightNode;
 
 nlohmann::json get_json(int port, const std::string& path) {
   const auto r = http_get(port, path);

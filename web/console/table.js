@@ -171,7 +171,9 @@ export class StreamTable {
     row.badge.textContent = state;
     row.badge.className = `badge state-${state}`;
     row.tr.classList.toggle('is-ended', state === 'ended');
-    row.meta.textContent = [s.protocol ? s.protocol.toUpperCase() : '', s.remote_address || ''].filter(Boolean).join(' · ');
+    // Another node's stream says where it is ingested.
+    const where = s.remote && s.node ? `on ${s.node}` : '';
+    row.meta.textContent = [s.protocol ? s.protocol.toUpperCase() : '', s.remote_address || '', where].filter(Boolean).join(' · ');
     const parts = [];
     if (s.video) {
       const v = s.video;
