@@ -308,10 +308,11 @@ void serve_stream_list(const PlaybackContext& ctx, const http::ExchangePtr& ex) 
   }
   if (ctx.cluster) {
     // Other nodes' streams, served here through a relay.
-    for (const auto& [name, state] : ctx.cluster()) {
+    for (const auto& remote : ctx.cluster()) {
+      const std::string& name = remote.first;
       const bool here = std::any_of(streams.begin(), streams.end(), [&](const auto& s) { return s["name"] == name; });
       if (here) continue;
-      streams.push_back({{"name", name}, {"state", state}, {"url", "/streams/" + name + "/index.m3u8"}});
+      streams.push_back({{"name", name}, {"state", remote.second}, {"url", "/streams/" + name + "/index.m3u8"}});
     }
   }
   http::Response r = http::json_response(200, nlohmann::json{{"streams", streams}}.dump());

@@ -170,7 +170,8 @@ core::Result<OriginPlaylist> parse_origin_playlist(std::string_view text) {
       map_version = *v;
     } else if (tag == "#EXT-X-PROGRAM-DATE-TIME") {
       const auto ms = core::parse_rfc3339_ms(value);
-      if (!ms) return fault(line_no, "bad program date time");
+      // Within what a time point in nanoseconds holds (1970 to 2255).
+      if (!ms || *ms < 0 || *ms > 9'000'000'000'000) return fault(line_no, "bad program date time");
       entry().program_date_time = std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms));
     } else if (tag == "#EXT-X-PART") {
       OriginSegment& seg = entry();

@@ -123,7 +123,7 @@ struct RelayService::Relay {
       taken.swap(pullers);
     }
     for (auto& [_, p] : taken) p->stop();
-    presentation->end_relayed();
+    presentation->end_relayed(false);
   }
 };
 

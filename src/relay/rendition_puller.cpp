@@ -207,7 +207,16 @@ void RenditionPuller::stop() {
 void RenditionPuller::run() {
   Pull pull(settings_, *presentation_, metrics_, stopping_);
   const Stop stop = pull.run();
-  if (pull.store()) pull.store()->end();
+  // The origin ended the rendition, or no longer has it: so do its viewers
+  // here. Lost on the way (unreachable, behind): waiting viewers get 503
+  // and ask again.
+  if (pull.store()) {
+    if (stop.cause.empty() || stop.cause == "gone") {
+      pull.store()->end();
+    } else {
+      pull.store()->expire(PartStore::Clock::time_point::max());
+    }
+  }
   if (!stop.cause.empty()) {
     metrics_.errors->with({stop.cause}).inc();
     core::log::warn("relay of a rendition stopped",

@@ -82,14 +82,20 @@ void Presentation::set_relayed_multivariant(VariantScope scope, bool audio, std:
   relayed_multivariant_[scope == VariantScope::kAll ? 0 : 1][audio ? 1 : 0] = std::move(text);
 }
 
-void Presentation::end_relayed() {
+void Presentation::end_relayed(bool ended) {
   std::vector<std::shared_ptr<PartStore>> stores;
   {
     std::lock_guard lock(mutex_);
     relay_ended_ = true;
     stores = relayed_stores_;
   }
-  for (const auto& s : stores) s->end();
+  for (const auto& s : stores) {
+    if (ended) {
+      s->end();
+    } else {
+      s->expire(PartStore::Clock::time_point::max());
+    }
+  }
 }
 
 bool Presentation::relayed() const {

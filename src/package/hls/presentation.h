@@ -81,8 +81,11 @@ class Presentation {
   void add_relayed(std::shared_ptr<PartStore> store);
   // The origin's multivariant playlist for `scope`, with or without audio.
   void set_relayed_multivariant(VariantScope scope, bool audio, std::string text);
-  // The relay stopped: nothing more will come.
-  void end_relayed();
+  // The relay stopped: nothing more will come. `ended`: the origin ended
+  // the stream (playlists get ENDLIST); otherwise the origin was lost and
+  // waiting requests get 503, so that players ask again (a new relay, from
+  // the node that holds the stream now, may answer them).
+  void end_relayed(bool ended);
   bool relayed() const;
   std::vector<std::shared_ptr<PartStore>> relayed_stores() const;
   // Answers waiters whose deadline passed (the relay calls it periodically).

@@ -13,8 +13,8 @@ using nlohmann::json;
 constexpr std::size_t kMaxTokenBytes = 64;
 constexpr std::size_t kMaxUrlBytes = 2048;
 constexpr std::size_t kMaxStreamsPerNode = 1000;
-// Unix milliseconds from 1970 to 9999: a sane range for a time point.
-constexpr std::int64_t kMaxUnixMs = 253402300799999;
+// Unix milliseconds from 1970 to 2255: a time point in nanoseconds holds them.
+constexpr std::int64_t kMaxUnixMs = 9'000'000'000'000;
 
 std::int64_t unix_ms(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();

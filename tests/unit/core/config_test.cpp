@@ -101,6 +101,29 @@ TEST_F(ConfigTest, ShippedConfigLoadsWithoutWarningsAndEqualsDefaults) {
   EXPECT_EQ(loaded.config, Config{});
 }
 
+TEST_F(ConfigTest, ShippedClusterConfigsAreValidAndKeepOutOfEachOthersWay) {
+  const char* source_dir = std::getenv("MIRROR_SOURCE_DIR");
+  ASSERT_NE(source_dir, nullptr);
+  std::set<int> ports;
+  std::set<std::string> ids, dirs;
+  for (const char* node : {"a", "b", "c"}) {
+    const std::string path = std::string(source_dir) + "/configs/cluster/node-" + node + ".yaml";
+    const LoadedConfig loaded = load_config(path, true, {});
+    EXPECT_THAT(loaded.errors, IsEmpty()) << path;
+    EXPECT_THAT(loaded.warnings, IsEmpty()) << path;
+    EXPECT_THAT(validate(loaded.config), IsEmpty()) << path;
+    const Config& c = loaded.config;
+    EXPECT_FALSE(c.redis.addr.empty()) << path;
+    for (int p : {c.server.http_port, c.server.http3_port, c.server.admin_port, c.ingestion.srt.port,
+                  c.ingestion.rtp.port}) {
+      EXPECT_TRUE(ports.insert(p).second) << path << " reuses port " << p;
+    }
+    EXPECT_TRUE(ids.insert(c.cluster.node_id).second) << path;
+    EXPECT_TRUE(dirs.insert(c.storage.local.cache_dir).second) << path;
+    EXPECT_NE(c.cluster.advertise_url.find(std::to_string(c.server.http_port)), std::string::npos) << path;
+  }
+}
+
 TEST_F(ConfigTest, ShippedConfigSpellsOutEveryKey) {
   const char* source_dir = std::getenv("MIRROR_SOURCE_DIR");
   ASSERT_NE(source_dir, nullptr);

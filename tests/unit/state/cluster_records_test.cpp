@@ -69,6 +69,7 @@ TEST(ClusterRecords, AStreamValueThatIsNotARecordIsRefusedWithItsFault) {
       {with("protocol", "rtmp"), "\"protocol\" is not valid"},
       {with("status", "ended"), "\"status\" is not valid"},
       {with("started_at_ms", -1), "\"started_at_ms\" is out of range"},
+      {with("started_at_ms", 253402300799999LL), "\"started_at_ms\" is out of range"},
       {with("started_at_ms", 1.5), "\"started_at_ms\" is not an integer"},
       {with("heartbeat_at_ms", "now"), "\"heartbeat_at_ms\" is not an integer"},
   };
