@@ -80,6 +80,26 @@ struct Routes {
     return q;
   }
 
+  // Another node records `name`: the playlist comes from there. False when
+  // this node's index answers.
+  bool forwarded(const http::ExchangePtr& ex, const std::string& name, bool media, std::string_view type,
+                 std::string target = {}) const {
+    if (!ctx.forward || live(name)) return false;
+    bool busy = false;
+    if (target.empty()) target = ex->request().path + (ex->request().query.empty() ? "" : "?" + ex->request().query);
+    const bool theirs = ctx.forward(
+        name, target, media,
+        [ex, type = std::string(type)](core::Result<std::string> text) {
+          if (!text) return respond_error(ex, text.error().code, text.error().message);
+          http::Response r(200, type, std::move(*text));
+          r.headers.set("Cache-Control", "no-cache");
+          ex->respond(std::move(r));
+        },
+        &busy);
+    if (theirs && busy) respond_unavailable(ex, "too many DVR requests wait for other nodes; try again");
+    return theirs;
+  }
+
   void run(const http::ExchangePtr& ex, storage::StorageService::ReadWork work) const {
     if (!ctx.storage->read(std::move(work))) respond_unavailable(ex, "the DVR readers are busy; try again");
   }
@@ -87,6 +107,7 @@ struct Routes {
   void multivariant(const http::ExchangePtr& ex) const {
     auto name = stream_name(ex);
     if (!name || !usable(ex)) return;
+    if (forwarded(ex, *name, false, kPlaylistType)) return;
     const auto now = now_ms();
     auto window = parse_dvr_window(ex->request().query, now, retention_ms);
     if (!window.error.empty()) {
@@ -121,6 +142,7 @@ struct Routes {
     if (!ingest::is_valid_stream_name(rendition)) {
       return respond_error(ex, core::ErrorCode::kInvalidInput, "not a rendition name");
     }
+    if (forwarded(ex, *name, true, kPlaylistType)) return;
     const auto now = now_ms();
     auto window = parse_dvr_window(ex->request().query, now, retention_ms);
     if (!window.error.empty()) return respond_error(ex, core::ErrorCode::kInvalidInput, window.error);
@@ -180,10 +202,37 @@ struct Routes {
     const std::int64_t version = file.number;
     const std::string_view type =
         rendition == "audio" || rendition == "transcoded-audio" ? "audio/mp4" : "video/mp4";
-    run(ex, [ex, key, segment, version, type, storage = ctx.storage](SegmentIndex* index) {
+    // Another node's recording: its relayed live window here, else S3 by
+    // the time its playlist gave the segment (at=UNIX_MS).
+    std::shared_ptr<package::hls::PartStore> relayed;
+    if (ctx.relayed) {
+      if (auto presentation = ctx.relayed(*name)) relayed = presentation->store(rendition);
+    }
+    std::optional<std::int64_t> at;
+    if (auto text = ex->request().query_param("at")) {
+      std::int64_t v = 0;
+      auto [e, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+      if (ec != std::errc() || e != text->data() + text->size() || v < 0 || v > 9'000'000'000'000) {
+        return respond_error(ex, core::ErrorCode::kInvalidInput, "at: not a time in Unix milliseconds");
+      }
+      at = v;
+    }
+    run(ex, [ex, key, segment, version, type, relayed, at, storage = ctx.storage](SegmentIndex* index) {
       // From the cache (files appear whole: written aside, then renamed), or
       // from S3 once the cache has let it go.
       auto bytes = segment ? storage->read_segment(index, key) : storage->read_init(key, version);
+      if (!bytes && bytes.error().code == core::ErrorCode::kNotFound && relayed) {
+        if (segment) {
+          if (auto parts = relayed->segment(key.media_sequence)) {
+            return ex->respond(bytes_response(type, kImmutable, std::move(*parts)));
+          }
+        } else if (auto init = relayed->init_segment(version)) {
+          return ex->respond(bytes_response(type, kImmutable, {std::move(*init)}));
+        }
+      }
+      if (!bytes && bytes.error().code == core::ErrorCode::kNotFound && segment && at) {
+        bytes = storage->read_archived(key, *at);
+      }
       if (!bytes) {
         if (bytes.error().code == core::ErrorCode::kNotFound) {
           return respond_error(ex, core::ErrorCode::kNotFound,
@@ -199,6 +248,8 @@ struct Routes {
   void sessions(const http::ExchangePtr& ex) const {
     auto name = stream_name(ex);
     if (!name || !usable(ex)) return;
+    // (Also GET /api/v1/streams/NAME/recordings on the admin port: the same document.)
+    if (forwarded(ex, *name, false, "application/json", "/streams/" + *name + "/dvr/sessions.json")) return;
     const bool is_live = live(*name);
     run(ex, [ex, name = *name, is_live, retention = retention_ms](SegmentIndex* index) {
       if (index == nullptr) return respond_index_error(ex);

@@ -36,6 +36,17 @@ struct DvrContext {
   std::function<std::shared_ptr<package::hls::Presentation>(const std::string&)> find;
   // Playback URLs are signed: playlists carry the request's token into every URI.
   bool signed_urls = false;
+
+  // Another node's stream (relay/): its DVR playlists come from the node
+  // that records it. `forward` asks for `target` (path and query; a media
+  // playlist's segment URIs come back with "at=UNIX_MS") and returns false
+  // when no other node holds the stream (then this node's index answers);
+  // `busy` when too many requests wait. Null: this node alone.
+  using ForwardReply = std::function<void(core::Result<std::string>)>;
+  std::function<bool(const std::string& stream, std::string target, bool media, ForwardReply reply, bool* busy)>
+      forward;
+  // The stream's relayed live window on this node, if a relay runs.
+  std::function<std::shared_ptr<package::hls::Presentation>(const std::string&)> relayed;
 };
 
 void register_dvr_routes(http::Router& router, DvrContext context);

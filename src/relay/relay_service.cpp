@@ -150,17 +150,13 @@ std::shared_ptr<Presentation> RelayService::find(const std::string& name) {
     }
   }
   // Another node's, and that node is up?
-  const auto record = registry_.find(name);
-  if (!record || record->node == registry_.node_id() || record->status == "reconnecting") return nullptr;
-  std::string url;
-  for (const auto& n : registry_.nodes()) {
-    if (n.id == record->node) url = n.url;
-  }
-  if (url.empty()) return nullptr;
+  const auto origin = owner(name);
+  if (!origin) return nullptr;
+  const auto& [node, url] = *origin;
 
   auto relay = std::make_shared<Relay>();
   relay->stream = name;
-  relay->origin_node = record->node;
+  relay->origin_node = node;
   relay->origin_url = url;
   if (settings_.query) relay->query = [q = settings_.query, name] { return q(name); };
   relay->presentation = std::make_shared<Presentation>(name);
@@ -181,8 +177,33 @@ std::shared_ptr<Presentation> RelayService::find(const std::string& name) {
   }
   wake_.notify_all();
   started_.inc();
-  core::log::info("relaying another node's stream", {{"stream", name}, {"origin", record->node}, {"url", url}});
+  core::log::info("relaying another node's stream", {{"stream", name}, {"origin", node}, {"url", url}});
   return relay->presentation;
+}
+
+std::optional<std::pair<std::string, std::string>> RelayService::owner(const std::string& name) const {
+  const auto record = registry_.find(name);
+  if (!record || record->node == registry_.node_id() || record->status == "reconnecting") return std::nullopt;
+  for (const auto& n : registry_.nodes()) {
+    if (n.id == record->node && !n.url.empty()) return std::pair{record->node, n.url};
+  }
+  return std::nullopt;
+}
+
+std::shared_ptr<Presentation> RelayService::running(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  const auto it = relays_.find(name);
+  return it != relays_.end() && !it->second->finished.load() ? it->second->presentation : nullptr;
+}
+
+bool RelayService::forward_dvr(const std::string& name, std::string target, bool media, DvrForwarder::Reply reply,
+                               bool* busy) {
+  *busy = false;
+  const auto origin = owner(name);
+  if (!origin) return false;
+  if (settings_.query) target += (target.find('?') == std::string::npos ? "?" : "&") + settings_.query(name);
+  if (!dvr_.fetch(origin->second, std::move(target), media, std::move(reply))) *busy = true;
+  return true;
 }
 
 std::vector<std::shared_ptr<Presentation>> RelayService::list() const {
@@ -196,6 +217,7 @@ core::Status RelayService::start() {
   std::lock_guard lock(mutex_);
   stopping_ = false;
   reaper_ = std::thread([this] { reap(); });
+  dvr_.start();
   return core::Ok{};
 }
 
@@ -241,6 +263,7 @@ void RelayService::stop(core::Deadline) {
   }
   wake_.notify_all();
   if (reaper_.joinable()) reaper_.join();
+  dvr_.stop();
   for (auto& [_, r] : relays) r->stop();
   for (auto& r : retired) r->stop();
   active_.set(0);

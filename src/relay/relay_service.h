@@ -8,6 +8,8 @@
 //     audio, all renditions and the transcoded ones) every 2 s, and starts a
 //     RenditionPuller (one thread, one keep-alive connection) per rendition
 //     folder they name.
+//   - DVR requests for the stream have their playlists from the origin (its
+//     index) and their segments from here (dvr_forwarder.h).
 //   - It stops when no viewer has asked for the stream for `idle_timeout`,
 //     or when its origin ended or lost the stream; the next request after
 //     that starts a new relay from whichever node holds the name then.
@@ -21,6 +23,7 @@
 #include "core/metrics.h"
 #include "core/service.h"
 #include "package/hls/presentation.h"
+#include "relay/dvr_forwarder.h"
 #include "state/stream_registry.h"
 
 #include <chrono>
@@ -29,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -53,6 +57,12 @@ class RelayService final : public core::Service {
   // be), or null when no other node that is up holds `name`.
   std::shared_ptr<package::hls::Presentation> find(const std::string& name);
   std::vector<std::shared_ptr<package::hls::Presentation>> list() const;
+  // The relayed presentation of `name` while a relay runs; none is started.
+  std::shared_ptr<package::hls::Presentation> running(const std::string& name) const;
+  // The DVR of another node's stream (see dvr_forwarder.h): `target` (path
+  // and query) fetched from the node that holds `name`. False when no other
+  // node that is up holds it, or when too many fetches wait (`busy`).
+  bool forward_dvr(const std::string& name, std::string target, bool media, DvrForwarder::Reply reply, bool* busy);
 
   std::string_view name() const override { return "relay"; }
   core::Status start() override;
@@ -63,6 +73,8 @@ class RelayService final : public core::Service {
 
  private:
   void reap();
+  // The node that holds `name` and its URL, when it is another node that is up.
+  std::optional<std::pair<std::string, std::string>> owner(const std::string& name) const;
   void finish(const std::shared_ptr<Relay>& relay);
 
   RelaySettings settings_;
@@ -79,6 +91,7 @@ class RelayService final : public core::Service {
   bool stopping_ = false;
   std::condition_variable wake_;
   std::thread reaper_;
+  DvrForwarder dvr_;
 };
 
 }  // namespace mirror::relay

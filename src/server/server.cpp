@@ -216,6 +216,9 @@ void Server::build_services() {
   dvr.storage = storage_view;
   dvr.find = [packager_view](const std::string& name) { return packager_view->find(name); };
   dvr.signed_urls = !config_.server.playback_secret.empty();
+  dvr.forward = [relay_view](const std::string& stream, std::string target, bool media, api::DvrContext::ForwardReply reply,
+                             bool* busy) { return relay_view->forward_dvr(stream, std::move(target), media, std::move(reply), busy); };
+  dvr.relayed = [relay_view](const std::string& stream) { return relay_view->running(stream); };
   // Before the live routes: /streams/NAME/dvr/... is never a rendition.
   api::register_dvr_routes(d.router(), dvr);
   api::PlaybackContext playback;

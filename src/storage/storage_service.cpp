@@ -357,6 +357,14 @@ core::Result<core::SharedBytes> StorageService::read_init(const SegmentKey& key,
   return read_remote(s3::init_object_key(key, version));
 }
 
+core::Result<core::SharedBytes> StorageService::read_archived(const SegmentKey& key, std::int64_t program_date_time_ms) {
+  if (!archiver_) return core::Error(core::ErrorCode::kNotFound, "S3 archiving is off on this node");
+  SegmentRecord record;
+  record.key = key;
+  record.program_date_time_ms = program_date_time_ms;
+  return read_remote(s3::segment_object_key(record));
+}
+
 core::Result<core::SharedBytes> StorageService::read_remote(const std::string& object_key) {
   if (auto hit = cached(object_key)) return *hit;
   // Each reader thread keeps its own connection.

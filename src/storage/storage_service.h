@@ -80,6 +80,10 @@ class StorageService final : public core::Service {
   // was archived. NOT_FOUND when neither has it.
   core::Result<core::SharedBytes> read_segment(SegmentIndex* index, const SegmentKey& key);
   core::Result<core::SharedBytes> read_init(const SegmentKey& key, std::int64_t version);
+  // On a reader thread: a segment another node recorded and archived, by
+  // the key its PROGRAM-DATE-TIME gives (Unix ms), from S3. NOT_FOUND when
+  // S3 is off or does not have it.
+  core::Result<core::SharedBytes> read_archived(const SegmentKey& key, std::int64_t program_date_time_ms);
   bool archiving() const { return archiver_ != nullptr; }
   s3::ArchiverStats archiver_stats() const;
 

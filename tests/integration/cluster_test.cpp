@@ -7,6 +7,7 @@
 #include "integration/mirror_fixture.h"
 #include "support/fixtures.h"
 #include "support/redis.h"
+#include "support/s3rver.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -14,6 +15,7 @@
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 namespace mirror::testing {
 namespace {
@@ -351,6 +353,57 @@ TEST_F(ClusterTest, BadInputFromRedisAndTheOperatorGetsClearAnswers) {
   EXPECT_EQ(nodes.size(), 2u) << nodes.dump();  // node-a and node-b; the ghost has no lease
   sender.signal(SIGKILL);
   other.signal(SIGKILL);
+}
+
+TEST_F(ClusterTest, AnotherNodesRecordingPlaysFromThisNodeThroughS3) {
+  S3rver s3(source_dir(), dir_ + "/s3", "dvr");
+  if (!s3.ready()) GTEST_SKIP() << "node or npm @20minutes/s3rver missing";
+  std::map<std::string, std::string> env = kLight;
+  env.insert({{"MIRROR_STORAGE_S3_ENABLED", "true"}, {"MIRROR_STORAGE_S3_ENDPOINT", s3.endpoint()},
+              {"MIRROR_STORAGE_S3_BUCKET", "dvr"}, {"MIRROR_STORAGE_S3_ACCESS_KEY_ID", "S3RVER"},
+              {"MIRROR_STORAGE_S3_SECRET_ACCESS_KEY", "S3RVER"}, {"MIRROR_STORAGE_S3_USE_SSL", "false"}});
+  auto a = node("node-a", {}, env);
+  auto b = node("node-b", {}, env);
+  Process sender(live_srt_sender(a->ports().srt, "rec"));
+  ASSERT_TRUE(eventually([&] { return field(listed(*b, "rec"), "state") == "live"; }, 30s));
+  const auto started = std::chrono::system_clock::now();
+  std::this_thread::sleep_for(8s);
+
+  // The playlist is the recording node's, each segment with its time.
+  const auto start_s = std::chrono::duration_cast<std::chrono::seconds>(started.time_since_epoch()).count() + 1;
+  const std::string window = "?start=" + std::to_string(start_s) + "&end=" + std::to_string(start_s + 4);
+  const auto playlist = http_get(b->ports().http, "/streams/rec/dvr/source/playlist.m3u8" + window);
+  ASSERT_EQ(playlist.status, 200) << playlist.body;
+  EXPECT_NE(playlist.body.find("#EXT-X-ENDLIST"), std::string::npos) << playlist.body;
+  std::vector<std::string> uris;
+  std::istringstream lines(playlist.body);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && line[0] != '#') uris.push_back(line);
+  }
+  ASSERT_GE(uris.size(), 2u) << playlist.body;
+  // Each segment from S3 through B, the same bytes as A's.
+  for (const auto& uri : uris) {
+    ASSERT_NE(uri.find("?at="), std::string::npos) << uri;
+    const std::string path = "/streams/rec/dvr/source/" + uri;
+    HttpReply from_b;
+    ASSERT_TRUE(eventually([&] { return (from_b = http_get(b->ports().http, path)).status == 200; }, 20s))
+        << path << " " << from_b.body;
+    const auto from_a = http_get(a->ports().http, "/streams/rec/dvr/source/" + uri.substr(0, uri.find('?')));
+    ASSERT_EQ(from_a.status, 200);
+    EXPECT_EQ(from_b.body, from_a.body) << uri;
+  }
+  EXPECT_GE(metric(*b, "mirror_storage_remote_reads_total"), static_cast<double>(uris.size()));
+  const auto sessions = get_json(b->ports().http, "/streams/rec/dvr/sessions.json");
+  EXPECT_EQ(sessions.value("stream", ""), "rec") << sessions.dump();
+  EXPECT_EQ(get_json(b->ports().admin, "/api/v1/streams/rec/recordings").value("stream", ""), "rec");
+  const auto probe = run({find_program("ffprobe", "FFPROBE"), "-v", "error", "-show_entries", "stream=codec_name",
+                          "-of", "csv=p=0",
+                          "http://127.0.0.1:" + std::to_string(b->ports().http) + "/streams/rec/dvr/index.m3u8" + window},
+                         {}, {}, 60s);
+  EXPECT_NE(probe.out.find("h264"), std::string::npos) << probe.out << probe.err;
+  // A time that is not one is refused.
+  EXPECT_EQ(http_get(b->ports().http, "/streams/rec/dvr/source/" + uris[0].substr(0, uris[0].find('?')) + "?at=soon").status, 400);
+  sender.signal(SIGKILL);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// The Redis registry against a real redis-server (and redis-sentinel) started
-// on loopback by each test.
+// The Redis registry against a real redis-server started on loopback by each
+// test (a Sentinel failover is followed in tests/integration/cluster_test.cpp).
 #include "state/redis/redis_registry.h"
 
 #include "support/redis.h"
@@ -15,7 +15,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::eventually;
-using testing::RedisSentinel;
 using testing::RedisServer;
 
 class RedisRegistryTest : public ::testing::Test {
@@ -306,34 +305,6 @@ TEST_F(RedisRegistryTest, UnreachableAtStartRunsOnLocalKnowledgeAndJoinsLater) {
   ASSERT_TRUE(redis_->start());
   ASSERT_TRUE(eventually([&] { return redis_->cli({"EXISTS", "mirror:node:node-a", "mirror:stream:cam8"}) == "2"; }, 10s));
   EXPECT_EQ(a.registry->health().status, core::HealthStatus::kHealthy);
-}
-
-TEST_F(RedisRegistryTest, ASentinelFailoverIsFollowed) {
-  RedisServer replica(dir_.string() + "/replica", RedisServer::Options{.password = {}, .replica_of = redis_->port()});
-  ASSERT_TRUE(replica.ready());
-  RedisSentinel sentinel(dir_.string() + "/sentinel", redis_->port(), "primary");
-  if (!sentinel.ready()) GTEST_SKIP() << "redis-sentinel is not installed";
-  ASSERT_TRUE(eventually([&] { return replica.cli({"INFO", "replication"}).find("master_link_status:up") != std::string::npos; }, 20s));
-
-  auto o = options("node-a");
-  o.redis.addr.clear();
-  o.redis.sentinels = {"127.0.0.1:" + std::to_string(testing::free_tcp_port()), sentinel.address()};
-  o.redis.master_name = "primary";
-  Node& a = start(o);
-  EXPECT_EQ(a.registry->health().details["redis"], redis_->address());
-  ASSERT_TRUE(a.registry->claim(record("cam9")));
-  ASSERT_TRUE(eventually([&] { return replica.cli({"EXISTS", "mirror:stream:cam9"}) == "1"; }, 10s));
-
-  // The sentinel promotes the replica; the old master becomes its replica.
-  ASSERT_EQ(sentinel.cli({"SENTINEL", "FAILOVER", "primary"}), "OK");
-  ASSERT_TRUE(eventually([&] { return sentinel.master_port() == replica.port(); }, 20s));
-  ASSERT_TRUE(eventually([&] {
-    return a.registry->health().details["redis"] == replica.address() &&
-           a.registry->health().status == core::HealthStatus::kHealthy;
-  }, 20s)) << a.registry->health().message;
-  // Claims go on against the new master.
-  ASSERT_TRUE(a.registry->claim(record("cam10")));
-  ASSERT_TRUE(eventually([&] { return replica.cli({"EXISTS", "mirror:stream:cam10", "mirror:node:node-a"}) == "2"; }, 10s));
 }
 
 }  // namespace
