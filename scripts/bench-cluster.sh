@@ -12,16 +12,19 @@
 #            bench_llhls_viewers)
 #   registry STREAMS (25) light streams spread over the three nodes for
 #            REGISTRY_SECONDS (30):
-#              cluster_registry streams=S nodes=3 redis_commands_per_s=.. redis_bytes_per_s=..
-#                               registry_over_media=RATIO
-#            (Redis's own counters; the ratio is registry bytes over the
-#            streams' media bytes in the same time)
+#              cluster_registry streams=S nodes=3 node_commands_per_s=.. redis_commands_per_s=..
+#                               redis_bytes_per_s=.. registry_over_media=RATIO
+#            (what the nodes send, and Redis's own counters, which also count
+#            the commands inside the Lua scripts; the ratio is registry bytes
+#            over the streams' media bytes in the same time)
 #   failover RUNS (10) times: kill -9 the node that ingests the stream,
 #            publish again to the other, until a new segment is served there:
 #              cluster_failover runs=R kill_to_playing_p50_s=.. p95=.. cold_start_p50_s=..
 #            (cold start: a new stream on an idle node, to a served segment)
+# PARTS ("relay registry failover") picks some of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+parts=" ${PARTS:-relay registry failover} "
 build_dir=${BUILD_DIR:-build/bench}
 viewers_tool=$build_dir/bench/bench_llhls_viewers
 viewers=${VIEWERS:-100}
@@ -98,6 +101,12 @@ publish() {
     "srt://127.0.0.1:$(node_port "$1" 3)?mode=caller&pkt_size=1316&streamid=$2" >/dev/null 2>&1 &
   echo $!
 }
+# Running, and not a zombie (an orphan that nothing has reaped yet).
+alive() {
+  local state
+  state=$(ps -o stat= -p "$1" 2>/dev/null)
+  [ -n "$state" ] && [[ $state != Z* ]]
+}
 segment_served() {  # node stream
   curl -fsS --max-time 2 "http://127.0.0.1:$(node_port "$1" 1)/streams/$2/source/playlist.m3u8?_HLS_msn=0" 2>/dev/null |
     grep -q '^#EXTINF'
@@ -107,6 +116,7 @@ now() { date +%s.%N; }
 for i in 0 1 2; do start_node "$i"; done
 
 # ---------------------------------------------------------------- relay
+if [[ $parts == *" relay "* ]]; then
 sender=$(publish 0 cam)
 pids+=("$sender")
 for _ in $(seq 1 200); do segment_served 0 cam && segment_served 1 cam && break; sleep 0.1; done
@@ -130,8 +140,10 @@ END {
 }
 AWK
 kill "$sender" 2>/dev/null || true
+fi
 
 # ---------------------------------------------------------------- registry
+if [[ $parts == *" registry "* ]]; then
 senders=()
 for s in $(seq 1 "$streams"); do
   senders+=("$(publish $((s % 3)) "s$s")")
@@ -147,18 +159,30 @@ media() {
   done
   echo "$sum"
 }
-c0=$(stat total_commands_processed); i0=$(stat total_net_input_bytes); o0=$(stat total_net_output_bytes); m0=$(media); t0=$(now)
+# What the nodes send (a script is one command here; Redis also counts
+# the commands each script runs).
+sent() {
+  local sum=0
+  for i in 0 1 2; do
+    sum=$((sum + $(curl -fsS "http://127.0.0.1:$(node_port "$i" 0)/metrics" |
+      awk '/^mirror_redis_commands_total/ { printf "%d", $2 }')))
+  done
+  echo "$sum"
+}
+c0=$(stat total_commands_processed); i0=$(stat total_net_input_bytes); o0=$(stat total_net_output_bytes); m0=$(media); n0=$(sent); t0=$(now)
 sleep "$registry_seconds"
-c1=$(stat total_commands_processed); i1=$(stat total_net_input_bytes); o1=$(stat total_net_output_bytes); m1=$(media); t1=$(now)
+c1=$(stat total_commands_processed); i1=$(stat total_net_input_bytes); o1=$(stat total_net_output_bytes); m1=$(media); n1=$(sent); t1=$(now)
 live=$(curl -fsS "http://127.0.0.1:$(node_port 0 0)/api/v1/streams" | grep -o '"state":"live"' | wc -l)
-awk -v c="$((c1 - c0))" -v b="$((i1 - i0 + o1 - o0))" -v m="$((m1 - m0))" -v t0="$t0" -v t1="$t1" -v s="$live" 'BEGIN {
+awk -v c="$((c1 - c0))" -v n="$((n1 - n0))" -v b="$((i1 - i0 + o1 - o0))" -v m="$((m1 - m0))" -v t0="$t0" -v t1="$t1" -v s="$live" 'BEGIN {
   d = t1 - t0
-  printf "cluster_registry streams=%d nodes=3 redis_commands_per_s=%.1f redis_bytes_per_s=%.0f registry_over_media=%.5f\n", s, c / d, b / d, (m > 0 ? b / m : 0)
+  printf "cluster_registry streams=%d nodes=3 node_commands_per_s=%.1f redis_commands_per_s=%.1f redis_bytes_per_s=%.0f registry_over_media=%.5f\n", s, n / d, c / d, b / d, (m > 0 ? b / m : 0)
 }'
 for p in "${senders[@]}"; do kill "$p" 2>/dev/null || true; done
 sleep 2
+fi
 
 # ---------------------------------------------------------------- failover
+if [[ $parts == *" failover "* ]]; then
 declare -a failovers colds
 # Cold start: a new stream on an idle node, to its first served segment.
 for r in $(seq 1 "$runs"); do
@@ -176,13 +200,26 @@ for r in $(seq 1 "$runs"); do
   sleep 3
   t0=$(now)
   kill -9 "${node_pid[$owner]}" "$sender"
-  while true; do
+  # Admitted once the other node lists the stream as its own; a refused
+  # publisher exits, and is started again.
+  admitted=""
+  until [ -n "$admitted" ]; do
     sender=$(publish "$other" moving)
-    sleep 0.3
-    kill -0 "$sender" 2>/dev/null && break
+    for _ in $(seq 1 30); do
+      if curl -fsS "http://127.0.0.1:$(node_port "$other" 0)/api/v1/streams/moving" 2>/dev/null |
+        grep -q "\"node\":\"node-$other\""; then
+        admitted=yes
+        break
+      fi
+      alive "$sender" || break
+      sleep 0.05
+    done
+    [ -n "$admitted" ] || kill "$sender" 2>/dev/null || true
   done
+  admitted_s=$(echo "$(now) - $t0" | bc)
   until segment_served "$other" moving; do sleep 0.05; done
   failovers+=("$(echo "$(now) - $t0" | bc)")
+  echo "cluster_failover_run run=$r admitted_s=$admitted_s playing_s=${failovers[-1]}"
   start_node "$owner"
   tmp=$owner; owner=$other; other=$tmp
 done
@@ -191,3 +228,4 @@ printf '%s\n' "${failovers[@]}" | sort -g >"$work/f.txt"
 printf '%s\n' "${colds[@]}" | sort -g >"$work/c.txt"
 pct() { awk -v q="$2" '{ v[NR] = $1 } END { i = int(q * (NR - 1) + 0.5) + 1; printf "%.2f", v[i] }' "$1"; }
 echo "cluster_failover runs=$runs kill_to_playing_p50_s=$(pct "$work/f.txt" 0.5) kill_to_playing_p95_s=$(pct "$work/f.txt" 0.95) cold_start_p50_s=$(pct "$work/c.txt" 0.5)"
+fi

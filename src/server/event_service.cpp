@@ -180,6 +180,17 @@ void EventService::tick(Clock::time_point now, bool timed) {
   nlohmann::json figures = nlohmann::json::object();
   nlohmann::json health = nlohmann::json::object();
   std::map<std::string, bool> seen;
+  // stream.added / stream.changed to dashboards and walls.
+  auto announce = [&](const Tracked& t, bool added, bool changed) {
+    if (added) {
+      events.push_back(api::sse_event("stream.added", summary_with_history(t)));
+      wall_events.push_back(api::sse_event("stream.added", wall_summary(t.summary)));
+    }
+    if (changed) {
+      events.push_back(api::sse_event("stream.changed", t.summary));
+      wall_events.push_back(api::sse_event("stream.changed", wall_summary(t.summary)));
+    }
+  };
   const auto streams = sources_.streams ? sources_.streams->list() : std::vector<std::shared_ptr<ingest::LiveStream>>{};
   for (const auto& stream : streams) {
     const std::string& name = stream->name();
@@ -211,14 +222,7 @@ void EventService::tick(Clock::time_point now, bool timed) {
       t.bitrates.push_back(bitrate);
       while (t.bitrates.size() > kHistory) t.bitrates.pop_front();
     }
-    if (added) {
-      events.push_back(api::sse_event("stream.added", summary_with_history(t)));
-      wall_events.push_back(api::sse_event("stream.added", wall_summary(t.summary)));
-    }
-    if (changed) {
-      events.push_back(api::sse_event("stream.changed", t.summary));
-      wall_events.push_back(api::sse_event("stream.changed", wall_summary(t.summary)));
-    }
+    announce(t, added, changed);
 
     // Pictures and sound: a frozen picture or a silent feed while live.
     const bool live = stream->state() == ingest::StreamState::kLive;
@@ -276,14 +280,7 @@ void EventService::tick(Clock::time_point now, bool timed) {
     Tracked& t = it->second;
     const bool changed = !added && summary != t.summary;
     t.summary = std::move(summary);
-    if (added) {
-      events.push_back(api::sse_event("stream.added", summary_with_history(t)));
-      wall_events.push_back(api::sse_event("stream.added", wall_summary(t.summary)));
-    }
-    if (changed) {
-      events.push_back(api::sse_event("stream.changed", t.summary));
-      wall_events.push_back(api::sse_event("stream.changed", wall_summary(t.summary)));
-    }
+    announce(t, added, changed);
     health[name] = {{"state", t.summary.value("state", "")}, {"frozen", false}, {"silent", false}};
   }
   for (auto it = tracked_.begin(); it != tracked_.end();) {

@@ -187,10 +187,19 @@ TEST_F(ClusterTest, ANodeKilledHandsItsStreamsOverWhenTheirPublishersComeBack) {
   const double reconnecting_s = std::chrono::duration<double>(Clock::now() - killed).count();
 
   // The publisher comes back through B: admitted once A's claim is dead.
+  // Admitted once B lists the stream as its own; a refused publisher exits
+  // and tries again.
   std::unique_ptr<Process> back;
-  for (int attempt = 0; attempt < 60 && !back; ++attempt) {
+  for (int attempt = 0; attempt < 30 && !back; ++attempt) {
     back = std::make_unique<Process>(live_srt_sender(b->ports().srt, "moving"));
-    if (back->wait(500ms).has_value()) back.reset();  // refused: A still held it
+    const bool admitted = eventually([&] {
+      return field(get_json(b->ports().admin, "/api/v1/streams/moving"), "node") == "node-b" || !back->running();
+    }, 3s) && back->running();
+    if (!admitted) {
+      back->signal(SIGKILL);
+      back->wait(5s);
+      back.reset();
+    }
   }
   ASSERT_TRUE(back) << "the publisher was never admitted by B";
   const double admitted_s = std::chrono::duration<double>(Clock::now() - killed).count();

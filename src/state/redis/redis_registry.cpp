@@ -197,6 +197,9 @@ struct RedisStreamRegistry::Impl {
   std::map<std::string, StreamRecord> remote;  // other nodes' (and earlier processes')
   std::map<std::string, NodeRecord> nodes;     // nodes up, by id (this one included once read back)
   std::deque<Op> ops;
+  // A publisher was refused on what the snapshot says: read the cluster
+  // again now rather than at the next heartbeat (the holder may be gone).
+  bool refresh_soon = false;
   bool connected = false;
   bool stopping = false;
   std::string address;     // the Redis in use
@@ -676,6 +679,7 @@ struct RedisStreamRegistry::Impl {
     auto backoff = std::chrono::nanoseconds(100ms);
     const auto max_backoff = std::min<std::chrono::nanoseconds>(options.heartbeat, 2s);
     auto next_beat = SteadyClock::now();
+    auto last_soon = SteadyClock::time_point{};
     while (!stopping_now()) {
       if (!cmd) {
         auto st = connect();
@@ -710,6 +714,16 @@ struct RedisStreamRegistry::Impl {
         }
       }
       if (ok) ok = run_ops();
+      bool refresh_now = false;
+      {
+        std::lock_guard lock(mutex);
+        std::swap(refresh_now, refresh_soon);
+      }
+      // At most four of these a second, whatever refused publishers do.
+      if (ok && refresh_now && SteadyClock::now() < next_beat && SteadyClock::now() - last_soon >= 250ms) {
+        last_soon = SteadyClock::now();
+        ok = refresh();
+      }
       if (ok && SteadyClock::now() >= next_beat) {
         ok = heartbeat();
         next_beat = SteadyClock::now() + options.heartbeat;
@@ -750,6 +764,10 @@ core::Status RedisStreamRegistry::check(const std::string& name) const {
   const auto it = impl_->remote.find(name);
   if (it == impl_->remote.end() || !impl_->alive_locked(it->second)) return core::Ok{};
   impl_->refused.inc();
+  if (!impl_->refresh_soon) {
+    impl_->refresh_soon = true;
+    impl_->wake();
+  }
   return core::Error(core::ErrorCode::kAlreadyExists, "stream is live on another node",
                      {{"name", name}, {"node", it->second.node}});
 }
