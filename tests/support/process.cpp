@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <bitset>
 #include <mutex>
-#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -187,12 +187,17 @@ namespace {
 
 // The kernel may hand the same ephemeral port to two probes once the first
 // socket is closed, so a process never takes a port it has already taken:
-// one instance's admin and HTTP/3 ports must differ.
+// one instance's admin and HTTP/3 ports must differ. (A bitset, not a
+// std::set<int>: an instantiation of that in the test binary would stand in
+// for the one inside Debian's uninstrumented libsrt, and ThreadSanitizer
+// would then report libsrt's own locking.)
 bool take_port(int port) {
   static std::mutex mutex;
-  static std::set<int> taken;
+  static std::bitset<65536> taken;
   std::lock_guard lock(mutex);
-  return taken.insert(port).second;
+  if (port < 0 || port >= 65536 || taken.test(static_cast<std::size_t>(port))) return false;
+  taken.set(static_cast<std::size_t>(port));
+  return true;
 }
 
 }  // namespace
