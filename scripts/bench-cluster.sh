@@ -151,27 +151,22 @@ done
 pids+=("${senders[@]}")
 sleep 8
 stat() { redis-cli -p "$redis_port" info stats | tr -d '\r' | awk -F: -v k="$1" '$1 == k { print $2 }'; }
-media() {
+# A counter summed over the three nodes' /metrics: the streams' media bytes,
+# or what the nodes sent to Redis (a script is one command there; Redis also
+# counts the commands each script runs).
+node_sum() {
   local sum=0
   for i in 0 1 2; do
     sum=$((sum + $(curl -fsS "http://127.0.0.1:$(node_port "$i" 0)/metrics" |
-      awk '/^mirror_stream_bytes_total/ { s += $2 } END { printf "%d", s }')))
+      awk -v m="$1" '$1 ~ "^" m "({|$)" { s += $2 } END { printf "%d", s }')))
   done
   echo "$sum"
 }
-# What the nodes send (a script is one command here; Redis also counts
-# the commands each script runs).
-sent() {
-  local sum=0
-  for i in 0 1 2; do
-    sum=$((sum + $(curl -fsS "http://127.0.0.1:$(node_port "$i" 0)/metrics" |
-      awk '/^mirror_redis_commands_total/ { printf "%d", $2 }')))
-  done
-  echo "$sum"
-}
-c0=$(stat total_commands_processed); i0=$(stat total_net_input_bytes); o0=$(stat total_net_output_bytes); m0=$(media); n0=$(sent); t0=$(now)
+c0=$(stat total_commands_processed); i0=$(stat total_net_input_bytes); o0=$(stat total_net_output_bytes)
+m0=$(node_sum mirror_stream_bytes_total); n0=$(node_sum mirror_redis_commands_total); t0=$(now)
 sleep "$registry_seconds"
-c1=$(stat total_commands_processed); i1=$(stat total_net_input_bytes); o1=$(stat total_net_output_bytes); m1=$(media); n1=$(sent); t1=$(now)
+c1=$(stat total_commands_processed); i1=$(stat total_net_input_bytes); o1=$(stat total_net_output_bytes)
+m1=$(node_sum mirror_stream_bytes_total); n1=$(node_sum mirror_redis_commands_total); t1=$(now)
 live=$(curl -fsS "http://127.0.0.1:$(node_port 0 0)/api/v1/streams" | grep -o '"state":"live"' | wc -l)
 awk -v c="$((c1 - c0))" -v n="$((n1 - n0))" -v b="$((i1 - i0 + o1 - o0))" -v m="$((m1 - m0))" -v t0="$t0" -v t1="$t1" -v s="$live" 'BEGIN {
   d = t1 - t0
