@@ -1,16 +1,19 @@
 #include "relay/origin_playlist.h"
 
+#include "core/names.h"
 #include "core/time_text.h"
+#include "package/hls/delivery_request.h"
 
 #include <fmt/format.h>
 
 #include <charconv>
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 
 namespace mirror::relay {
 namespace {
+
+using Kind = package::hls::RenditionFile::Kind;
 
 constexpr std::size_t kMaxSegments = 100000;
 constexpr std::size_t kMaxPartsPerSegment = 1000;
@@ -65,25 +68,9 @@ std::optional<std::string_view> attribute(std::string_view list, std::string_vie
 // A URI without the query a signed playlist adds ("?token=...").
 std::string_view without_query(std::string_view uri) { return uri.substr(0, uri.find('?')); }
 
-// "part-MSN.P.m4s" -> (MSN, P).
-bool part_position(std::string_view uri, std::int64_t& msn, std::int64_t& part) {
-  uri = without_query(uri);
-  if (!uri.starts_with("part-") || !uri.ends_with(".m4s")) return false;
-  uri = uri.substr(5, uri.size() - 9);
-  const auto dot = uri.find('.');
-  if (dot == std::string_view::npos) return false;
-  auto m = integer(uri.substr(0, dot));
-  auto p = integer(uri.substr(dot + 1));
-  if (!m || !p) return false;
-  msn = *m;
-  part = *p;
-  return true;
-}
-
-std::optional<std::int64_t> numbered(std::string_view uri, std::string_view head, std::string_view tail) {
-  uri = without_query(uri);
-  if (!uri.starts_with(head) || !uri.ends_with(tail) || uri.size() <= head.size() + tail.size()) return std::nullopt;
-  return integer(uri.substr(head.size(), uri.size() - head.size() - tail.size()));
+// The file a URI names, as Mirror names its files (package/hls).
+package::hls::RenditionFile file_of(std::string_view uri) {
+  return package::hls::parse_rendition_file(without_query(uri));
 }
 
 }  // namespace
@@ -123,7 +110,10 @@ core::Result<OriginPlaylist> parse_origin_playlist(std::string_view text) {
     }
     if (expect_uri) {
       if (line.front() == '#') return fault(line_no, "EXTINF without its URI");
-      if (numbered(line, "seg-", ".m4s") != open->msn) return fault(line_no, "segment URI does not match its position");
+      const auto file = file_of(line);
+      if (file.kind != Kind::kSegment || file.number != open->msn) {
+        return fault(line_no, "segment URI does not match its position");
+      }
       open->complete = true;
       open->duration = extinf;
       if (out.segments.size() >= kMaxSegments) return fault(line_no, "too many segments");
@@ -165,9 +155,9 @@ core::Result<OriginPlaylist> parse_origin_playlist(std::string_view text) {
     } else if (tag == "#EXT-X-MAP") {
       if (open) return fault(line_no, "map inside a segment");
       const auto uri = attribute(value, "URI");
-      const auto v = uri ? numbered(*uri, "init-", ".mp4") : std::nullopt;
-      if (!v || *v < map_version) return fault(line_no, "bad map URI");
-      map_version = *v;
+      const auto file = uri ? file_of(*uri) : package::hls::RenditionFile{};
+      if (file.kind != Kind::kInit || file.number < map_version) return fault(line_no, "bad map URI");
+      map_version = file.number;
     } else if (tag == "#EXT-X-PROGRAM-DATE-TIME") {
       const auto ms = core::parse_rfc3339_ms(value);
       // Within what a time point in nanoseconds holds (1970 to 2255).
@@ -178,9 +168,9 @@ core::Result<OriginPlaylist> parse_origin_playlist(std::string_view text) {
       const auto d = attribute(value, "DURATION");
       const auto uri = attribute(value, "URI");
       const auto duration = d ? seconds(*d) : std::nullopt;
-      std::int64_t msn = 0, part = 0;
-      if (!duration || !uri || !part_position(*uri, msn, part)) return fault(line_no, "bad part");
-      if (msn != seg.msn || part != static_cast<std::int64_t>(seg.parts.size())) {
+      const auto file = uri ? file_of(*uri) : package::hls::RenditionFile{};
+      if (!duration || file.kind != Kind::kPart) return fault(line_no, "bad part");
+      if (file.number != seg.msn || file.part != static_cast<int>(seg.parts.size())) {
         return fault(line_no, "part URI does not match its position");
       }
       if (seg.parts.size() >= kMaxPartsPerSegment) return fault(line_no, "too many parts");
@@ -194,12 +184,12 @@ core::Result<OriginPlaylist> parse_origin_playlist(std::string_view text) {
       expect_uri = true;
     } else if (tag == "#EXT-X-PRELOAD-HINT") {
       const auto uri = attribute(value, "URI");
-      std::int64_t msn = 0, part = 0;
-      if (!uri || !part_position(*uri, msn, part) || part >= static_cast<std::int64_t>(kMaxPartsPerSegment)) {
+      const auto file = uri ? file_of(*uri) : package::hls::RenditionFile{};
+      if (file.kind != Kind::kPart || file.part >= static_cast<int>(kMaxPartsPerSegment)) {
         return fault(line_no, "bad preload hint");
       }
-      out.hint_msn = msn;
-      out.hint_part = static_cast<int>(part);
+      out.hint_msn = file.number;
+      out.hint_part = file.part;
     } else if (tag == "#EXT-X-ENDLIST") {
       out.ended = true;
     }
@@ -226,10 +216,8 @@ core::Result<std::vector<std::string>> multivariant_renditions(std::string_view 
     uri = without_query(uri);
     if (!uri.ends_with("/playlist.m3u8")) return false;
     const auto name = uri.substr(0, uri.size() - 14);
-    if (name.empty() || name.size() > 64) return false;
-    for (char c : name) {
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
-    }
+    // Rendition folders are named like streams.
+    if (!core::is_valid_stream_name(name)) return false;
     if (std::find(out.begin(), out.end(), name) == out.end()) out.emplace_back(name);
     return out.size() <= 64;
   };

@@ -104,12 +104,13 @@ struct RelayService::Relay {
       } else if (++failures > 5 || (pullers.empty() && Clock::now() - first > 30s)) {
         break;
       }
-      if (all_pullers_finished()) break;
-      for (auto waited = 0ms; waited < kMultivariantEvery && !stopping.load(); waited += 100ms) {
+      // Until the next look, unless every rendition's pull has ended.
+      bool ended = all_pullers_finished();
+      for (auto waited = 0ms; !ended && waited < kMultivariantEvery && !stopping.load(); waited += 100ms) {
         std::this_thread::sleep_for(100ms);
-        if (all_pullers_finished()) break;
+        ended = all_pullers_finished();
       }
-      if (all_pullers_finished()) break;
+      if (ended) break;
     }
     finished.store(true);
   }

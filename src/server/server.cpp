@@ -290,7 +290,8 @@ void Server::build_services() {
       out.push_back({{"name", r.name},
                      {"state", r.status},
                      {"protocol", r.protocol},
-                     {"started_at_ms", r.to_json()["started_at_ms"]},
+                     {"started_at_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           r.started_at.time_since_epoch()).count()},
                      {"node", r.node},
                      {"remote", true},
                      {"playback", {{"url", "/streams/" + r.name + "/index.m3u8"}, {"player", "/?stream=" + r.name}}}});

@@ -169,7 +169,7 @@ struct RedisStreamRegistry::Impl {
     metrics.gauge("mirror_cluster_nodes", "Nodes up in the cluster, as this node sees them")
         .with_callback({}, [this] {
           std::lock_guard lock(mutex);
-          return static_cast<double>(nodes.size() + (nodes.contains(options.node.id) ? 0 : 1));
+          return static_cast<double>(node_count_locked());
         });
     metrics.gauge("mirror_cluster_node_id_conflict", "1 while another process holds this node's id")
         .with_callback({}, [this] {
@@ -245,6 +245,9 @@ struct RedisStreamRegistry::Impl {
     }
     wake();
   }
+
+  // Nodes up, this one counted once whether or not it was read back yet.
+  std::size_t node_count_locked() const { return nodes.size() + (nodes.contains(options.node.id) ? 0 : 1); }
 
   bool alive_locked(const StreamRecord& r) const {
     const auto it = nodes.find(r.node);
@@ -341,11 +344,17 @@ struct RedisStreamRegistry::Impl {
                  {{"error", why.message}, {"node", options.node.id}});
   }
 
-  // EVALSHA with the script reloaded once if Redis forgot it (SCRIPT FLUSH).
-  core::Result<RedisReply> eval(Script s, const std::vector<std::string>& keys_, const std::vector<std::string>& args) {
+  std::vector<std::string> eval_argv(Script s, const std::vector<std::string>& keys_,
+                                     const std::vector<std::string>& args) const {
     std::vector<std::string> argv{"EVALSHA", shas[static_cast<std::size_t>(s)], std::to_string(keys_.size())};
     argv.insert(argv.end(), keys_.begin(), keys_.end());
     argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
+
+  // EVALSHA with the script reloaded once if Redis forgot it (SCRIPT FLUSH).
+  core::Result<RedisReply> eval(Script s, const std::vector<std::string>& keys_, const std::vector<std::string>& args) {
+    auto argv = eval_argv(s, keys_, args);
     auto r = cmd->command(argv);
     if (r && r->is_error() && r->str.starts_with("NOSCRIPT")) {
       auto loaded = cmd->command({"SCRIPT", "LOAD", script_text(s)});
@@ -560,11 +569,7 @@ struct RedisStreamRegistry::Impl {
     }
 
     // Every claim, pipelined: one round trip for all of them.
-    for (const auto& r : mine) {
-      std::vector<std::string> argv{"EVALSHA", shas[static_cast<std::size_t>(Script::kClaim)], "1", keys.stream(r.name)};
-      for (auto& a : claim_args(r, "")) argv.push_back(std::move(a));
-      cmd->append(argv);
-    }
+    for (const auto& r : mine) cmd->append(eval_argv(Script::kClaim, {keys.stream(r.name)}, claim_args(r, "")));
     std::vector<std::pair<std::string, StreamRecord>> lost;
     for (const auto& r : mine) {
       auto reply = cmd->reply();
@@ -908,7 +913,7 @@ core::Health RedisStreamRegistry::health() const {
                {"node", i.options.node.id},
                {"redis", i.address},
                {"connected", i.connected},
-               {"nodes", i.nodes.size() + (i.nodes.contains(i.options.node.id) ? 0 : 1)},
+               {"nodes", i.node_count_locked()},
                {"local_streams", i.local.size()},
                {"remote_streams", i.remote.size()}};
   if (!i.connected) {
