@@ -338,11 +338,22 @@ TEST(SegmentWriter, OffersSegmentsToTheArchiverOldestFirstAndRecordsWhatItDid) {
     ASSERT_EQ(offered.size(), 3u) << "as many as there was room for";
     for (int i = 0; i < 3; ++i) EXPECT_EQ(offered[static_cast<std::size_t>(i)].key.media_sequence, i) << "oldest first";
   }
-  // S3 confirms two; the third's file was gone. Room for three more.
-  room = 3;
+  // S3 confirms two; the third's file was gone. Then room for three more
+  // (after the reports: the writer offers on every pass, sweeps included).
   writer.submit(ArchiveReport{ArchiveReport::Kind::kUploaded, {offered[0].key, offered[1].key}, {}, 0, {}});
   writer.submit(ArchiveReport{ArchiveReport::Kind::kGone, {offered[2].key}, {}, 0, {}});
   writer.flush();
+  room = 3;
+  {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      {
+        std::lock_guard lock(m);
+        if (offered.size() >= 6 || std::chrono::steady_clock::now() >= until) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
   {
     std::lock_guard lock(m);
     ASSERT_EQ(offered.size(), 6u);
