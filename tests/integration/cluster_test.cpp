@@ -169,14 +169,18 @@ TEST_F(ClusterTest, EveryNodeListsServesAndGuardsAStreamOfAnother) {
                                    "/streams/hevc/source/playlist.m3u8"},
                               {}, {}, 30s);
   EXPECT_NE(hevc_probe.out.find("hevc,30000/1001"), std::string::npos) << hevc_probe.out << hevc_probe.err;
-  hevc.signal(SIGKILL);
-  EXPECT_EQ(metric(*b, "mirror_relay_streams"), 2);
+  // Both relays run on B (a viewer request keeps cam's alive: a relay stops
+  // 30 s after its last one), none on A.
+  EXPECT_EQ(http_get(b->ports().http, "/streams/cam/index.m3u8").status, 200);
+  EXPECT_TRUE(eventually([&] { return metric(*b, "mirror_relay_streams") == 2; }, 10s));
   EXPECT_EQ(metric(*a, "mirror_relay_streams"), 0);
+  hevc.signal(SIGKILL);
 
   // A second publisher of the name, on C: refused in the handshake.
   Process duplicate(live_srt_sender(c->ports().srt, "cam"));
   EXPECT_TRUE(duplicate.wait(15s).has_value()) << "the duplicate publisher was let in";
-  EXPECT_EQ(metric(*c, "mirror_cluster_publishers_refused_total"), 1);
+  // At least once: a caller that hears nothing repeats its handshake.
+  EXPECT_GE(metric(*c, "mirror_cluster_publishers_refused_total"), 1);
   EXPECT_EQ(listed(*c, "cam")["node"], "node-a");
 
   // Ending it from C reaches A.
@@ -204,7 +208,7 @@ TEST_F(ClusterTest, ANodeKilledHandsItsStreamsOverWhenTheirPublishersComeBack) {
   moving.signal(SIGKILL);
   orphan.signal(SIGKILL);
   // Its lease runs out within three heartbeats: its streams show as reconnecting.
-  ASSERT_TRUE(eventually([&] { return field(listed(*b, "orphan"), "state") == "reconnecting"; }, 5s));
+  ASSERT_TRUE(eventually([&] { return field(listed(*b, "orphan"), "state") == "reconnecting"; }, 15s));
   const double reconnecting_s = std::chrono::duration<double>(Clock::now() - killed).count();
 
   // The publisher comes back through B: admitted once A's claim is dead.

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <latch>
 #include <thread>
 
 namespace mirror::package::hls {
@@ -23,8 +24,12 @@ TEST(PartStoreConcurrencyTest, ReadersAndWaitersRaceTheWriterSafely) {
   std::atomic<bool> done{false};
   std::atomic<int> released{0};
   std::atomic<int> streamed{0};
+  // The writer starts once every reader runs: a machine that schedules the
+  // writer first must not let it finish before anyone reads.
+  std::latch readers_running{3};
 
   std::thread writer([&] {
+    readers_running.wait();
     std::int64_t audio_pts = 0;
     for (int i = 0; i < 600; ++i) {
       packager.on_frame(testing::video_frame(video, i * 3000, i % 30 == 0, 2000));
@@ -42,6 +47,7 @@ TEST(PartStoreConcurrencyTest, ReadersAndWaitersRaceTheWriterSafely) {
   std::vector<std::thread> readers;
   for (int r = 0; r < 3; ++r) {
     readers.emplace_back([&, r] {
+      readers_running.count_down();
       auto store = packager.store(r == 2 ? kAudioRendition : kVideoRendition);
       // A few requests parked at a time, as a player has: not one per spin.
       auto outstanding = std::make_shared<std::atomic<int>>(0);

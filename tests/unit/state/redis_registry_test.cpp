@@ -42,7 +42,9 @@ class RedisRegistryTest : public ::testing::Test {
     o.node.id = std::move(id);
     o.node.url = "http://127.0.0.1:1/" + o.node.id;
     o.node.version = "test";
-    o.heartbeat = 200ms;
+    // Leases of 1.5 s: a registry thread stalled on a loaded machine (or
+    // under ThreadSanitizer) for a few hundred milliseconds keeps its node.
+    o.heartbeat = 500ms;
     o.reconnect_window = 1s;
     return o;
   }
