@@ -342,8 +342,11 @@ void PackagingService::record_segments(const Entry& entry, const StreamPackager&
   if (storage_ == nullptr || !storage_->recording()) return;
   for (const auto& store : {packager.video_store(), packager.audio_store()}) {
     // Runs under the store's lock on the packaging thread: it only queues.
+    // The cache's confirmation goes back to the store as a note (see
+    // PartStore::confirm_cached): only then may the segment leave memory.
     store->set_segment_observer([storage = storage_, stream = packager.stream(), session = entry.session,
-                                 rendition = store->rendition()](const package::hls::CompletedSegment& done) {
+                                 rendition = store->rendition(), weak = std::weak_ptr<package::hls::PartStore>(store)](
+                                    const package::hls::CompletedSegment& done) {
       storage::SegmentJob job;
       job.record.key = {stream, rendition, session, done.msn};
       job.record.discontinuity_sequence = done.discontinuity_sequence;
@@ -352,6 +355,9 @@ void PackagingService::record_segments(const Entry& entry, const StreamPackager&
       job.record.duration_us = std::llround(done.duration * 1e6);
       job.bytes = done.bytes;
       if (!done.init.empty()) job.init = done.init;
+      job.cached = [weak, msn = done.msn] {
+        if (auto cached = weak.lock()) cached->confirm_cached(msn);
+      };
       storage->record(std::move(job));
     });
   }

@@ -243,7 +243,10 @@ void SegmentWriter::commit(std::vector<SegmentRecord>& rows) {
     fail(s.error().message);
     std::lock_guard lock(mutex_);
     stats_.write_errors += rows.size();
+  } else {
+    for (auto& cached : written_) cached();
   }
+  written_.clear();
   rows.clear();
 }
 
@@ -488,6 +491,7 @@ void SegmentWriter::write_job(SegmentJob& job, std::vector<SegmentRecord>& rows)
   row.size_bytes = size;
   row.places = kLocal;
   rows.push_back(std::move(row));
+  if (job.cached) written_.push_back(std::move(job.cached));
   if (local_bytes_) *local_bytes_ += size;
   std::lock_guard lock(mutex_);
   ++stats_.written;

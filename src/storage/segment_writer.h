@@ -62,6 +62,9 @@ struct SegmentJob {
   std::vector<core::SharedBytes> bytes;
   // The init segment the record names, written once per version.
   std::optional<core::SharedBytes> init;
+  // Called on the writer's thread once the segment's file and its index row
+  // are in place; never when it was not recorded. It must only hand off.
+  std::function<void()> cached;
 };
 
 // A recording session begins, ends, or describes its renditions.
@@ -194,6 +197,9 @@ class SegmentWriter {
   std::thread thread_;
   // Bytes of the local segments the index lists (the writer's thread only).
   std::optional<std::int64_t> local_bytes_;
+  // The `cached` calls of the files written since the last commit (the
+  // writer's thread only): made once their rows are in the index.
+  std::vector<std::function<void()>> written_;
   // Archiving, on the writer's thread: uploads offered and not yet answered,
   // deletions asked and not yet done.
   std::unordered_set<std::string> offered_;

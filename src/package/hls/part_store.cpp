@@ -292,19 +292,36 @@ void PartStore::trim_window_locked() {
   while (!inits_.empty() && inits_.begin()->first < oldest) inits_.erase(inits_.begin());
 }
 
+void PartStore::confirm_cached(std::int64_t msn) {
+  std::lock_guard lock(cached_mutex_);
+  // Bounded: a window's worth is taken up at each trim; a packager that
+  // stopped trimming (the stream ended) keeps at most this many.
+  if (cached_inbox_.size() < 1024) cached_inbox_.push_back(msn);
+}
+
 // A playlist lists the parts of at most three entries at its end (the open
 // segment, the preload hint's, complete segments), within three target
-// durations: the newest complete segments beyond kKeptInMemory leave memory
-// (the DVR's cache has them; a late request for one of their parts is
-// served from the file).
+// durations: the complete segments older than the newest kKeptInMemory leave
+// memory once the DVR's cache holds them (a late request for one of their
+// parts is served from the file); the others stay while they are listed.
 void PartStore::spill_locked() {
   if (!settings_.spill_old_segments) return;
+  std::vector<std::int64_t> cached;
+  {
+    std::lock_guard lock(cached_mutex_);
+    cached.swap(cached_inbox_);
+  }
+  for (const std::int64_t msn : cached) {
+    for (auto& seg : segments_) {
+      if (seg.msn == msn) seg.cached = true;
+    }
+  }
   constexpr int kKeptInMemory = 3;
   int complete = 0;
   for (auto it = segments_.rbegin(); it != segments_.rend(); ++it) {
     Segment& seg = *it;
     if (!seg.complete) continue;
-    if (++complete <= kKeptInMemory || seg.spilled) continue;
+    if (++complete <= kKeptInMemory || seg.spilled || !seg.cached) continue;
     seg.packed.clear();
     seg.packed.shrink_to_fit();
     for (auto& part : seg.parts) {

@@ -47,7 +47,10 @@ struct PlaylistSettings {
   // Only the newest complete segments (those whose parts a playlist may
   // list, and one more) keep their bytes in memory; older ones are served
   // from the local cache the DVR writes them to, parts as byte ranges of
-  // their segment's file. Off: the whole window stays in memory.
+  // their segment's file, once the cache has confirmed them
+  // (confirm_cached): a segment the cache could not take (a full disk, a
+  // failing folder) keeps its bytes while it is listed. Off: the whole
+  // window stays in memory.
   bool spill_old_segments = false;
 };
 
@@ -144,6 +147,11 @@ class PartStore {
   void set_segment_observer(SegmentObserver observer);
 
   // ---- any thread ----
+  // The cache holds segment `msn` (its file and its index row): with
+  // spill_old_segments its bytes may leave memory. A note for the packager
+  // thread, taken up when it next trims the window; it takes no lock of the
+  // store's, so the segment observer may call it too.
+  void confirm_cached(std::int64_t msn);
   // True once the first segment is complete (the target duration is known).
   bool ready() const { return ready_.load(std::memory_order_acquire); }
   bool ended() const { return ended_.load(std::memory_order_acquire); }
@@ -215,6 +223,7 @@ class PartStore {
     std::size_t bytes = 0;
     std::deque<Part> parts;
     std::vector<core::SharedBytes> packed;  // the whole segment once complete
+    bool cached = false;   // the cache confirmed it (confirm_cached)
     bool spilled = false;  // its bytes left memory (spill_old_segments)
   };
   struct Waiter {
@@ -249,6 +258,10 @@ class PartStore {
   const PlaylistSettings settings_;
 
   mutable std::mutex mutex_;
+  // Segments the cache confirmed, not yet marked (see confirm_cached). Taken
+  // after mutex_ when both are held, never before.
+  std::mutex cached_mutex_;
+  std::vector<std::int64_t> cached_inbox_;
   std::deque<Segment> segments_;
   std::int64_t next_msn_;
   int discontinuity_sequence_ = 0;  // discontinuities that left the window

@@ -103,8 +103,8 @@ bool contains(const std::vector<std::string>& playlist, const std::string& needl
 }
 
 // With the DVR recording, segments older than the playlist's parts leave
-// memory (the cache serves them) and are still listed; every completed
-// segment reaches the observer with its bytes first.
+// memory once the cache confirms them (the cache serves them) and are still
+// listed; every completed segment reaches the observer with its bytes first.
 TEST(StreamPackagerTest, SegmentsOlderThanThePartsLeaveMemoryButStayListed) {
   auto s = settings();
   s.spill_old_segments = true;
@@ -115,6 +115,7 @@ TEST(StreamPackagerTest, SegmentsOlderThanThePartsLeaveMemoryButStayListed) {
     for (const auto& b : done.bytes) bytes += b.size();
     recorded[done.msn] = bytes;
     EXPECT_FALSE(done.init.empty());
+    p.video_store()->confirm_cached(done.msn);  // as the cache's writer does, from its thread
   });
   Source src(p);
   src.run_for(20.0);
@@ -150,6 +151,34 @@ TEST(StreamPackagerTest, SegmentsOlderThanThePartsLeaveMemoryButStayListed) {
   for (const auto& [msn, bytes] : recorded) all += bytes;
   EXPECT_LT(store.bytes_in_memory(), all / 2) << "most of the window is in the cache, not here";
   EXPECT_EQ(recorded.size(), static_cast<std::size_t>(last - kFirstMsn + 1)) << "every segment was recorded";
+}
+
+// A segment the cache did not confirm (a full disk, a failing folder) keeps
+// its bytes in memory for as long as it is listed; confirmed ones leave.
+TEST(StreamPackagerTest, SegmentsTheCacheDidNotConfirmStayInMemory) {
+  auto s = settings();
+  s.spill_old_segments = true;
+  StreamPackager p("cam", s);
+  std::vector<std::int64_t> completed;
+  p.video_store()->set_segment_observer([&](const CompletedSegment& done) {
+    completed.push_back(done.msn);
+    // The cache takes every segment but the 3rd and 4th.
+    if (done.msn != kFirstMsn + 2 && done.msn != kFirstMsn + 3) p.video_store()->confirm_cached(done.msn);
+  });
+  Source src(p);
+  src.run_for(12.0);
+  const auto& store = *p.video_store();
+  const std::int64_t last = store.last_segment_msn();
+  ASSERT_GE(last, kFirstMsn + 10);
+  ASSERT_TRUE(store.in_window(kFirstMsn + 2));
+  EXPECT_TRUE(store.segment(kFirstMsn + 2).has_value()) << "not in the cache: kept";
+  EXPECT_TRUE(store.segment(kFirstMsn + 3).has_value()) << "not in the cache: kept";
+  EXPECT_FALSE(store.spilled_part({kFirstMsn + 2, 0}));
+  std::vector<core::SharedBytes> chunks;
+  EXPECT_EQ(p.video_store()->part({kFirstMsn + 2, 0}, &chunks, nullptr), PartStore::PartLookup::kComplete);
+  EXPECT_FALSE(store.segment(kFirstMsn + 1).has_value()) << "in the cache: spilled";
+  EXPECT_FALSE(store.segment(kFirstMsn + 4).has_value()) << "in the cache: spilled";
+  EXPECT_TRUE(store.segment(last).has_value());
 }
 
 TEST(StreamPackagerTest, CutsOneSecondGopsIntoTenPartsOfThreeFrames) {

@@ -108,21 +108,42 @@ TEST(SegmentWriter, AFullDiskPausesWritingAndItResumesWhenSpaceReturns) {
   };
   SegmentWriter writer(settings, *index);
   writer.start();
-  ASSERT_TRUE(writer.submit(job(0, 1000)));
-  ASSERT_TRUE(writer.submit(job(1, 1000)));
+  // The packager hears of a segment once its file and row are in place
+  // (then its bytes may leave memory), never of one that failed.
+  std::mutex m;
+  std::vector<std::pair<std::int64_t, std::int64_t>> confirmed;  // msn, rows then
+  auto confirmed_job = [&](std::int64_t msn) {
+    auto j = job(msn, 1000);
+    j.cached = [&, msn] {
+      const auto rows = *index->count();
+      std::lock_guard lock(m);
+      confirmed.emplace_back(msn, rows);
+    };
+    return j;
+  };
+  ASSERT_TRUE(writer.submit(confirmed_job(0)));
+  ASSERT_TRUE(writer.submit(confirmed_job(1)));
   writer.flush();
+  {
+    std::lock_guard lock(m);
+    EXPECT_TRUE(confirmed.empty());
+  }
   auto stats = writer.stats();
   EXPECT_EQ(stats.write_errors, 2u);
   EXPECT_TRUE(stats.degraded);
   EXPECT_NE(stats.last_error.find("No space left"), std::string::npos) << stats.last_error;
   EXPECT_FALSE(has_temp_files(settings.cache_dir)) << "a failed write leaves nothing behind";
   EXPECT_EQ(*index->count(), 0);
-  ASSERT_TRUE(writer.submit(job(2, 1000)));
+  ASSERT_TRUE(writer.submit(confirmed_job(2)));
   writer.flush();
   stats = writer.stats();
   EXPECT_FALSE(stats.degraded);
   EXPECT_EQ(stats.written, 1u);
   EXPECT_EQ(*index->count(), 1);
+  std::lock_guard lock(m);
+  ASSERT_EQ(confirmed.size(), 1u);
+  EXPECT_EQ(confirmed[0].first, 2);
+  EXPECT_EQ(confirmed[0].second, 1) << "its row was in the index";
 }
 
 TEST(SegmentWriter, EvictsTheLeastRecentlyUsedOverTheLimit) {
