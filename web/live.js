@@ -19,6 +19,20 @@ export function loadPolicies() {
   };
 }
 
+// True when a media playlist's window (hls.js's LevelDetails: startSN,
+// endSN) cannot follow the one seen before it: it begins more than one
+// number after the earlier one ended, or ends before it began. Mirror
+// numbers each instance of a stream past anything an earlier instance could
+// reach, so this is a new instance (the publisher came back after the
+// reconnect window, or through another node after a failover) or a player
+// that fell out of the window. hls.js finds no segment in common to place
+// the new ones by and may wait many seconds; a fresh start plays at once.
+export function replacedInstance(previous, next) {
+  if (!previous || !next) return false;
+  const known = [previous.startSN, previous.endSN, next.startSN, next.endSN].every(Number.isFinite);
+  return known && (next.startSN > previous.endSN + 1 || next.endSN < previous.startSN);
+}
+
 // Seconds of media buffered past the playhead.
 export function bufferedAhead(video) {
   const t = video.currentTime;

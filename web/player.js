@@ -11,7 +11,7 @@
 // playback; mode 'live' or 'dvr'), replaces it on every switch and sets it
 // to null in between.
 import { createScrubber } from './dvr.js';
-import { GAP_STALL_MS, bufferedAhead, loadPolicies, playingDate, smallGapEnd } from './live.js';
+import { GAP_STALL_MS, bufferedAhead, loadPolicies, playingDate, replacedInstance, smallGapEnd } from './live.js';
 
 (function () {
   'use strict';
@@ -249,6 +249,7 @@ import { GAP_STALL_MS, bufferedAhead, loadPolicies, playingDate, smallGapEnd } f
       restartTimer: null,
       mediaRecoveredAt: 0,
       lastLoadAt: 0,
+      window: null, // the media sequence numbers the last playlist listed
       errors: [],
       timers: new Set(),
     };
@@ -434,7 +435,14 @@ import { GAP_STALL_MS, bufferedAhead, loadPolicies, playingDate, smallGapEnd } f
     const onPlaylist = (event, data) => {
       if (s !== session) return;
       noteLoad(s);
-      if (data.details && data.details.live === false) markEnded(s, 'the playlist has ended');
+      const details = data.details;
+      if (details && details.live === false) markEnded(s, 'the playlist has ended');
+      if (details && !s.dvr && replacedInstance(s.window, details)) {
+        // Another instance of the stream under the same URL: start afresh.
+        open(s.name);
+        return;
+      }
+      if (details) s.window = { startSN: details.startSN, endSN: details.endSN };
     };
     hls.on(Hls.Events.LEVEL_LOADED, onPlaylist);
     hls.on(Hls.Events.LEVEL_UPDATED, onPlaylist);

@@ -7,7 +7,7 @@
 // stream has ended. The tile resumes by itself when its stream returns.
 //
 // Owner: the page's main thread (everything here runs on it).
-import { GAP_STALL_MS, bufferedAhead, loadPolicies, playingDate, smallGapEnd } from '../live.js';
+import { GAP_STALL_MS, bufferedAhead, loadPolicies, playingDate, replacedInstance, smallGapEnd } from '../live.js';
 import { Meters } from './meters.js';
 
 const THUMBNAIL_EVERY_MS = 15000;
@@ -249,6 +249,18 @@ export class Tile {
     hls.on(Hls.Events.ERROR, (_event, data) => this.onHlsError(hls, data));
     hls.on(Hls.Events.FRAG_BUFFERED, () => {
       if (this.hls === hls) this.restarts = 0;
+    });
+    // Another instance of the stream under the same URL (a failover, a
+    // publisher back after the reconnect window): start afresh.
+    let seen = null;
+    hls.on(Hls.Events.LEVEL_LOADED, (_event, data) => {
+      if (this.hls !== hls || !data.details) return;
+      if (replacedInstance(seen, data.details)) {
+        this.stop();
+        this.start();
+        return;
+      }
+      seen = { startSN: data.details.startSN, endSN: data.details.endSN };
     });
     hls.loadSource(url);
     hls.attachMedia(this.video);
