@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <bitset>
 #include <mutex>
+#include <utility>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -185,9 +187,9 @@ unsigned long raise_descriptor_limit() {
 
 namespace {
 
-// The kernel may hand the same ephemeral port to two probes once the first
-// socket is closed, so a process never takes a port it has already taken:
-// one instance's admin and HTTP/3 ports must differ. (A bitset, not a
+// A process never takes a port it has already taken (a probe's socket is
+// closed at once, so nothing else would stop a second draw of the same
+// port): one instance's admin and HTTP/3 ports must differ. (A bitset, not a
 // std::set<int>: an instantiation of that in the test binary would stand in
 // for the one inside Debian's uninstrumented libsrt, and ThreadSanitizer
 // would then report libsrt's own locking.)
@@ -200,22 +202,46 @@ bool take_port(int port) {
   return true;
 }
 
+// Ports are drawn at random below the kernel's ephemeral range
+// (net.ipv4.ip_local_port_range): the kernel never gives one of those to a
+// client socket of its own accord, so no other process's connection (an
+// ffmpeg, a curl, a peer of a parallel test) can take a port between the
+// probe here and the server's bind. The kernel's own choice is the fallback.
+std::pair<int, int> quiet_ports() {
+  int low = 32768;
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  range >> low;
+  if (!range || low <= 20000 + 1000) return {0, 0};
+  return {20000, low - 1};
+}
+
+// (getrandom, not <random>: no engine instantiated in the test binary may
+// stand in for one inside libsrt; see take_port.)
+int pick_port(bool tcp, bool udp) {
+  static const auto range = quiet_ports();
+  auto is_free = [&](int p) {
+    return (!tcp || bind_port(SOCK_STREAM, p) == p) && (!udp || bind_port(SOCK_DGRAM, p) == p);
+  };
+  if (range.first > 0) {
+    const auto span = static_cast<unsigned>(range.second - range.first + 1);
+    for (int i = 0; i < 200; ++i) {
+      unsigned draw = 0;
+      if (getrandom(&draw, sizeof draw, 0) != static_cast<ssize_t>(sizeof draw)) break;
+      const int p = range.first + static_cast<int>(draw % span);
+      if (is_free(p) && take_port(p)) return p;
+    }
+  }
+  for (int i = 0; i < 100; ++i) {
+    int p = bind_port(tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
+    if (p > 0 && is_free(p) && take_port(p)) return p;
+  }
+  throw std::runtime_error("no free port");
+}
+
 }  // namespace
 
-int free_tcp_port() {
-  for (int i = 0; i < 100; ++i) {
-    int p = bind_port(SOCK_STREAM, 0);
-    if (p > 0 && take_port(p)) return p;
-  }
-  throw std::runtime_error("no free port");
-}
+int free_tcp_port() { return pick_port(true, false); }
 
-int free_tcp_udp_port() {
-  for (int i = 0; i < 100; ++i) {
-    int p = bind_port(SOCK_STREAM, 0);
-    if (p > 0 && bind_port(SOCK_DGRAM, p) == p && take_port(p)) return p;
-  }
-  throw std::runtime_error("no free port");
-}
+int free_tcp_udp_port() { return pick_port(true, true); }
 
 }  // namespace mirror::testing

@@ -158,12 +158,12 @@ TEST(StreamPackagerTest, SegmentsOlderThanThePartsLeaveMemoryButStayListed) {
 TEST(StreamPackagerTest, SegmentsTheCacheDidNotConfirmStayInMemory) {
   auto s = settings();
   s.spill_old_segments = true;
+  std::vector<std::int64_t> completed;  // outlives the packager (its end completes a segment)
   StreamPackager p("cam", s);
-  std::vector<std::int64_t> completed;
-  p.video_store()->set_segment_observer([&](const CompletedSegment& done) {
+  p.video_store()->set_segment_observer([&completed, store = p.video_store().get()](const CompletedSegment& done) {
     completed.push_back(done.msn);
     // The cache takes every segment but the 3rd and 4th.
-    if (done.msn != kFirstMsn + 2 && done.msn != kFirstMsn + 3) p.video_store()->confirm_cached(done.msn);
+    if (done.msn != kFirstMsn + 2 && done.msn != kFirstMsn + 3) store->confirm_cached(done.msn);
   });
   Source src(p);
   src.run_for(12.0);
